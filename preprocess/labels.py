@@ -1,0 +1,117 @@
+"""Read the Kaggle solutions CSV and write CSVs in the same form (submissions, synthetic truth)."""
+
+import csv
+import gzip
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from preprocess.schema import COLUMNS, HEADER
+
+
+class LabelError(ValueError):
+    """A solutions or submission CSV that cannot be used; the message names file, line and column."""
+
+
+def _open_text(path: Path, mode: str):
+    if path.suffix == ".gz":
+        return gzip.open(path, mode + "t", newline="", encoding="utf-8")
+    return open(path, mode, newline="", encoding="utf-8")
+
+
+def check_header(path: Path, header: list[str]) -> None:
+    """Raise LabelError naming the first expected column that is missing or misplaced."""
+    if header == HEADER:
+        return
+    for position, expected in enumerate(HEADER):
+        if expected not in header:
+            raise LabelError(f"{path}: line 1: header is missing column {expected!r}")
+        if position >= len(header) or header[position] != expected:
+            found = header[position] if position < len(header) else "nothing"
+            raise LabelError(
+                f"{path}: line 1: column {position + 1} should be {expected!r} but is {found!r} "
+                f"(columns must be in Kaggle's order: {','.join(HEADER[:4])},...)"
+            )
+    extra = [name for name in header if name not in HEADER]
+    raise LabelError(f"{path}: line 1: unexpected header column(s) {extra}")
+
+
+def _parse_row(path: Path, line: int, row: list[str]) -> tuple[int, list[float]]:
+    where = f"{path}: line {line}"
+    if len(row) != len(HEADER):
+        raise LabelError(f"{where}: expected {len(HEADER)} fields, found {len(row)}")
+    try:
+        galaxy_id = int(row[0])
+    except ValueError:
+        raise LabelError(f"{where}: GalaxyID {row[0]!r} is not an integer") from None
+    where = f"{where} (GalaxyID {galaxy_id})"
+    values = []
+    for column, text in zip(COLUMNS, row[1:]):
+        try:
+            value = float(text)
+        except ValueError:
+            raise LabelError(f"{where}, column {column}: {text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise LabelError(f"{where}, column {column}: {text!r} is not a finite number")
+        if not 0.0 <= value <= 1.0:
+            raise LabelError(f"{where}, column {column}: {value} is outside [0, 1]")
+        values.append(value)
+    return galaxy_id, values
+
+
+def read_solutions(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Read a solutions (or submission) CSV into ids (int64, n) and labels (float32, n x 37).
+
+    Rows keep the file's order. Any defect raises LabelError naming file, line, GalaxyID, column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LabelError(f"{path}: file not found")
+    ids: list[int] = []
+    rows: list[list[float]] = []
+    first_line: dict[int, int] = {}
+    with _open_text(path, "r") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise LabelError(f"{path}: file is empty (expected the header {HEADER[0]},{HEADER[1]},...)")
+        check_header(path, [name.strip() for name in header])
+        for row in reader:
+            line = reader.line_num
+            if not row:
+                continue
+            galaxy_id, values = _parse_row(path, line, row)
+            if galaxy_id in first_line:
+                raise LabelError(
+                    f"{path}: line {line}: GalaxyID {galaxy_id} appears again (first on line {first_line[galaxy_id]})"
+                )
+            first_line[galaxy_id] = line
+            ids.append(galaxy_id)
+            rows.append(values)
+    if not ids:
+        raise LabelError(f"{path}: no data rows after the header")
+    return np.array(ids, dtype=np.int64), np.array(rows, dtype=np.float32)
+
+
+def write_solutions(path: str | os.PathLike, ids: np.ndarray, values: np.ndarray, decimals: int = 6) -> Path:
+    """Write a Kaggle-form CSV (header, one row per ID sorted by ID) atomically; gzip if `.gz`."""
+    path = Path(path)
+    ids = np.asarray(ids, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (len(ids), len(COLUMNS)):
+        raise ValueError(f"values must have shape ({len(ids)}, {len(COLUMNS)}), got {values.shape}")
+    order = np.argsort(ids, kind="stable")
+    fmt = f"{{:.{decimals}f}}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        with _open_text(tmp, "w") as f:
+            f.write(",".join(HEADER) + "\n")
+            for i in order:
+                f.write(f"{ids[i]}," + ",".join(fmt.format(v) for v in values[i]) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

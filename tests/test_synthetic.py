@@ -1,0 +1,67 @@
+import filecmp
+
+import numpy as np
+from PIL import Image
+
+from preprocess.labels import read_solutions
+from preprocess.schema import HEADER, SLICES, hierarchy_errors
+from preprocess.synthetic import write_dataset
+from tests.conftest import N_TEST, N_TRAIN
+
+
+def image_ids(folder):
+    return sorted(int(p.stem) for p in folder.glob("*.jpg"))
+
+
+def test_kaggle_layout_headers_and_ids(kaggle_dir):
+    for name in ("training_solutions_rev1.csv", "test_solutions.csv", "all_zeros_benchmark.csv"):
+        assert (kaggle_dir / name).read_text().splitlines()[0] == ",".join(HEADER)
+    train_ids, _ = read_solutions(kaggle_dir / "training_solutions_rev1.csv")
+    test_ids, _ = read_solutions(kaggle_dir / "test_solutions.csv")
+    zero_ids, zeros = read_solutions(kaggle_dir / "all_zeros_benchmark.csv")
+    assert image_ids(kaggle_dir / "images_training_rev1") == sorted(train_ids) and len(train_ids) == N_TRAIN
+    assert image_ids(kaggle_dir / "images_test_rev1") == sorted(test_ids) and len(test_ids) == N_TEST
+    assert not set(train_ids) & set(test_ids)
+    assert np.array_equal(zero_ids, test_ids) and not zeros.any()
+    assert all(100000 <= i <= 999999 for i in np.concatenate([train_ids, test_ids]))
+
+
+def test_images_are_424_rgb_jpegs(kaggle_dir):
+    for path in sorted((kaggle_dir / "images_training_rev1").glob("*.jpg"))[:10]:
+        with Image.open(path) as im:
+            assert (im.format, im.mode, im.size) == ("JPEG", "RGB", (424, 424))
+
+
+def test_labels_obey_the_tree_and_look_like_votes(kaggle_dir):
+    _, train = read_solutions(kaggle_dir / "training_solutions_rev1.csv")
+    _, test = read_solutions(kaggle_dir / "test_solutions.csv")
+    labels = np.concatenate([train, test])
+    assert hierarchy_errors(labels).max() < 1e-6
+    assert labels.min() >= 0 and labels.max() <= 1
+    q1 = labels[:, SLICES[1]].mean(axis=0)
+    assert 0.3 < q1[0] < 0.55 and 0.4 < q1[1] < 0.65 and q1[2] < 0.15
+    # crowd votes are rarely unanimous: most galaxies have a split Q1
+    assert np.mean(labels[:, SLICES[1]].max(axis=1) < 0.95) > 0.5
+
+
+def test_labels_are_predictable_from_pixels(kaggle_dir):
+    """Smooth galaxies are red ellipticals, featured ones bluish disks: centre colour must tell them apart."""
+    ids, labels = read_solutions(kaggle_dir / "training_solutions_rev1.csv")
+    redness = []
+    for galaxy_id in ids:
+        centre = np.asarray(Image.open(kaggle_dir / "images_training_rev1" / f"{galaxy_id}.jpg"))[200:224, 200:224]
+        red, _, blue = centre.reshape(-1, 3).astype(float).mean(axis=0)
+        redness.append((red - blue) / (red + blue + 1))
+    assert np.corrcoef(redness, labels[:, 0])[0, 1] > 0.3
+
+
+def test_same_seed_same_bytes_whatever_the_jobs(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    write_dataset(one, 12, 6, seed=5, jobs=1)
+    write_dataset(two, 12, 6, seed=5, jobs=2)
+    for folder in ("images_training_rev1", "images_test_rev1"):
+        names = sorted(p.name for p in (one / folder).iterdir())
+        match, mismatch, errors = filecmp.cmpfiles(one / folder, two / folder, names, shallow=False)
+        assert not mismatch and not errors and len(match) == len(names)
+    for name in ("training_solutions_rev1.csv", "test_solutions.csv", "all_zeros_benchmark.csv"):
+        assert (one / name).read_bytes() == (two / name).read_bytes()
