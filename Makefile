@@ -13,8 +13,10 @@ SUBMISSION ?= $(RUN)/submission.csv
 SYNTH_TRAIN ?= 3000
 SYNTH_TEST  ?= 1000
 SEED   ?= 0
+# extra flags, e.g. PREPROCESS_FLAGS="--valid 1000 --skip-bad"
+PREPROCESS_FLAGS ?=
 
-.PHONY: help install test lint synth demo preprocess train evaluate submit score bench clean
+.PHONY: help install test lint synth demo preprocess inspect verify train evaluate submit score bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -40,7 +42,19 @@ $(DATA)/training_solutions_rev1.csv: | install
 	$(PY) -m preprocess synth --out $(DATA) --train $(SYNTH_TRAIN) --test $(SYNTH_TEST) --seed $(SEED) --jobs $(JOBS) \
 		--sheet $(DATA)/contact_sheet.png
 
-demo: synth ## the whole pipeline on a small synthetic set, in minutes on a CPU
+preprocess: install ## decode DATA's JPEGs once into HDF5 shards in CACHE (resumable)
+	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) $(PREPROCESS_FLAGS)
+
+inspect: install ## summarise CACHE and draw CACHE/contact_sheet.png
+	$(PY) -m preprocess inspect $(CACHE) --png $(CACHE)/contact_sheet.png
+
+verify: install ## re-hash and check every shard of CACHE
+	$(PY) -m preprocess verify $(CACHE)
+
+$(CACHE)/manifest.json: $(DATA)/training_solutions_rev1.csv
+	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) $(PREPROCESS_FLAGS)
+
+demo: $(CACHE)/manifest.json ## the whole pipeline on a small synthetic set, in minutes on a CPU
 
 bench: install ## benchmarks (bench/)
 	$(PY) -m bench

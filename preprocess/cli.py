@@ -5,6 +5,11 @@ from pathlib import Path
 import click
 
 from preprocess import synthetic
+from preprocess.labels import LabelError
+from preprocess.lock import FolderBusy, exclusive
+from preprocess.pipeline import Settings, run
+from preprocess.shards import REJECTS, CacheError
+from preprocess.summary import cache_sheet, describe_cache, verify_cache
 
 POSITIVE = click.IntRange(min=1)
 
@@ -15,6 +20,9 @@ def main() -> None:
 
     \b
     synth    write a synthetic data set in the exact Kaggle layout
+    run      decode a Kaggle-layout folder into the cache (resumable)
+    inspect  summarise a cache, optionally as a contact sheet
+    verify   re-hash and check every shard of a cache
     """
 
 
@@ -45,3 +53,109 @@ def synth(out: Path, n_train: int, n_test: int, seed: int, jobs: int, sheet: Pat
     click.echo(f"wrote {result['train']} training and {result['test']} test galaxies to {out}")
     if sheet:
         click.echo(f"contact sheet: {synthetic.preview(sheet, seed)}")
+
+
+@main.command("run")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Kaggle-layout folder: images_training_rev1/, images_test_rev1/, training_solutions_rev1.csv.",
+)
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for shards.")
+@click.option("--jobs", type=POSITIVE, default=2, show_default=True, help="Parallel worker processes.")
+@click.option("--shard-size", type=POSITIVE, default=4096, show_default=True, help="Galaxies per shard.")
+@click.option(
+    "--valid",
+    type=click.IntRange(min=0),
+    default=4000,
+    show_default=True,
+    help="Training galaxies held out for validation (fixed by --seed).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the validation split.")
+@click.option(
+    "--compression",
+    type=click.Choice(["none", "lzf", "gzip"]),
+    default="none",
+    show_default=True,
+    help="HDF5 compression of the images (see `make bench` for the read-speed cost).",
+)
+@click.option("--skip-bad", is_flag=True, help="Exit 0 even when some images could not be decoded.")
+def run_command(
+    data: Path, cache: Path, jobs: int, shard_size: int, valid: int, seed: int, compression: str, skip_bad: bool
+) -> None:
+    """Decode every JPEG once into HDF5 shards under CACHE.
+
+    Rerunning the same command skips finished shards and redoes the rest, so an interrupted run
+    (Ctrl-C, kill, crash) resumes where it stopped. Unreadable images go to CACHE/rejects.csv.
+    """
+    settings = Settings(
+        shard_size=shard_size, valid=valid, seed=seed, compression=None if compression == "none" else compression
+    )
+    try:
+        with exclusive(cache, "python -m preprocess run"):
+            result = run(data, cache, settings, jobs=jobs)
+    except (LabelError, CacheError, FolderBusy) as error:
+        raise click.ClickException(str(error)) from None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--valid") from None
+    except KeyboardInterrupt:
+        click.echo(
+            f"\ninterrupted: finished shards are kept in {cache}; run the same command again to resume", err=True
+        )
+        raise SystemExit(130) from None
+    counts = result["counts"]
+    click.echo(
+        f"cache {cache}: {counts['train']} train, {counts['valid']} valid, {counts['test']} test galaxies "
+        f"({result['built']} shards written, {result['skipped']} already done)"
+    )
+    if result["ignored"]:
+        names = ", ".join(p.name for p in result["ignored"][:5])
+        click.echo(f"ignored {len(result['ignored'])} file(s) whose name is not a GalaxyID: {names}", err=True)
+    if result["unlabelled"]:
+        click.echo(
+            f"warning: {len(result['unlabelled'])} training image(s) have no CSV row and were left out, "
+            f"e.g. {result['unlabelled'][:5]}",
+            err=True,
+        )
+    rejects = result["rejects"]
+    if rejects:
+        for galaxy_id, path, reason in rejects[:10]:
+            click.echo(f"rejected {galaxy_id}: {reason} ({path})", err=True)
+        click.echo(f"{len(rejects)} galaxies rejected, listed in {cache / REJECTS}", err=True)
+        if not skip_bad:
+            click.echo(
+                "fix or remove those files and rerun (only their shards are redone), "
+                "or rerun with --skip-bad to accept the cache without them",
+                err=True,
+            )
+            raise SystemExit(2)
+
+
+@main.command()
+@click.argument("cache", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Save a contact sheet of galaxies here.")
+@click.option("--n", "count", type=POSITIVE, default=64, show_default=True, help="Galaxies on the contact sheet.")
+def inspect(cache: Path, png: Path | None, count: int) -> None:
+    """Summarise CACHE: splits, shards, shapes, bytes, label means, rejects."""
+    try:
+        click.echo(describe_cache(cache))
+        if png:
+            click.echo(f"contact sheet: {cache_sheet(cache, png, count)}")
+    except (CacheError, ValueError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@click.argument("cache", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def verify(cache: Path) -> None:
+    """Re-hash every shard against the manifest and check shapes, dtypes, IDs and labels."""
+    try:
+        problems = verify_cache(cache)
+    except CacheError as error:
+        raise click.ClickException(str(error)) from None
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in {cache}")
+    click.echo(f"{cache}: every shard verifies")

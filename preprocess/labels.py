@@ -69,30 +69,45 @@ def read_solutions(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise LabelError(f"{path}: file not found")
-    ids: list[int] = []
-    rows: list[list[float]] = []
-    first_line: dict[int, int] = {}
     with _open_text(path, "r") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None:
             raise LabelError(f"{path}: file is empty (expected the header {HEADER[0]},{HEADER[1]},...)")
         check_header(path, [name.strip() for name in header])
+        rows, lines = [], []
         for row in reader:
-            line = reader.line_num
-            if not row:
-                continue
-            galaxy_id, values = _parse_row(path, line, row)
-            if galaxy_id in first_line:
-                raise LabelError(
-                    f"{path}: line {line}: GalaxyID {galaxy_id} appears again (first on line {first_line[galaxy_id]})"
-                )
-            first_line[galaxy_id] = line
-            ids.append(galaxy_id)
-            rows.append(values)
-    if not ids:
+            if row:
+                rows.append(row)
+                lines.append(reader.line_num)
+    if not rows:
         raise LabelError(f"{path}: no data rows after the header")
-    return np.array(ids, dtype=np.int64), np.array(rows, dtype=np.float32)
+    try:  # fast path: numpy converts and checks every cell at once
+        table = np.array(rows, dtype=np.float64)
+        ok = bool(np.isfinite(table).all() and (table[:, 1:] >= 0).all() and (table[:, 1:] <= 1).all())
+        ok = ok and bool((table[:, 0] == np.round(table[:, 0])).all())
+    except ValueError:  # ragged rows or text in a cell
+        ok = False
+    if ok:
+        ids, labels = table[:, 0].astype(np.int64), table[:, 1:].astype(np.float32)
+    else:  # slow path: find the first bad cell and name it
+        parsed = [_parse_row(path, line, row) for line, row in zip(lines, rows)]
+        ids = np.array([galaxy_id for galaxy_id, _ in parsed], dtype=np.int64)
+        labels = np.array([values for _, values in parsed], dtype=np.float32)
+    _check_unique(path, ids, lines)
+    return ids, labels
+
+
+def _check_unique(path: Path, ids: np.ndarray, lines: list[int]) -> None:
+    unique, first_index, counts = np.unique(ids, return_index=True, return_counts=True)
+    if len(unique) == len(ids):
+        return
+    first_line = {int(unique[k]): lines[first_index[k]] for k in np.flatnonzero(counts > 1)}
+    for line, galaxy_id in zip(lines, ids.tolist()):
+        if galaxy_id in first_line and line != first_line[galaxy_id]:
+            raise LabelError(
+                f"{path}: line {line}: GalaxyID {galaxy_id} appears again (first on line {first_line[galaxy_id]})"
+            )
 
 
 def write_solutions(path: str | os.PathLike, ids: np.ndarray, values: np.ndarray, decimals: int = 6) -> Path:

@@ -1,0 +1,59 @@
+"""Small tools shared by the tests."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from preprocess.labels import read_solutions, write_solutions
+
+SOLUTIONS, TRAIN, TEST = "training_solutions_rev1.csv", "images_training_rev1", "images_test_rev1"
+
+
+def copy_dataset(src: Path, dst: Path, copies: int = 1) -> Path:
+    """A writable copy of a Kaggle-layout folder; `copies` > 1 repeats every galaxy under new IDs (hard links)."""
+    ids, labels = read_solutions(src / SOLUTIONS)
+    test_ids, test_labels = read_solutions(src / "test_solutions.csv")
+    for folder in (TRAIN, TEST):
+        (dst / folder).mkdir(parents=True)
+    for k in range(copies):
+        offset = k * 1_000_000  # IDs stay distinct; k=0 keeps the originals
+        for folder, folder_ids in ((TRAIN, ids), (TEST, test_ids)):
+            for galaxy_id in folder_ids:
+                os.link(src / folder / f"{galaxy_id}.jpg", dst / folder / f"{galaxy_id + offset}.jpg")
+    offsets = np.repeat(np.arange(copies) * 1_000_000, len(ids))
+    write_solutions(dst / SOLUTIONS, np.tile(ids, copies) + offsets, np.tile(labels, (copies, 1)), decimals=9)
+    test_offsets = np.repeat(np.arange(copies) * 1_000_000, len(test_ids))
+    all_test = np.tile(test_ids, copies) + test_offsets
+    write_solutions(dst / "test_solutions.csv", all_test, np.tile(test_labels, (copies, 1)), decimals=9)
+    return dst
+
+
+def shard_contents(cache: Path) -> dict[str, dict[str, np.ndarray]]:
+    """Every dataset of every shard, by file name (to compare two caches)."""
+    out = {}
+    for path in sorted(cache.glob("*.h5")):
+        with h5py.File(path, "r") as f:
+            out[path.name] = {name: f[name][()] for name in f}
+    return out
+
+
+def assert_same_shards(a: Path, b: Path) -> None:
+    left, right = shard_contents(a), shard_contents(b)
+    assert left.keys() == right.keys()
+    for name in left:
+        assert left[name].keys() == right[name].keys(), name
+        for dataset in left[name]:
+            np.testing.assert_array_equal(left[name][dataset], right[name][dataset], err_msg=f"{name}/{dataset}")
+
+
+def python_module(*args: str, **kwargs) -> subprocess.Popen:
+    """Start `python -m ...` in its own process group, as a shell would, for signal tests."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True, env=env, **kwargs,
+    )  # fmt: skip
