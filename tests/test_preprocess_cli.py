@@ -14,7 +14,9 @@ def test_help_lists_the_commands():
 
 def test_synth_writes_layout_and_sheet(tmp_path):
     out, sheet = tmp_path / "gz", tmp_path / "sheet.png"
-    result = CliRunner().invoke(main, ["synth", "--out", str(out), "--train", "4", "--test", "2", "--sheet", str(sheet)])
+    result = CliRunner().invoke(
+        main, ["synth", "--out", str(out), "--train", "4", "--test", "2", "--sheet", str(sheet)]
+    )
     assert result.exit_code == 0, result.output
     assert len(list((out / "images_training_rev1").glob("*.jpg"))) == 4
     assert sheet.stat().st_size > 10_000
