@@ -13,8 +13,18 @@ SUBMISSION ?= $(RUN)/submission.csv
 SYNTH_TRAIN ?= 3000
 SYNTH_TEST  ?= 1000
 SEED   ?= 0
-# extra flags, e.g. PREPROCESS_FLAGS="--valid 1000 --skip-bad"
+# galaxies held out for validation: 4000 like the seed, fewer for the small synthetic set
+ifeq ($(DATA),data/synthetic)
+VALID ?= 500
+else
+VALID ?= 4000
+endif
+# extra flags, e.g. PREPROCESS_FLAGS=--skip-bad TRAIN_FLAGS="--recipe seed" SUBMIT_FLAGS="--tta 1"
 PREPROCESS_FLAGS ?=
+TRAIN_FLAGS ?=
+SUBMIT_FLAGS ?=
+# the demo's training budget (the whole demo stays under 15 minutes on 2 CPU cores)
+DEMO_EPOCHS ?= 15
 
 .PHONY: help install test lint synth demo preprocess inspect verify train evaluate submit score bench clean
 
@@ -43,7 +53,7 @@ $(DATA)/training_solutions_rev1.csv: | install
 		--sheet $(DATA)/contact_sheet.png
 
 preprocess: install ## decode DATA's JPEGs once into HDF5 shards in CACHE (resumable)
-	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) $(PREPROCESS_FLAGS)
+	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) $(PREPROCESS_FLAGS)
 
 inspect: install ## summarise CACHE and draw CACHE/contact_sheet.png
 	$(PY) -m preprocess inspect $(CACHE) --png $(CACHE)/contact_sheet.png
@@ -51,10 +61,41 @@ inspect: install ## summarise CACHE and draw CACHE/contact_sheet.png
 verify: install ## re-hash and check every shard of CACHE
 	$(PY) -m preprocess verify $(CACHE)
 
-$(CACHE)/manifest.json: $(DATA)/training_solutions_rev1.csv
-	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) $(PREPROCESS_FLAGS)
+train: install ## train on CACHE into RUN (rerun to resume an interrupted run)
+	$(PY) -m train fit --cache $(CACHE) --run $(RUN) $(TRAIN_FLAGS)
 
-demo: $(CACHE)/manifest.json ## the whole pipeline on a small synthetic set, in minutes on a CPU
+evaluate: install ## RMSE per question on the valid split, against the baselines
+	$(PY) -m train evaluate --cache $(CACHE) --run $(RUN)
+
+submit: install ## write SUBMISSION (default RUN/submission.csv) for the test split
+	$(PY) -m train submit --cache $(CACHE) --run $(RUN) --out $(SUBMISSION) $(SUBMIT_FLAGS)
+
+score: install ## score SUBMISSION against DATA/test_solutions.csv (synthetic data only)
+	$(PY) -m train score $(SUBMISSION) $(DATA)/test_solutions.csv
+
+# The demo: each step is a file, so a rerun redoes only what is missing or out of date.
+$(CACHE)/manifest.json: $(DATA)/training_solutions_rev1.csv
+	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) $(PREPROCESS_FLAGS)
+
+$(RUN)/.fitted: $(CACHE)/manifest.json
+	$(PY) -m train fit --cache $(CACHE) --run $(RUN) --epochs $(DEMO_EPOCHS) $(TRAIN_FLAGS)
+	touch $@
+
+$(RUN)/report.json: $(RUN)/.fitted
+	$(PY) -m train evaluate --cache $(CACHE) --run $(RUN)
+
+$(RUN)/submission_tta%.csv: $(RUN)/.fitted
+	$(PY) -m train submit --cache $(CACHE) --run $(RUN) --out $@ --tta $*
+
+$(RUN)/baseline_%.csv: $(CACHE)/manifest.json
+	$(PY) -m train submit --cache $(CACHE) --baseline $* --out $@
+
+DEMO_SUBMISSIONS = $(RUN)/submission_tta8.csv $(RUN)/submission_tta1.csv \
+	$(RUN)/baseline_means.csv $(RUN)/baseline_central-pixel.csv $(RUN)/baseline_zeros.csv
+
+demo: $(RUN)/report.json $(DEMO_SUBMISSIONS) ## the whole pipeline on a small synthetic set, in minutes on a CPU
+	@echo "== test-set scores (RMSE; lower is better) =="
+	$(PY) -m train score $(DEMO_SUBMISSIONS) $(DATA)/test_solutions.csv
 
 bench: install ## benchmarks (bench/)
 	$(PY) -m bench

@@ -7,11 +7,41 @@ import click
 from preprocess import synthetic
 from preprocess.labels import LabelError
 from preprocess.lock import FolderBusy, exclusive
-from preprocess.pipeline import Settings, run
-from preprocess.shards import REJECTS, CacheError
+from preprocess.pipeline import SOLUTIONS, TRAIN_IMAGES, Settings, run
+from preprocess.shards import MANIFEST, REJECTS, CacheError
 from preprocess.summary import cache_sheet, describe_cache, verify_cache
 
 POSITIVE = click.IntRange(min=1)
+
+
+def data_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """A Kaggle-layout folder, not a cache."""
+    if (value / MANIFEST).exists():
+        raise click.BadParameter(f"{value} holds {MANIFEST}: it is a cache; pass the Kaggle data folder")
+    if not (value / TRAIN_IMAGES).is_dir():
+        raise click.BadParameter(f"{value} has no {TRAIN_IMAGES}/: expected Kaggle's layout (see README)")
+    return value
+
+
+def cache_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """A folder to write a cache into: not a Kaggle data folder."""
+    if (value / TRAIN_IMAGES).exists() or (value / SOLUTIONS).exists():
+        raise click.BadParameter(f"{value} holds Kaggle data: pass a separate folder for the cache")
+    return value
+
+
+def existing_cache(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """A folder written by `preprocess run`."""
+    if not (value / MANIFEST).exists():
+        raise click.BadParameter(f"{value} is not a cache (no {MANIFEST}); run `make preprocess` first")
+    return value
+
+
+def write_failure(error: OSError) -> click.ClickException:
+    """A failed write (disk full, permissions): nothing finished is lost, so the same command can resume."""
+    where = f" writing {error.filename}" if error.filename else ""
+    return click.ClickException(f"failed{where}: {error.strerror or error}; finished work is kept, "
+                                "fix the problem (e.g. free disk space) and rerun the same command")  # fmt: skip
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,9 +90,16 @@ def synth(out: Path, n_train: int, n_test: int, seed: int, jobs: int, sheet: Pat
     "--data",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
+    callback=data_folder,
     help="Kaggle-layout folder: images_training_rev1/, images_test_rev1/, training_solutions_rev1.csv.",
 )
-@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for shards.")
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    callback=cache_folder,
+    help="Folder for shards.",
+)
 @click.option("--jobs", type=POSITIVE, default=2, show_default=True, help="Parallel worker processes.")
 @click.option("--shard-size", type=POSITIVE, default=4096, show_default=True, help="Galaxies per shard.")
 @click.option(
@@ -99,6 +136,8 @@ def run_command(
         raise click.ClickException(str(error)) from None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--valid") from None
+    except OSError as error:
+        raise write_failure(error) from None
     except KeyboardInterrupt:
         click.echo(
             f"\ninterrupted: finished shards are kept in {cache}; run the same command again to resume", err=True

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import json
 import os
+import signal
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -201,6 +202,11 @@ def remove_leftovers(cache: Path, keep: set[str]) -> None:
             path.unlink(missing_ok=True)
 
 
+def ignore_interrupts() -> None:
+    """Worker processes leave Ctrl-C to the main process, which stops them and reports once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run(data: Path, cache: Path, settings: Settings, jobs: int = 1, progress: bool = True) -> dict:
     """Build or complete the cache; returns counts, done/skipped shards and every reject."""
     inputs = read_inputs(data)
@@ -212,7 +218,7 @@ def run(data: Path, cache: Path, settings: Settings, jobs: int = 1, progress: bo
     todo = [p for p in plans if p.name not in entries]
     remove_leftovers(cache, keep=set(entries))
     write_manifest(cache, settings, source, entries, order)
-    results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+    results = Parallel(n_jobs=jobs, return_as="generator_unordered", initializer=ignore_interrupts)(
         delayed(build_shard)(plan, cache, settings, source) for plan in todo
     )
     total = sum(len(p.ids) for p in todo)

@@ -8,6 +8,7 @@ the counts obey the tree exactly. Everything is seeded by (seed, GalaxyID): the 
 byte-identical whatever the number of jobs.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from preprocess.drawing import render
-from preprocess.labels import write_solutions
+from preprocess.labels import read_solutions, write_solutions
 from preprocess.schema import N_COLUMNS, PARENT_INDEX, QUESTIONS, SLICES
 from preprocess.sheet import contact_sheet
 
@@ -222,3 +223,21 @@ def preview(out: str | Path, seed: int, n: int = 64) -> Path:
         images.append(image[106:318, 106:318])
         captions.append(describe(g))
     return contact_sheet(images, captions, out)
+
+
+def replicate(src: str | Path, dst: str | Path, copies: int) -> Path:
+    """A larger set made cheaply from `src`: each galaxy `copies` times under IDs g + k * 1,000,000 (hard links).
+
+    Copy 0 keeps the original IDs. Used to grow benchmark and test sets without drawing new galaxies.
+    """
+    src, dst = Path(src), Path(dst)
+    for folder in (TRAIN_DIR, TEST_DIR):
+        (dst / folder).mkdir(parents=True, exist_ok=True)
+    for csv_name, folder in ((SOLUTIONS, TRAIN_DIR), (TEST_SOLUTIONS, TEST_DIR), (ZEROS, None)):
+        ids, labels = read_solutions(src / csv_name)
+        grown_ids = np.concatenate([ids + k * 1_000_000 for k in range(copies)])
+        if folder:
+            for galaxy_id, source_id in zip(grown_ids, np.tile(ids, copies)):
+                os.link(src / folder / f"{source_id}.jpg", dst / folder / f"{galaxy_id}.jpg")
+        write_solutions(dst / csv_name, grown_ids, np.tile(labels, (copies, 1)), decimals=9)
+    return dst

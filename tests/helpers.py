@@ -8,28 +8,14 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from preprocess.labels import read_solutions, write_solutions
+from preprocess.synthetic import replicate
 
 SOLUTIONS, TRAIN, TEST = "training_solutions_rev1.csv", "images_training_rev1", "images_test_rev1"
 
 
 def copy_dataset(src: Path, dst: Path, copies: int = 1) -> Path:
-    """A writable copy of a Kaggle-layout folder; `copies` > 1 repeats every galaxy under new IDs (hard links)."""
-    ids, labels = read_solutions(src / SOLUTIONS)
-    test_ids, test_labels = read_solutions(src / "test_solutions.csv")
-    for folder in (TRAIN, TEST):
-        (dst / folder).mkdir(parents=True)
-    for k in range(copies):
-        offset = k * 1_000_000  # IDs stay distinct; k=0 keeps the originals
-        for folder, folder_ids in ((TRAIN, ids), (TEST, test_ids)):
-            for galaxy_id in folder_ids:
-                os.link(src / folder / f"{galaxy_id}.jpg", dst / folder / f"{galaxy_id + offset}.jpg")
-    offsets = np.repeat(np.arange(copies) * 1_000_000, len(ids))
-    write_solutions(dst / SOLUTIONS, np.tile(ids, copies) + offsets, np.tile(labels, (copies, 1)), decimals=9)
-    test_offsets = np.repeat(np.arange(copies) * 1_000_000, len(test_ids))
-    all_test = np.tile(test_ids, copies) + test_offsets
-    write_solutions(dst / "test_solutions.csv", all_test, np.tile(test_labels, (copies, 1)), decimals=9)
-    return dst
+    """A copy of a Kaggle-layout folder to change freely (images are hard links: replace, never write into them)."""
+    return replicate(src, dst, copies)
 
 
 def shard_contents(cache: Path) -> dict[str, dict[str, np.ndarray]]:

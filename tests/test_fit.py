@@ -51,7 +51,7 @@ def test_kill_9_during_fit_then_rerun_resumes(small_cache, tmp_path):
 
 def test_fit_refuses_a_missing_cache_and_a_changed_one(small_cache, tmp_path):
     result = CliRunner().invoke(main, ["fit", "--cache", str(tmp_path / "nothing"), "--run", str(tmp_path / "r")])
-    assert result.exit_code == 1 and "make preprocess" in result.output
+    assert result.exit_code == 2 and "--cache" in result.output and "make preprocess" in result.output
     run = tmp_path / "run"
     (run).mkdir()
     (run / "config.json").write_text(json.dumps({"config": {}, "manifest_sha256": "0" * 64}))

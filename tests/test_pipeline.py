@@ -176,12 +176,14 @@ def test_bad_csv_stops_before_any_work(kaggle_dir, tmp_path):
     assert not list(cache.glob("*.h5")) and not (cache / "manifest.json").exists()
 
 
-def test_cache_given_as_data_and_missing_folders(built_cache, tmp_path):
+def test_cache_given_as_data_and_missing_folders(kaggle_dir, built_cache, tmp_path):
     result = CliRunner().invoke(main, ["run", "--data", str(built_cache), "--cache", str(tmp_path / "c")])
-    assert result.exit_code == 1 and "looks like a cache" in result.output
+    assert result.exit_code == 2 and "--data" in result.output and "it is a cache" in result.output
+    result = CliRunner().invoke(main, ["run", "--data", str(kaggle_dir), "--cache", str(kaggle_dir)])
+    assert result.exit_code == 2 and "--cache" in result.output and "holds Kaggle data" in result.output
     result = CliRunner().invoke(main, ["run", "--data", str(tmp_path / "nowhere"), "--cache", str(tmp_path / "c")])
     assert result.exit_code == 2 and "--data" in result.output
-    result = CliRunner().invoke(main, ["run", "--data", str(tmp_path), "--cache", str(tmp_path / "c"), "--jobs", "0"])
+    result = CliRunner().invoke(main, ["run", "--data", str(kaggle_dir), "--cache", str(tmp_path / "c"), "--jobs", "0"])
     assert result.exit_code == 2 and "--jobs" in result.output
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -84,12 +85,16 @@ class AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
             self.filepath = final
 
 
-class LogLearningRate(keras.callbacks.Callback):
-    """Adds the optimizer's learning rate to the epoch logs, so history.csv and the curves show it."""
+class EpochLogs(keras.callbacks.Callback):
+    """Adds the learning rate and the epoch's wall time to the logs, so history.csv and the curves show them."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            logs["seconds"] = round(time.perf_counter() - self.started, 2)
 
 
 class PlotCurves(keras.callbacks.Callback):
@@ -144,7 +149,7 @@ def prepare_run(cache: Path, run: Path, config: FitConfig, overwrite: bool) -> d
 def callbacks(run: Path, config: FitConfig) -> list:
     chosen = [
         keras.callbacks.TerminateOnNaN(),
-        LogLearningRate(),
+        EpochLogs(),
         keras.callbacks.CSVLogger(str(run / HISTORY), append=True),
         # after CSVLogger (see trim_history); the double checkpoint survives a kill during the backup
         keras.callbacks.BackupAndRestore(str(run / BACKUP), double_checkpoint=True),

@@ -51,7 +51,7 @@ def vgg16_features(x):
 
 def conv_bn(x, filters: int, kernel: int = 3, strides: int = 1):
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
+    x = layers.BatchNormalization(momentum=0.9)(x)  # short epochs: let the statistics catch up fast
     return layers.Activation("relu")(x)
 
 

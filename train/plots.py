@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -40,4 +41,23 @@ def plot_curves(history_csv: Path, out: Path) -> Path | None:
         right.semilogy(epochs, [float(r["learning_rate"]) for r in rows], marker="o", ms=3, color="tab:green")
     right.set(xlabel="epoch", ylabel="learning rate", title="learning rate")
     right.grid(alpha=0.3)
+    return save_figure(figure, out)
+
+
+def plot_report(report: dict, truth, predictions, columns: dict[str, int], out: Path) -> Path:
+    """Per-question RMSE of the model and the baselines, and predicted-vs-true scatter for a few columns."""
+    figure, axes = plt.subplots(1, 1 + len(columns), figsize=(5 + 3.2 * len(columns), 3.6))
+    questions = list(report["model"]["questions"])
+    entries = {"model": report["model"], **report["baselines"]}
+    width = 0.8 / len(entries)
+    for i, (name, entry) in enumerate(entries.items()):
+        values = [entry["questions"][q] for q in questions]
+        axes[0].bar(np.arange(len(questions)) + i * width, values, width, label=f"{name} ({entry['rmse']:.4f})")
+    axes[0].set_xticks(np.arange(len(questions)) + 0.4 - width / 2, questions)
+    axes[0].set(ylabel="RMSE", title="RMSE per question (valid split)")
+    axes[0].legend(fontsize=7)
+    for ax, (name, index) in zip(axes[1:], columns.items()):
+        ax.scatter(truth[:, index], predictions[:, index], s=4, alpha=0.4)
+        ax.plot([0, 1], [0, 1], color="grey", lw=1)
+        ax.set(xlabel=f"true {name}", ylabel=f"predicted {name}", xlim=(0, 1), ylim=(0, 1), title=name)
     return save_figure(figure, out)
