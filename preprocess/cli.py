@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from preprocess import synthetic
+from preprocess.cluster import ClusterUnavailable
 from preprocess.labels import LabelError
 from preprocess.lock import FolderBusy, exclusive
 from preprocess.pipeline import SOLUTIONS, TRAIN_IMAGES, Settings, run
@@ -118,8 +119,26 @@ def synth(out: Path, n_train: int, n_test: int, seed: int, jobs: int, sheet: Pat
     help="HDF5 compression of the images (see `make bench` for the read-speed cost).",
 )
 @click.option("--skip-bad", is_flag=True, help="Exit 0 even when some images could not be decoded.")
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: --jobs processes here. dask: the workers of a dask.distributed cluster.",
+)
+@click.option("--scheduler", help="With --backend dask: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
+              "(default: start a local cluster of --jobs workers).")  # fmt: skip
 def run_command(
-    data: Path, cache: Path, jobs: int, shard_size: int, valid: int, seed: int, compression: str, skip_bad: bool
+    data: Path,
+    cache: Path,
+    jobs: int,
+    shard_size: int,
+    valid: int,
+    seed: int,
+    compression: str,
+    skip_bad: bool,
+    backend: str,
+    scheduler: str | None,
 ) -> None:
     """Decode every JPEG once into HDF5 shards under CACHE.
 
@@ -131,8 +150,8 @@ def run_command(
     )
     try:
         with exclusive(cache, "python -m preprocess run"):
-            result = run(data, cache, settings, jobs=jobs)
-    except (LabelError, CacheError, FolderBusy) as error:
+            result = run(data, cache, settings, jobs=jobs, backend=backend, scheduler=scheduler)
+    except (LabelError, CacheError, FolderBusy, ClusterUnavailable) as error:
         raise click.ClickException(str(error)) from None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--valid") from None

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import signal
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
+from preprocess.cluster import dask_workers
 from preprocess.images import BadImage, load_galaxy
 from preprocess.labels import read_solutions
 from preprocess.shards import (
@@ -105,10 +107,29 @@ def read_inputs(data: Path) -> Inputs:
     return Inputs(train_ids, train_labels, train_images, test_images, ignored, unlabelled, missing)
 
 
+def id_hash(ids: np.ndarray, seed: int) -> np.ndarray:
+    """A well-mixed 64-bit hash of each GalaxyID (splitmix64), the same for an ID whatever else is in the set."""
+    with np.errstate(over="ignore"):
+        z = np.asarray(ids, dtype=np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
 def validation_ids(train_ids: np.ndarray, n_valid: int, seed: int) -> np.ndarray:
-    """A fixed random subset of the labelled IDs: depends only on the CSV's IDs and the seed."""
-    ordered = np.sort(train_ids)
-    return np.sort(np.random.default_rng(seed).permutation(ordered)[:n_valid])
+    """The n_valid labelled IDs of smallest hash: fixed by the seed, and one added or removed
+    CSV row changes the membership of at most one other galaxy."""
+    order = np.argsort(id_hash(train_ids, seed + 1), kind="stable")
+    return np.sort(np.asarray(train_ids)[order[:n_valid]])
+
+
+def assign_shards(ids: list[int], shard_size: int) -> list[np.ndarray]:
+    """About shard_size IDs per shard, each ID's shard fixed by its hash: adding or removing an image
+    changes one shard only (unless the number of shards changes). IDs are sorted within a shard."""
+    ids = np.array(sorted(ids), dtype=np.int64)
+    n_shards = -(-len(ids) // shard_size)
+    shard_of = id_hash(ids, 0) % np.uint64(max(n_shards, 1))
+    return [ids[shard_of == k] for k in range(n_shards)]
 
 
 def fingerprint(plan: ShardPlan, settings: Settings) -> str:
@@ -135,9 +156,8 @@ def plan_shards(inputs: Inputs, settings: Settings) -> list[ShardPlan]:
     }
     plans = []
     for split in SPLITS:
-        ids, images = members[split], inputs.test_images if split == "test" else inputs.train_images
-        for index, start in enumerate(range(0, len(ids), settings.shard_size)):
-            chunk = np.array(ids[start : start + settings.shard_size], dtype=np.int64)
+        images = inputs.test_images if split == "test" else inputs.train_images
+        for index, chunk in enumerate(assign_shards(members[split], settings.shard_size)):
             labels = None if split == "test" else np.stack([label_of[i] for i in chunk.tolist()])
             plan = ShardPlan(split, index, chunk, [images[i] for i in chunk.tolist()], labels)
             plan.fingerprint = fingerprint(plan, settings)
@@ -207,8 +227,14 @@ def ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def run(data: Path, cache: Path, settings: Settings, jobs: int = 1, progress: bool = True) -> dict:
-    """Build or complete the cache; returns counts, done/skipped shards and every reject."""
+def run(data: Path, cache: Path, settings: Settings, jobs: int = 1, progress: bool = True, backend: str = "local",
+        scheduler: str | None = None) -> dict:  # fmt: skip
+    """Build or complete the cache; returns counts, done/skipped shards and every reject.
+
+    backend "local" runs `jobs` worker processes here; "dask" runs the same tasks on the dask
+    cluster at `scheduler` (or on a local dask cluster of `jobs` processes when it is None).
+    """
+    data, cache = data.resolve(), cache.resolve()  # workers elsewhere need absolute paths
     inputs = read_inputs(data)
     plans = plan_shards(inputs, settings)
     cache.mkdir(parents=True, exist_ok=True)
@@ -218,12 +244,14 @@ def run(data: Path, cache: Path, settings: Settings, jobs: int = 1, progress: bo
     todo = [p for p in plans if p.name not in entries]
     remove_leftovers(cache, keep=set(entries))
     write_manifest(cache, settings, source, entries, order)
-    results = Parallel(n_jobs=jobs, return_as="generator_unordered", initializer=ignore_interrupts)(
-        delayed(build_shard)(plan, cache, settings, source) for plan in todo
-    )
+    if backend == "dask":
+        workers, options = dask_workers(scheduler, jobs), {"n_jobs": -1}
+    else:
+        workers, options = nullcontext(), {"n_jobs": jobs, "initializer": ignore_interrupts}
     total = sum(len(p.ids) for p in todo)
-    with tqdm(total=total, desc="decoding galaxies", unit="img", disable=not progress) as bar:
-        for entry in results:
+    with workers, tqdm(total=total, desc="decoding galaxies", unit="img", disable=not progress) as bar:
+        tasks = (delayed(build_shard)(plan, cache, settings, source) for plan in todo)
+        for entry in Parallel(return_as="generator_unordered", **options)(tasks):
             entries[entry["name"]] = entry
             write_manifest(cache, settings, source, entries, order)
             bar.update(entry["count"] + len(entry["rejects"]))

@@ -82,6 +82,7 @@ class AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
             if os.path.exists(self.filepath):
                 os.replace(self.filepath, final)
         finally:
+            Path(self.filepath).unlink(missing_ok=True)
             self.filepath = final
 
 
@@ -151,12 +152,12 @@ def callbacks(run: Path, config: FitConfig) -> list:
         keras.callbacks.TerminateOnNaN(),
         EpochLogs(),
         keras.callbacks.CSVLogger(str(run / HISTORY), append=True),
-        # after CSVLogger (see trim_history); the double checkpoint survives a kill during the backup
-        keras.callbacks.BackupAndRestore(str(run / BACKUP), double_checkpoint=True),
         AtomicCheckpoint(str(run / MODEL), monitor="val_rmse", mode="min", save_best_only=True),
-        keras.callbacks.EarlyStopping(
-            monitor="val_rmse", mode="min", patience=config.patience, restore_best_weights=True
-        ),  # fmt: skip
+        # Last of the writers: an epoch counts as done once its row and checkpoint are written (see
+        # trim_history). The double checkpoint survives a kill during the backup itself.
+        keras.callbacks.BackupAndRestore(str(run / BACKUP), double_checkpoint=True),
+        keras.callbacks.EarlyStopping(monitor="val_rmse", mode="min", patience=config.patience,
+                                      restore_best_weights=True),  # fmt: skip
         PlotCurves(run),
     ]
     if config.reduce_lr_on_plateau:

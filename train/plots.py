@@ -46,7 +46,8 @@ def plot_curves(history_csv: Path, out: Path) -> Path | None:
 
 def plot_report(report: dict, truth, predictions, columns: dict[str, int], out: Path) -> Path:
     """Per-question RMSE of the model and the baselines, and predicted-vs-true scatter for a few columns."""
-    figure, axes = plt.subplots(1, 1 + len(columns), figsize=(5 + 3.2 * len(columns), 3.6))
+    figure, axes = plt.subplots(1, 1 + len(columns), figsize=(8 + 3.2 * len(columns), 3.6),
+                                gridspec_kw={"width_ratios": [2.2] + [1] * len(columns)})  # fmt: skip
     questions = list(report["model"]["questions"])
     entries = {"model": report["model"], **report["baselines"]}
     width = 0.8 / len(entries)
