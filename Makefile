@@ -32,12 +32,12 @@ help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 	@echo "  variables: DATA=$(DATA) CACHE=$(CACHE) RUN=$(RUN) JOBS=$(JOBS)"
 
-install: $(VENV)/.installed ## create .venv and install the project (editable, with dev tools)
+install: $(VENV)/.installed ## create .venv and install the project (editable, with dev and cluster tools)
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,cluster]'
 	touch $@
 
 test: install ## run the test suite

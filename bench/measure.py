@@ -71,7 +71,7 @@ def sequence_throughput(cache: Path, data: Path, batch: int = 64) -> dict:
 
 
 def input_stall(cache: Path, batch: int = 64) -> dict:
-    """Training steps/s of the compact model fed by ShardDataset and by the same images in memory."""
+    """Training steps/s of the compact model fed by ShardDataset and by the same images in memory (batch 64)."""
     import keras
 
     from train.dataset import ShardDataset
@@ -88,7 +88,7 @@ def input_stall(cache: Path, batch: int = 64) -> dict:
         feed = {"x": dataset} if name.startswith("shard") else {"x": images, "y": labels, "batch_size": batch}
         model.fit(**feed, epochs=1, steps_per_epoch=4, verbose=0)  # warm-up: graph tracing
         seconds, _ = timed(model.fit, **feed, epochs=1, verbose=0)
-        results[name] = rate(len(dataset), seconds)
+        results[name] = rate(len(dataset), seconds)  # steps (batches) per second
     return {"numpy": max(results["numpy"], results["numpy_again"]),
             "shard_dataset": max(results["shard_dataset"], results["shard_dataset_again"])}  # fmt: skip
 

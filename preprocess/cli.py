@@ -128,6 +128,8 @@ def synth(out: Path, n_train: int, n_test: int, seed: int, jobs: int, sheet: Pat
 )
 @click.option("--scheduler", help="With --backend dask: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
               "(default: start a local cluster of --jobs workers).")  # fmt: skip
+@click.option("--scheduler-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+              help="Seconds to wait for the dask scheduler and its workers.")  # fmt: skip
 def run_command(
     data: Path,
     cache: Path,
@@ -139,6 +141,7 @@ def run_command(
     skip_bad: bool,
     backend: str,
     scheduler: str | None,
+    scheduler_timeout: float,
 ) -> None:
     """Decode every JPEG once into HDF5 shards under CACHE.
 
@@ -150,7 +153,8 @@ def run_command(
     )
     try:
         with exclusive(cache, "python -m preprocess run"):
-            result = run(data, cache, settings, jobs=jobs, backend=backend, scheduler=scheduler)
+            result = run(data, cache, settings, jobs, backend=backend, scheduler=scheduler,
+                         scheduler_timeout=scheduler_timeout)  # fmt: skip
     except (LabelError, CacheError, FolderBusy, ClusterUnavailable) as error:
         raise click.ClickException(str(error)) from None
     except ValueError as error:

@@ -1,5 +1,6 @@
 """Decode one galaxy JPEG into the model's input: the central crop, downsampled, as uint8 RGB."""
 
+import io
 import math
 import os
 from pathlib import Path
@@ -41,7 +42,10 @@ def _crop_box(width: int, height: int, crop: int) -> tuple[float, float, float, 
 
 
 def _decode(path: str | os.PathLike, crop: int, size: int) -> np.ndarray:
-    with Image.open(path) as im:
+    data = Path(path).read_bytes()  # one read: Pillow reads a file in many small pieces
+    if not data:
+        raise BadImage(path, "file is empty")
+    with Image.open(io.BytesIO(data)) as im:
         width, height = im.size
         if width < 1 or height < 1:
             raise BadImage(path, f"image has no pixels ({width}x{height})")

@@ -228,7 +228,7 @@ def ignore_interrupts() -> None:
 
 
 def run(data: Path, cache: Path, settings: Settings, jobs: int = 1, progress: bool = True, backend: str = "local",
-        scheduler: str | None = None) -> dict:  # fmt: skip
+        scheduler: str | None = None, scheduler_timeout: float = 30.0) -> dict:  # fmt: skip
     """Build or complete the cache; returns counts, done/skipped shards and every reject.
 
     backend "local" runs `jobs` worker processes here; "dask" runs the same tasks on the dask
@@ -245,16 +245,20 @@ def run(data: Path, cache: Path, settings: Settings, jobs: int = 1, progress: bo
     remove_leftovers(cache, keep=set(entries))
     write_manifest(cache, settings, source, entries, order)
     if backend == "dask":
-        workers, options = dask_workers(scheduler, jobs), {"n_jobs": -1}
+        workers, options = dask_workers(scheduler, jobs, scheduler_timeout), {"n_jobs": -1}
     else:
         workers, options = nullcontext(), {"n_jobs": jobs, "initializer": ignore_interrupts}
     total = sum(len(p.ids) for p in todo)
-    with workers, tqdm(total=total, desc="decoding galaxies", unit="img", disable=not progress) as bar:
-        tasks = (delayed(build_shard)(plan, cache, settings, source) for plan in todo)
-        for entry in Parallel(return_as="generator_unordered", **options)(tasks):
-            entries[entry["name"]] = entry
-            write_manifest(cache, settings, source, entries, order)
-            bar.update(entry["count"] + len(entry["rejects"]))
+    try:
+        with workers, tqdm(total=total, desc="decoding galaxies", unit="img", disable=not progress) as bar:
+            tasks = (delayed(build_shard)(plan, cache, settings, source) for plan in todo)
+            for entry in Parallel(return_as="generator_unordered", **options)(tasks):
+                entries[entry["name"]] = entry
+                write_manifest(cache, settings, source, entries, order)
+                bar.update(entry["count"] + len(entry["rejects"]))
+    except BaseException:  # Ctrl-C, a failed write: joblib has stopped the workers; drop their half files
+        remove_leftovers(cache, keep=set(order))
+        raise
     rejects = [r for e in entries.values() for r in e["rejects"]]
     rejects += [[i, str(data / TRAIN_IMAGES / f"{i}.jpg"), "missing image"] for i in inputs.missing]
     write_rejects(cache, rejects)

@@ -1,6 +1,7 @@
 """Small tools shared by the tests."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,10 @@ def python_module(*args: str, **kwargs) -> subprocess.Popen:
         [sys.executable, "-m", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True, env=env, **kwargs,
     )  # fmt: skip
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -7,7 +7,7 @@ import click
 
 from preprocess.cli import existing_cache, write_failure
 from preprocess.labels import LabelError
-from preprocess.lock import FolderBusy, exclusive
+from preprocess.lock import FolderBusy
 from preprocess.shards import CacheError
 
 POSITIVE = click.IntRange(min=1)
@@ -52,19 +52,24 @@ def main() -> None:
 @click.option("--patience", type=POSITIVE, help="Epochs without a better val_rmse before stopping.")
 @click.option("--seed", type=int, help="Seed of weights, shuffling and augmentation.")
 @click.option("--workers", type=POSITIVE, help="Threads that read batches (Keras PyDataset workers).")
+@click.option(
+    "--strategy",
+    type=click.Choice(["none", "mirrored", "multiworker"]),
+    help="tf.distribute: mirrored = every local GPU; multiworker = the machines named in TF_CONFIG.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace a finished (or differently configured) run in --run.")
 def fit_command(cache: Path, run_dir: Path, recipe: str, overwrite: bool, **overrides) -> None:
     """Train on CACHE's train split, validate on its valid split, keep the best model in RUN.
 
     Rerunning the same command after an interruption continues from the last finished epoch.
     """
+    from train.distribute import DistributeError
     from train.fit import RECIPES, RunError, fit
 
     config = replace(RECIPES[recipe], **{k: v for k, v in overrides.items() if v is not None})
     try:
-        with exclusive(run_dir, "python -m train fit"):
-            result = fit(cache, run_dir, config, overwrite=overwrite)
-    except (CacheError, RunError, FolderBusy) as error:
+        result = fit(cache, run_dir, config, overwrite=overwrite)
+    except (CacheError, RunError, FolderBusy, DistributeError) as error:
         raise fail(error) from None
     except OSError as error:
         raise write_failure(error) from None

@@ -22,14 +22,18 @@ CACHED_BLOCKS = 4
 
 
 def dihedral(images: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Apply the k-th of the 8 flips/90-degree rotations (k in 0..7) to each image (b, h, w, c)."""
-    out = np.empty_like(images)
+    """Apply the k-th of the 8 flips/90-degree rotations (k in 0..7) to each RGB image (b, h, w, 3).
+
+    Pixels are moved as 3-byte units (a 'V3' view), twice as fast as moving bytes along a channel axis.
+    """
+    pixels = np.ascontiguousarray(images).view("V3")[..., 0]
+    out = np.empty_like(pixels)
     for transform in range(8):
         rows = np.flatnonzero(k == transform)
         if len(rows):
-            turned = np.rot90(images[rows], transform % 4, axes=(1, 2))
+            turned = np.rot90(pixels[rows], transform % 4, axes=(1, 2))
             out[rows] = turned[:, :, ::-1] if transform >= 4 else turned
-    return out
+    return out.view(np.uint8).reshape(images.shape)
 
 
 def random_shift(images: np.ndarray, shifts: np.ndarray) -> np.ndarray:
@@ -87,10 +91,16 @@ class ShardDataset(keras.utils.PyDataset):
     def __len__(self) -> int:
         return -(-self.size // self.batch_size)
 
+    def _rows(self, position: int, lo: int, hi: int) -> np.ndarray | slice:
+        """Rows lo:hi of the position-th block in this epoch's order (its in-block permutation)."""
+        permutation = self.permutations[position]
+        return slice(lo, hi) if permutation is None else permutation[lo:hi]
+
     @property
     def ids(self) -> np.ndarray:
         """GalaxyIDs in the order this epoch serves them."""
-        return np.concatenate([self._read_block(i)[1] for i in range(len(self.plan))])
+        return np.concatenate([self._read_block(i)[1][self._rows(i, 0, self.starts[i + 1] - self.starts[i])]
+                               for i in range(len(self.plan))])  # fmt: skip
 
     def _file(self, shard: int) -> h5py.File:
         key = (os.getpid(), shard)  # an h5py handle must not cross a fork
@@ -99,7 +109,7 @@ class ShardDataset(keras.utils.PyDataset):
         return self._files[key]
 
     def _read_block(self, position: int):
-        """(images, ids, labels) of the position-th block of this epoch's plan, rows permuted."""
+        """(images, ids, labels) of the position-th block of this epoch's plan, in file order."""
         key = (self.epoch, position)
         with self._lock:
             if key in self._recent:
@@ -109,9 +119,6 @@ class ShardDataset(keras.utils.PyDataset):
             f = self._file(shard)
             block = [f["images"][start:stop], f["ids"][start:stop]]
             block.append(f["labels"][start:stop] if self.labelled else None)
-            permutation = self.permutations[position]
-            if permutation is not None:
-                block = [None if a is None else a[permutation] for a in block]
             self._recent[key] = block
             while len(self._recent) > CACHED_BLOCKS:
                 self._recent.popitem(last=False)

@@ -11,7 +11,9 @@ import hashlib
 import json
 import os
 import platform
+import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,8 +21,10 @@ import h5py
 import keras
 import numpy as np
 
+from preprocess.lock import exclusive
 from preprocess.shards import MANIFEST, CacheError, check_shard, read_manifest, temporary_path, write_json
 from train.dataset import ShardDataset
+from train.distribute import distributed_inputs, make_strategy, worker_role
 from train.models import build_model
 from train.plots import plot_curves
 
@@ -46,6 +50,7 @@ class FitConfig:
     reduce_lr_on_plateau: bool = True
     seed: int = 0
     workers: int = 1
+    strategy: str = "none"
 
 
 RECIPES = {
@@ -147,7 +152,7 @@ def prepare_run(cache: Path, run: Path, config: FitConfig, overwrite: bool) -> d
     return record
 
 
-def callbacks(run: Path, config: FitConfig) -> list:
+def callbacks(run: Path, config: FitConfig, backup: bool = True) -> list:
     chosen = [
         keras.callbacks.TerminateOnNaN(),
         EpochLogs(),
@@ -155,9 +160,10 @@ def callbacks(run: Path, config: FitConfig) -> list:
         AtomicCheckpoint(str(run / MODEL), monitor="val_rmse", mode="min", save_best_only=True),
         # Last of the writers: an epoch counts as done once its row and checkpoint are written (see
         # trim_history). The double checkpoint survives a kill during the backup itself.
-        keras.callbacks.BackupAndRestore(str(run / BACKUP), double_checkpoint=True),
-        keras.callbacks.EarlyStopping(monitor="val_rmse", mode="min", patience=config.patience,
-                                      restore_best_weights=True),  # fmt: skip
+        *([keras.callbacks.BackupAndRestore(str(run / BACKUP), double_checkpoint=True)] if backup else []),
+        keras.callbacks.EarlyStopping(
+            monitor="val_rmse", mode="min", patience=config.patience, restore_best_weights=True
+        ),  # fmt: skip
         PlotCurves(run),
     ]
     if config.reduce_lr_on_plateau:
@@ -173,20 +179,53 @@ def make_optimizer(config: FitConfig) -> keras.optimizers.Optimizer:
 
 
 def fit(cache: Path, run: Path, config: FitConfig, overwrite: bool = False, verbose: int | str = "auto") -> dict:
-    """Train (or resume) a run; returns the best val_rmse and the number of epochs in history."""
+    """Train (or resume) a run; returns the best val_rmse and the number of epochs in history.
+
+    With a tf.distribute strategy every worker runs this; only the chief (worker 0) writes to
+    `run`, the others to a temporary folder, as TensorFlow recommends.
+    """
+    role = worker_role(config.strategy)
+    strategy = make_strategy(config.strategy) if config.strategy != "none" else None  # before any other TF op
     check_cache(cache)
-    run.mkdir(parents=True, exist_ok=True)
-    record = prepare_run(cache, run, config, overwrite)
-    trim_history(run)
-    keras.utils.set_random_seed(config.seed)
-    loader = {"workers": config.workers, "use_multiprocessing": False}
-    train = ShardDataset(cache, "train", config.batch, shuffle=True, augment=config.augment, seed=config.seed,
-                         shift=config.shift, **loader)  # fmt: skip
-    valid = ShardDataset(cache, "valid", config.batch, shuffle=False, **loader)
+    target = run if role.is_chief else Path(tempfile.mkdtemp(prefix=f"galaxy-zoo-worker{role.index}-"))
+    target.mkdir(parents=True, exist_ok=True)
+    with exclusive(target, "python -m train fit"):
+        record = prepare_run(cache, target, config, overwrite or not role.is_chief)
+        trim_history(target)
+        keras.utils.set_random_seed(config.seed)
+        if strategy is None:
+            loader = {"workers": config.workers, "use_multiprocessing": False}
+            train = ShardDataset(cache, "train", config.batch, shuffle=True, augment=config.augment,
+                                 seed=config.seed, shift=config.shift, **loader)  # fmt: skip
+            inputs = {"x": train, "validation_data": ShardDataset(cache, "valid", config.batch, False, **loader)}
+            model = compiled_model(config)
+        else:
+            if config.batch % strategy.num_replicas_in_sync:
+                raise RunError(
+                    f"--batch {config.batch} must be a multiple of the {strategy.num_replicas_in_sync} replicas"
+                )
+            with strategy.scope():
+                model = compiled_model(config)
+            # Keras 3.15 builds a model that remembers its strategy from a first batch averaged
+            # across workers, which fails for batches split over workers; a model that finds the
+            # strategy from the surrounding scope builds when its train step is traced instead.
+            model._distribute_strategy = None
+            inputs = distributed_inputs(strategy, cache, config, role)
+        backup = config.strategy != "multiworker"
+        with strategy.scope() if strategy else nullcontext():
+            history = model.fit(**inputs, epochs=config.epochs, verbose=verbose,
+                                callbacks=callbacks(target, config, backup=backup))  # fmt: skip
+        return finish(target, record, history)
+
+
+def compiled_model(config: FitConfig) -> keras.Model:
     model = build_model(config.model, config.head)
     model.compile(optimizer=make_optimizer(config), loss="mse", metrics=[keras.metrics.RootMeanSquaredError("rmse")])
-    history = model.fit(train, validation_data=valid, epochs=config.epochs, callbacks=callbacks(run, config),
-                        verbose=verbose)  # fmt: skip
+    return model
+
+
+def finish(run: Path, record: dict, history: keras.callbacks.History) -> dict:
+    """Check how training ended and mark the run finished in config.json."""
     losses = history.history.get("loss", [])
     if losses and not np.isfinite(losses[-1]):
         raise RunError(f"training stopped: the loss became NaN at epoch {len(losses)}; try a lower --lr")
@@ -196,4 +235,4 @@ def fit(cache: Path, run: Path, config: FitConfig, overwrite: bool = False, verb
         rows = list(csv.DictReader(f))
     best = min(float(r["val_rmse"]) for r in rows)
     write_json(run / CONFIG, {**record, "finished": True, "best_val_rmse": best, "epochs_run": len(rows)})
-    return {"best_val_rmse": best, "epochs": len(rows)}
+    return {"best_val_rmse": best, "epochs": len(rows), "losses": losses}
