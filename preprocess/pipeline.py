@@ -241,7 +241,7 @@ def run(data: Path, cache: Path, settings: Settings, jobs: int = 1, progress: bo
     source, order = str(data.resolve()), [p.name for p in plans]
     previous = load_previous(cache)
     entries = {p.name: previous[p.name] for p in plans if is_done(previous.get(p.name), p, cache, settings)}
-    todo = [p for p in plans if p.name not in entries]
+    todo = sorted((p for p in plans if p.name not in entries), key=lambda p: -len(p.ids))  # largest first: even load
     remove_leftovers(cache, keep=set(entries))
     write_manifest(cache, settings, source, entries, order)
     if backend == "dask":

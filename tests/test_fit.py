@@ -1,5 +1,7 @@
 import csv
 import json
+import os
+import signal
 import time
 
 import pytest
@@ -64,3 +66,27 @@ def test_fit_rejects_bad_options(small_cache, tmp_path):
         args = ["fit", "--cache", str(small_cache), "--run", str(tmp_path / "r"), option, value]
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 2 and option in result.output
+
+
+def test_nan_loss_stops_with_a_clear_error(small_cache, tmp_path):
+    exploding = FitConfig(epochs=3, batch=16, optimizer="sgd", lr=1e30, augment=False)
+    with pytest.raises(RunError, match="the loss became NaN at epoch 1; try a lower --lr"):
+        fit(small_cache, tmp_path / "run", exploding, verbose=0)
+
+
+def test_ctrl_c_during_fit_then_rerun_resumes(small_cache, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", "fit", "--cache", str(small_cache), "--run", str(run), "--epochs", "3", "--batch", "16"]
+    process = python_module(*args)
+    deadline = time.time() + 240
+    while not ((run / "history.csv").exists() and history_epochs(run)):
+        assert time.time() < deadline and process.poll() is None, "fit did not finish an epoch"
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output[-2000:]
+    assert "rerun the same command to continue" in output and "Traceback" not in output
+    assert not [p for p in run.iterdir() if p.name.endswith(".tmp.keras")]
+    rerun = python_module(*args)
+    assert rerun.wait(timeout=300) == 0
+    assert history_epochs(run) == [0, 1, 2]

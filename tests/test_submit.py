@@ -1,5 +1,7 @@
 import csv
 import gzip
+import os
+import signal
 import time
 
 import numpy as np
@@ -114,3 +116,19 @@ def test_score_refuses_bad_submissions(kaggle_dir, tmp_path, change, message):
     result = CliRunner().invoke(main, ["score", str(path), str(kaggle_dir / "test_solutions.csv")])
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_ctrl_c_during_submit_leaves_no_partial_file(small_cache, trained_run, tmp_path):
+    out = tmp_path / "sub.csv"
+    process = python_module("train", "submit", "--cache", str(small_cache), "--run", str(trained_run),
+                            "--out", str(out), "--tta", "8")  # fmt: skip
+    deadline = time.time() + 120
+    output = ""
+    while process.poll() is None and "predicting" not in output and time.time() < deadline:
+        output += process.stdout.read(1)
+    os.killpg(process.pid, signal.SIGINT)
+    output += process.communicate(timeout=60)[0]
+    assert process.returncode in (0, 130), output[-2000:]  # interrupted, or finished just before
+    assert "Traceback" not in output
+    assert not out.exists() or len(read_solutions(out)[0]) == 40
+    assert [p.name for p in tmp_path.iterdir()] in ([], ["sub.csv"])

@@ -161,6 +161,9 @@ def submit_command(cache: Path, run_dir: Path | None, out: Path, tta: str, batch
         raise fail(error) from None
     except OSError as error:
         raise write_failure(error) from None
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: {out} was not written (it appears only when complete)", err=True)
+        raise SystemExit(130) from None
     click.echo(f"wrote {path}")
 
 
