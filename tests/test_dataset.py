@@ -29,6 +29,8 @@ def test_one_epoch_serves_every_id_once_with_its_labels(small_cache):
     train_ids = np.concatenate([c["ids"] for n, c in contents.items() if n.startswith("train")])
     rows = served_rows(ds, contents)
     assert sorted(rows) == sorted(train_ids.tolist())
+    assert rows == ds.ids.tolist(), "ids must list the galaxies in the order they are served"
+    assert rows[:16] != sorted(rows[:16]), "rows inside a block must be shuffled too"
     assert len(ds) == -(-len(train_ids) // 16)
     assert len(ds[len(ds) - 1][0]) == len(train_ids) - 16 * (len(ds) - 1)  # the last partial batch is kept
 

@@ -134,10 +134,8 @@ class ShardDataset(keras.utils.PyDataset):
             if lo >= hi:
                 break
             images, _, labels = self._read_block(position)
-            offset = self.starts[position]
-            parts.append(
-                (images[lo - offset : hi - offset], None if labels is None else labels[lo - offset : hi - offset])
-            )
+            rows = self._rows(position, lo - self.starts[position], hi - self.starts[position])
+            parts.append((images[rows], None if labels is None else labels[rows]))
         images = np.concatenate([p[0] for p in parts])
         if self.augment:
             rng = np.random.default_rng([self.seed, self.epoch, index, 1])

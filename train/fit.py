@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import tempfile
 import time
 from contextlib import nullcontext
@@ -145,9 +146,7 @@ def prepare_run(cache: Path, run: Path, config: FitConfig, overwrite: bool) -> d
         return previous
     for name in (MODEL, HISTORY, CURVES, "report.json", "report.png"):
         (run / name).unlink(missing_ok=True)
-    if (run / BACKUP).exists():
-        for path in sorted((run / BACKUP).rglob("*"), reverse=True):
-            path.rmdir() if path.is_dir() else path.unlink()
+    shutil.rmtree(run / BACKUP, ignore_errors=True)
     write_json(run / CONFIG, record)
     return record
 
@@ -158,8 +157,8 @@ def callbacks(run: Path, config: FitConfig, backup: bool = True) -> list:
         EpochLogs(),
         keras.callbacks.CSVLogger(str(run / HISTORY), append=True),
         AtomicCheckpoint(str(run / MODEL), monitor="val_rmse", mode="min", save_best_only=True),
-        # Last of the writers: an epoch counts as done once its row and checkpoint are written (see
-        # trim_history). The double checkpoint survives a kill during the backup itself.
+        # After the history row and the checkpoint: an epoch counts as done once both are written
+        # (see trim_history). The double checkpoint survives a kill during the backup itself.
         *([keras.callbacks.BackupAndRestore(str(run / BACKUP), double_checkpoint=True)] if backup else []),
         keras.callbacks.EarlyStopping(
             monitor="val_rmse", mode="min", patience=config.patience, restore_best_weights=True
