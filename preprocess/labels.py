@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from preprocess.atomic import replacing
 from preprocess.schema import COLUMNS, HEADER
 
 
@@ -120,13 +121,8 @@ def write_solutions(path: str | os.PathLike, ids: np.ndarray, values: np.ndarray
     order = np.argsort(ids, kind="stable")
     fmt = f"{{:.{decimals}f}}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        with _open_text(tmp, "w") as f:
-            f.write(",".join(HEADER) + "\n")
-            for i in order:
-                f.write(f"{ids[i]}," + ",".join(fmt.format(v) for v in values[i]) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replacing(path, suffix=path.suffix) as tmp, _open_text(tmp, "w") as f:
+        f.write(",".join(HEADER) + "\n")
+        for i in order:
+            f.write(f"{ids[i]}," + ",".join(fmt.format(v) for v in values[i]) + "\n")
     return path

@@ -19,6 +19,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
+from preprocess.atomic import replacing
 from preprocess.cluster import dask_workers
 from preprocess.images import BadImage, load_galaxy
 from preprocess.labels import read_solutions
@@ -30,7 +31,6 @@ from preprocess.shards import (
     CacheError,
     check_shard,
     shard_name,
-    temporary_path,
     write_json,
     write_shard,
 )  # fmt: skip
@@ -205,13 +205,10 @@ def write_manifest(cache: Path, settings: Settings, source: str, entries: dict[s
 
 
 def write_rejects(cache: Path, rows: list[list]) -> None:
-    path = cache / REJECTS
-    tmp = temporary_path(path)
-    with open(tmp, "w", newline="") as f:
+    with replacing(cache / REJECTS) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["GalaxyID", "path", "reason"])
         writer.writerows(sorted(rows))
-    os.replace(tmp, path)
 
 
 def remove_leftovers(cache: Path, keep: set[str]) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from preprocess.atomic import replacing
 from preprocess.schema import N_COLUMNS, hierarchy_errors
 
 FORMAT_VERSION = 1
@@ -32,11 +33,6 @@ def shard_name(split: str, index: int) -> str:
     return f"{split}-{index:05d}.h5"
 
 
-def temporary_path(path: Path) -> Path:
-    """A name in the same folder (so os.replace is atomic) that no reader mistakes for the final file."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def file_sha256(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -49,8 +45,7 @@ def write_shard(
     path: Path, images: np.ndarray, ids: np.ndarray, labels: np.ndarray | None, attrs: dict, compression=None
 ) -> dict:
     """Write one shard atomically and return its manifest entry (without split-specific fields)."""
-    tmp = temporary_path(path)
-    try:
+    with replacing(path) as tmp:
         with h5py.File(tmp, "w") as f:
             chunks = (min(64, len(ids)), *images.shape[1:]) if compression and len(ids) else None
             f.create_dataset("images", data=images, dtype=np.uint8, compression=compression, chunks=chunks)
@@ -60,11 +55,8 @@ def write_shard(
             f.attrs.update({"format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
             f.attrs.update({k: v for k, v in attrs.items() if v is not None})
         entry = {"name": path.name, "count": len(ids), "sha256": file_sha256(tmp)}
-        entry.update(first_id=int(ids[0]) if len(ids) else None, last_id=int(ids[-1]) if len(ids) else None)
-        os.replace(tmp, path)
-        return entry
-    finally:
-        tmp.unlink(missing_ok=True)
+    entry.update(first_id=int(ids[0]) if len(ids) else None, last_id=int(ids[-1]) if len(ids) else None)
+    return entry
 
 
 def read_shard(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -74,12 +66,8 @@ def read_shard(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def write_json(path: Path, data: dict) -> None:
-    tmp = temporary_path(path)
-    try:
+    with replacing(path) as tmp:
         tmp.write_text(json.dumps(data, indent=1) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_manifest(cache: str | os.PathLike) -> dict:

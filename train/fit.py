@@ -22,8 +22,9 @@ import h5py
 import keras
 import numpy as np
 
+from preprocess.atomic import replacing, temporary_path
 from preprocess.lock import exclusive
-from preprocess.shards import MANIFEST, CacheError, check_shard, read_manifest, temporary_path, write_json
+from preprocess.shards import MANIFEST, CacheError, check_shard, read_manifest, write_json
 from train.dataset import ShardDataset
 from train.distribute import distributed_inputs, make_strategy, worker_role
 from train.models import build_model
@@ -82,7 +83,7 @@ class AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def _save_model(self, epoch, batch, logs):
         final = self.filepath
-        self.filepath = str(temporary_path(Path(final))) + ".keras"
+        self.filepath = str(temporary_path(Path(final), suffix=".keras"))
         try:
             super()._save_model(epoch, batch, logs)
             if os.path.exists(self.filepath):
@@ -123,10 +124,8 @@ def trim_history(run: Path) -> None:
         rows = list(csv.reader(f))
     kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < resume_at] if rows else []
     if kept != rows:
-        tmp = temporary_path(history)
-        with open(tmp, "w", newline="") as f:
+        with replacing(history) as tmp, open(tmp, "w", newline="") as f:
             csv.writer(f).writerows(kept)
-        os.replace(tmp, history)
 
 
 def prepare_run(cache: Path, run: Path, config: FitConfig, overwrite: bool) -> dict:

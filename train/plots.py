@@ -1,7 +1,6 @@
 """Figures of a run: learning curves and the evaluation report (matplotlib, no display needed)."""
 
 import csv
-import os
 from pathlib import Path
 
 import matplotlib
@@ -10,14 +9,13 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from preprocess.shards import temporary_path  # noqa: E402
+from preprocess.atomic import replacing  # noqa: E402
 
 
 def save_figure(figure, path: Path) -> Path:
-    tmp = temporary_path(path).with_suffix(".png")
-    figure.savefig(tmp, dpi=110, bbox_inches="tight")
+    with replacing(path, suffix=".png") as tmp:
+        figure.savefig(tmp, dpi=110, bbox_inches="tight")
     plt.close(figure)
-    os.replace(tmp, path)
     return path
 
 

@@ -1,0 +1,24 @@
+"""Write files atomically: into a temporary name beside the target, renamed only when complete."""
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def temporary_path(path: Path, suffix: str = "") -> Path:
+    """A name in the same folder (so os.replace is atomic) that no reader mistakes for the final file."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
+
+
+@contextmanager
+def replacing(path: Path, suffix: str = ""):
+    """Yield a temporary path to write; on success it becomes `path`, on any failure it is removed.
+
+    `suffix` keeps an extension that a writer needs to see (".gz", ".png", ".keras").
+    """
+    tmp = temporary_path(path, suffix)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
