@@ -36,11 +36,10 @@ def describe_cache(cache: Path) -> str:
         size = sum((cache / e["name"]).stat().st_size for e in entries if (cache / e["name"]).exists())
         with h5py.File(cache / entries[0]["name"], "r") as f:
             shapes = " / ".join(f"{f[k].dtype}{f[k].shape[1:]}" for k in ("images", "labels") if k in f)
-            if split in LABELLED:
-                for e in entries:
-                    with h5py.File(cache / e["name"], "r") as g:
-                        label_sums += g["labels"][()].sum(axis=0)
-                        label_count += e["count"]
+        for e in entries if split in LABELLED else []:
+            with h5py.File(cache / e["name"], "r") as f:
+                label_sums += f["labels"][()].sum(axis=0)
+            label_count += e["count"]
         count = sum(e["count"] for e in entries)
         lines.append(f"{split:<6} {len(entries):>6} {count:>9} {size / 1e6:>8.1f}  {shapes}")
     if label_count:

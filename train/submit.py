@@ -1,6 +1,5 @@
 """Predict a split with test-time augmentation, and write Kaggle submissions."""
 
-import csv
 import sys
 from pathlib import Path
 
@@ -9,7 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from preprocess.labels import write_solutions
-from preprocess.shards import REJECTS
+from preprocess.summary import read_rejects
 from train.dataset import ShardDataset, dihedral
 from train.evaluate import baseline_predictions, read_split
 
@@ -30,11 +29,7 @@ def predict(model: keras.Model, cache: Path, split: str, tta: int = 8, batch: in
 
 def rejected_test_ids(cache: Path) -> list[int]:
     """Test galaxies that preprocessing could not use: they still need a row in a submission."""
-    path = cache / REJECTS
-    if not path.exists():
-        return []
-    with open(path, newline="") as f:
-        return sorted(int(r["GalaxyID"]) for r in csv.DictReader(f) if "images_test_rev1" in Path(r["path"]).parts)
+    return sorted(int(r["GalaxyID"]) for r in read_rejects(cache) if "images_test_rev1" in Path(r["path"]).parts)
 
 
 def write_submission(cache: Path, out: Path, ids: np.ndarray, predictions: np.ndarray) -> Path:
