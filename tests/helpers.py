@@ -9,14 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from preprocess.synthetic import replicate
-
 SOLUTIONS, TRAIN, TEST = "training_solutions_rev1.csv", "images_training_rev1", "images_test_rev1"
-
-
-def copy_dataset(src: Path, dst: Path, copies: int = 1) -> Path:
-    """A copy of a Kaggle-layout folder to change freely (images are hard links: replace, never write into them)."""
-    return replicate(src, dst, copies)
 
 
 def shard_contents(cache: Path) -> dict[str, dict[str, np.ndarray]]:

@@ -7,12 +7,13 @@ import subprocess
 import sys
 
 from preprocess.pipeline import Settings, run
-from tests.helpers import copy_dataset, free_port
+from preprocess.synthetic import replicate
+from tests.helpers import free_port
 
 
 def test_two_workers_train_together_on_disjoint_shards(kaggle_dir, tmp_path):
     cache = tmp_path / "cache"
-    data = copy_dataset(kaggle_dir, tmp_path / "data", copies=4)  # 450 train galaxies in 4 shards
+    data = replicate(kaggle_dir, tmp_path / "data", 4)  # 450 train galaxies in 4 shards
     run(data, cache, Settings(shard_size=128, valid=30), progress=False)
     run_dir = tmp_path / "run"
     cluster = {"worker": [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]}

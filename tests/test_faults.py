@@ -13,7 +13,8 @@ from preprocess.labels import read_solutions, write_solutions
 from preprocess.lock import exclusive
 from preprocess.pipeline import Settings, run
 from preprocess.shards import read_manifest
-from tests.helpers import SOLUTIONS, TRAIN, assert_same_shards, copy_dataset, shard_contents
+from preprocess.synthetic import replicate
+from tests.helpers import SOLUTIONS, TRAIN, assert_same_shards, shard_contents
 from train.cli import main as train_main
 
 SMALL = Settings(shard_size=32, valid=30)
@@ -146,7 +147,7 @@ def rebuilt_shards(before: dict, after: dict) -> set[str]:
 
 
 def test_added_image_and_edited_labels_redo_only_the_affected_shards(kaggle_dir, tmp_path):
-    data, cache = copy_dataset(kaggle_dir, tmp_path / "data"), tmp_path / "cache"
+    data, cache = replicate(kaggle_dir, tmp_path / "data", 1), tmp_path / "cache"
     run(data, cache, SMALL, progress=False)
     before = shard_contents(cache)
     ids, labels = read_solutions(data / SOLUTIONS)

@@ -13,7 +13,8 @@ from preprocess.cli import main
 from preprocess.labels import read_solutions
 from preprocess.pipeline import Settings, run
 from preprocess.shards import read_manifest
-from tests.helpers import SOLUTIONS, TRAIN, assert_same_shards, copy_dataset, python_module, shard_contents
+from preprocess.synthetic import replicate
+from tests.helpers import SOLUTIONS, TRAIN, assert_same_shards, python_module, shard_contents
 
 SMALL = Settings(shard_size=32, valid=30)
 
@@ -58,7 +59,7 @@ def test_valid_split_depends_on_seed_only(kaggle_dir, tmp_path):
 
 
 def test_changed_image_redoes_only_its_shard(kaggle_dir, tmp_path):
-    data = copy_dataset(kaggle_dir, tmp_path / "data")
+    data = replicate(kaggle_dir, tmp_path / "data", 1)
     run(data, tmp_path / "cache", SMALL, progress=False)
     first_train = read_manifest(tmp_path / "cache")["shards"][0]
     path = data / TRAIN / f"{first_train['first_id']}.jpg"
@@ -71,7 +72,7 @@ def test_changed_image_redoes_only_its_shard(kaggle_dir, tmp_path):
 
 
 def test_kill_9_then_rerun_gives_identical_shards(kaggle_dir, tmp_path):
-    data = copy_dataset(kaggle_dir, tmp_path / "data", copies=8)
+    data = replicate(kaggle_dir, tmp_path / "data", 8)
     settings = Settings(shard_size=64, valid=100)
     run(data, tmp_path / "reference", settings, progress=False)
     cache = tmp_path / "cache"
@@ -87,7 +88,7 @@ def test_kill_9_then_rerun_gives_identical_shards(kaggle_dir, tmp_path):
 
 
 def test_ctrl_c_stops_and_leaves_only_complete_shards(kaggle_dir, tmp_path):
-    data = copy_dataset(kaggle_dir, tmp_path / "data", copies=8)
+    data = replicate(kaggle_dir, tmp_path / "data", 8)
     cache = tmp_path / "cache"
     process = python_module("preprocess", "run", "--data", str(data), "--cache", str(cache), "--jobs", "2",
                             "--shard-size", "64", "--valid", "100")  # fmt: skip
@@ -104,7 +105,7 @@ def test_ctrl_c_stops_and_leaves_only_complete_shards(kaggle_dir, tmp_path):
 
 
 def test_second_run_on_the_same_cache_is_refused(kaggle_dir, tmp_path):
-    data = copy_dataset(kaggle_dir, tmp_path / "data", copies=8)
+    data = replicate(kaggle_dir, tmp_path / "data", 8)
     cache = tmp_path / "cache"
     args = ["preprocess", "run", "--data", str(data), "--cache", str(cache), "--jobs", "1", "--shard-size", "64",
             "--valid", "100"]  # fmt: skip
@@ -136,7 +137,7 @@ def test_flipped_byte_makes_verify_name_the_shard(kaggle_dir, tmp_path):
 
 
 def test_bad_images_are_rejected_and_reported(kaggle_dir, tmp_path):
-    data = copy_dataset(kaggle_dir, tmp_path / "data")
+    data = replicate(kaggle_dir, tmp_path / "data", 1)
     ids, _ = read_solutions(data / SOLUTIONS)
     truncated, missing = data / TRAIN / f"{ids[0]}.jpg", data / TRAIN / f"{ids[1]}.jpg"
     content = truncated.read_bytes()
@@ -163,7 +164,7 @@ def test_bad_images_are_rejected_and_reported(kaggle_dir, tmp_path):
 
 
 def test_bad_csv_stops_before_any_work(kaggle_dir, tmp_path):
-    data = copy_dataset(kaggle_dir, tmp_path / "data")
+    data = replicate(kaggle_dir, tmp_path / "data", 1)
     lines = (data / SOLUTIONS).read_text().splitlines()
     fields = lines[5].split(",")
     fields[3] = "oops"
