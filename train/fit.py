@@ -93,6 +93,18 @@ class AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
             self.filepath = final
 
 
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore whose files are replaced atomically: an interruption during a backup
+    (Ctrl-C, kill -9) leaves the previous backup whole instead of a half-written one."""
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        with replacing(Path(self._weights_path), suffix=".weights.h5") as tmp:
+            self.model.save_weights(str(tmp), overwrite=True)
+        with replacing(Path(self._training_metadata_path)) as tmp:
+            tmp.write_text(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+
+
 class EpochLogs(keras.callbacks.Callback):
     """Adds the learning rate and the epoch's wall time to the logs, so history.csv and the curves show them."""
 
@@ -157,8 +169,8 @@ def callbacks(run: Path, config: FitConfig, backup: bool = True) -> list:
         keras.callbacks.CSVLogger(str(run / HISTORY), append=True),
         AtomicCheckpoint(str(run / MODEL), monitor="val_rmse", mode="min", save_best_only=True),
         # After the history row and the checkpoint: an epoch counts as done once both are written
-        # (see trim_history). The double checkpoint survives a kill during the backup itself.
-        *([keras.callbacks.BackupAndRestore(str(run / BACKUP), double_checkpoint=True)] if backup else []),
+        # (see trim_history).
+        *([AtomicBackupAndRestore(str(run / BACKUP))] if backup else []),
         keras.callbacks.EarlyStopping(
             monitor="val_rmse", mode="min", patience=config.patience, restore_best_weights=True
         ),  # fmt: skip
