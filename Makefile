@@ -10,7 +10,7 @@ RUN    ?= runs/default
 JOBS   ?= 2
 SUBMISSION ?= $(RUN)/submission.csv
 # size of the synthetic set that `make synth` and `make demo` write
-SYNTH_TRAIN ?= 3000
+SYNTH_TRAIN ?= 6000
 SYNTH_TEST  ?= 1000
 SEED   ?= 0
 # galaxies held out for validation: 4000 like the seed, fewer for the small synthetic set
@@ -23,33 +23,43 @@ endif
 PREPROCESS_FLAGS ?=
 TRAIN_FLAGS ?=
 SUBMIT_FLAGS ?=
-# the demo's training budget (the whole demo stays under 15 minutes on 2 CPU cores)
-DEMO_EPOCHS ?= 15
+# the demo's training budget in minutes (the whole demo stays under 15 minutes on 2 CPU cores)
+DEMO_MINUTES ?= 9
+# `make quality`: minutes of training per candidate recipe
+QUALITY_MINUTES ?= 20
 
-.PHONY: help install test lint synth demo preprocess inspect verify train evaluate submit score bench clean
+.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score bench quality clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 	@echo "  variables: DATA=$(DATA) CACHE=$(CACHE) RUN=$(RUN) JOBS=$(JOBS)"
 
-install: $(VENV)/.installed ## create .venv and install the project (editable, with dev and cluster tools)
+install: $(VENV)/.installed ## create .venv and install the pinned versions of requirements.lock, then the project
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,cluster]'
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+lock: ## renew requirements.lock: the newest versions within setup.cfg's ranges (uv pip compile)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile setup.cfg --extra dev --extra cluster --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 test: install ## run the test suite
 	$(PY) -m pytest -q
 
-lint: install ## ruff
+lint: install ## ruff format --check and ruff check
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
 synth: $(DATA)/training_solutions_rev1.csv ## write a synthetic data set in the Kaggle layout to DATA
 
 $(DATA)/training_solutions_rev1.csv: | install
-	$(PY) -m preprocess synth --out $(DATA) --train $(SYNTH_TRAIN) --test $(SYNTH_TEST) --seed $(SEED) --jobs $(JOBS) \
+	$(PY) -m synth --out $(DATA) --train $(SYNTH_TRAIN) --test $(SYNTH_TEST) --seed $(SEED) --jobs $(JOBS) \
 		--sheet $(DATA)/contact_sheet.png
 
 preprocess: install ## decode DATA's JPEGs once into HDF5 shards in CACHE (resumable)
@@ -70,7 +80,7 @@ evaluate: install ## RMSE per question on the valid split, against the baselines
 submit: install ## write SUBMISSION (default RUN/submission.csv) for the test split
 	$(PY) -m train submit --cache $(CACHE) --run $(RUN) --out $(SUBMISSION) $(SUBMIT_FLAGS)
 
-score: install ## score SUBMISSION against DATA/test_solutions.csv (synthetic data only)
+score: install ## score SUBMISSION against DATA/test_solutions.csv, with the floor (synthetic data only)
 	$(PY) -m train score $(SUBMISSION) $(DATA)/test_solutions.csv
 
 # The demo: each step is a file, so a rerun redoes only what is missing or out of date.
@@ -78,7 +88,7 @@ $(CACHE)/manifest.json: $(DATA)/training_solutions_rev1.csv
 	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) $(PREPROCESS_FLAGS)
 
 $(RUN)/.fitted: $(CACHE)/manifest.json
-	$(PY) -m train fit --cache $(CACHE) --run $(RUN) --epochs $(DEMO_EPOCHS) $(TRAIN_FLAGS)
+	$(PY) -m train fit --cache $(CACHE) --run $(RUN) --minutes $(DEMO_MINUTES) $(TRAIN_FLAGS)
 	touch $@
 
 $(RUN)/report.json: $(RUN)/.fitted
@@ -90,15 +100,18 @@ $(RUN)/submission_tta%.csv: $(RUN)/.fitted
 $(RUN)/baseline_%.csv: $(CACHE)/manifest.json
 	$(PY) -m train submit --cache $(CACHE) --baseline $* --out $@
 
-DEMO_SUBMISSIONS = $(RUN)/submission_tta8.csv $(RUN)/submission_tta1.csv \
+DEMO_SUBMISSIONS = $(RUN)/submission_tta16.csv $(RUN)/submission_tta1.csv \
 	$(RUN)/baseline_means.csv $(RUN)/baseline_central-pixel.csv $(RUN)/baseline_zeros.csv
 
 demo: $(RUN)/report.json $(DEMO_SUBMISSIONS) ## the whole pipeline on a small synthetic set, in minutes on a CPU
 	@echo "== test-set scores (RMSE; lower is better) =="
 	$(PY) -m train score $(DEMO_SUBMISSIONS) $(DATA)/test_solutions.csv
 
-bench: install ## benchmarks (bench/)
+bench: install ## speed and memory benchmarks (bench/)
 	$(PY) -m bench
+
+quality: install ## candidate recipes trained QUALITY_MINUTES each on 20,000 synthetic galaxies, scored against the floor
+	QUALITY_MINUTES=$(QUALITY_MINUTES) $(PY) -m bench.quality
 
 clean: ## remove the cache, runs and synthetic data (keeps .venv)
 	rm -rf $(CACHE) runs data/synthetic

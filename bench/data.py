@@ -3,7 +3,8 @@
 import shutil
 from pathlib import Path
 
-from preprocess.synthetic import SOLUTIONS, TRAIN_DIR, replicate, write_dataset
+from preprocess.kaggle import SOLUTIONS
+from synth.dataset import replicate, write_dataset
 
 
 def grown_dataset(work: Path, n_train: int, n_test: int, copies: int, seed: int = 0) -> Path:
@@ -16,7 +17,3 @@ def grown_dataset(work: Path, n_train: int, n_test: int, copies: int, seed: int 
         write_dataset(base, n_train, n_test, seed=seed, jobs=2)
     shutil.rmtree(out, ignore_errors=True)
     return replicate(base, out, copies)
-
-
-def jpeg_paths(data: Path, folder: str = TRAIN_DIR) -> list[Path]:
-    return sorted((data / folder).glob("*.jpg"))

@@ -1,17 +1,25 @@
 """One function per benchmark; each returns plain numbers (rates in items per second)."""
 
+import platform
 import shutil
 import time
 from multiprocessing import Pool
 from pathlib import Path
 
-import h5py
 import numpy as np
 from PIL import Image
 
+from preprocess import kaggle
+from preprocess.cache import Cache, Settings
 from preprocess.images import load_galaxy
-from preprocess.pipeline import Settings, run
-from preprocess.shards import read_manifest, split_entries
+from preprocess.pipeline import run
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def rate(count: int, seconds: float) -> float:
@@ -26,8 +34,10 @@ def timed(function, *args, **kwargs) -> tuple[float, object]:
 
 def seed_decode(path: Path) -> np.ndarray:
     """The seed's per-image path: full JPEG decode, crop the central 212, bicubic resize to 106."""
+    quarter = kaggle.FRAME // 4
+    box = (quarter, quarter, kaggle.FRAME - quarter, kaggle.FRAME - quarter)
     with Image.open(path) as im:
-        return np.asarray(im.convert("RGB").crop((106, 106, 318, 318)).resize((106, 106), Image.Resampling.BICUBIC))
+        return np.asarray(im.convert("RGB").crop(box).resize((106, 106), Image.Resampling.BICUBIC))
 
 
 def _draft_only(paths: list[Path]) -> int:
@@ -41,27 +51,38 @@ def preprocess_throughput(data: Path, work: Path, n_images: int) -> dict:
     cache = work / "cache-throughput"
     shutil.rmtree(cache, ignore_errors=True)
     ours, _ = timed(run, data, cache, Settings(shard_size=1024, valid=500), jobs=2, progress=False)
-    paths = sorted((data / "images_training_rev1").glob("*.jpg")) + sorted((data / "images_test_rev1").glob("*.jpg"))
+    paths = [p for folder in (kaggle.TRAIN_IMAGES, kaggle.TEST_IMAGES) for p in sorted((data / folder).glob("*.jpg"))]
     seed, _ = timed(lambda: [seed_decode(p) for p in paths])
     with Pool(2) as pool:
         pool.map(_draft_only, [paths[:8], paths[8:16]])  # start the workers before timing
         limit, _ = timed(pool.map, _draft_only, [paths[0::2], paths[1::2]])
-    return {"ours": rate(n_images, ours), "seed_one_process": rate(len(paths), seed),
-            "draft_two_processes": rate(len(paths), limit)}  # fmt: skip
+    return {
+        "ours": rate(n_images, ours),
+        "seed_one_process": rate(len(paths), seed),
+        "draft_two_processes": rate(len(paths), limit),
+    }
 
 
-def sequence_throughput(cache: Path, data: Path, batch: int = 64) -> dict:
-    """img/s over one epoch of ShardDataset (shuffled, with and without augmentation) and of a generator
-    that decodes the JPEGs of each batch the seed's way."""
+def loader_throughput(caches: dict[str, Path], data: Path, batch: int = 64) -> dict:
+    """img/s of one epoch of ShardDataset per compression, its batches asked for in a random order (as
+    `model.fit` asks for them) and in order; the pure-read limit (each shard's images in one call); and a
+    generator that decodes the JPEGs of each batch the seed's way."""
     from train.dataset import ShardDataset
 
-    rates = {}
-    for name, augment in (("shard_dataset", True), ("shard_dataset_no_augment", False)):
-        dataset = ShardDataset(cache, "train", batch_size=batch, shuffle=True, augment=augment, seed=1)
-        seconds, served = timed(lambda d=dataset: sum(len(d[i][0]) for i in range(len(d))))
-        rates[name] = rate(served, seconds)
+    out = {}
+    for name, folder in caches.items():
+        cache = Cache.open(folder)
+        dataset = ShardDataset(cache, "train", batch_size=batch, seed=1)
+        orders = {"keras_order": np.random.default_rng(0).permutation(len(dataset)), "in_order": range(len(dataset))}
+        rates = {}
+        for order_name, order in orders.items():
+            dataset.set_epoch(1)
+            seconds, served = timed(lambda d=dataset, o=order: sum(len(d[int(i)][0]) for i in o))
+            rates[order_name] = rate(served, seconds)
+        seconds, served = timed(lambda c=cache: sum(len(b["images"]) for b in c.blocks("train", ("images",), 10**9)))
+        out[name] = {**rates, "pure_read": rate(served, seconds)}
     ids = dataset.ids
-    folder = data / "images_training_rev1"
+    folder = data / kaggle.TRAIN_IMAGES
 
     def seed_epoch():
         count = 0
@@ -70,67 +91,64 @@ def sequence_throughput(cache: Path, data: Path, batch: int = 64) -> dict:
             count += len(images)
         return count
 
-    seed_seconds, seed_served = timed(seed_epoch)
-    return {**rates, "jpeg_generator": rate(seed_served, seed_seconds)}
+    seconds, served = timed(seed_epoch)
+    return {**out, "jpeg_generator": rate(served, seconds)}
 
 
-def input_stall(cache: Path, batch: int = 64) -> dict:
-    """Training steps/s of the compact model fed by ShardDataset and by the same images in memory (batch 64)."""
+def fit_feed(cache: Path, model_name: str | None, batch: int = 64, epochs: int = 2) -> dict:
+    """img/s of model.fit fed by ShardDataset and by the same images as numpy arrays in memory, best of two
+    rounds each. model_name None: a near-free model (rescale, average, one dense layer), so the loader's cost
+    shows; else that model of train.models."""
     import keras
 
     from train.dataset import ShardDataset
     from train.models import build_model
 
-    dataset = ShardDataset(cache, "train", batch_size=batch, shuffle=True, augment=False)
+    dataset = ShardDataset(cache, "train", batch_size=batch)
     images = np.concatenate([dataset[i][0] for i in range(len(dataset))])
     labels = np.concatenate([dataset[i][1] for i in range(len(dataset))])
-    results = {}
-    for name in ("numpy", "shard_dataset", "numpy_again", "shard_dataset_again"):
+    rates: dict[str, float] = {}
+    for name in ("numpy", "shard_dataset") * 2:
         keras.utils.set_random_seed(0)
-        model = build_model("compact", "tree")
+        if model_name is None:
+            free = [keras.layers.Rescaling(1 / 255), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(37)]
+            model = keras.Sequential([keras.Input(images.shape[1:], dtype="uint8"), *free])
+        else:
+            model = build_model(model_name, "tree", images.shape[1:], augment=True)
         model.compile(optimizer="adam", loss="mse")
-        feed = {"x": dataset} if name.startswith("shard") else {"x": images, "y": labels, "batch_size": batch}
+        feed = {"x": dataset} if name == "shard_dataset" else {"x": images, "y": labels, "batch_size": batch}
         model.fit(**feed, epochs=1, steps_per_epoch=4, verbose=0)  # warm-up: graph tracing
-        seconds, _ = timed(model.fit, **feed, epochs=3, verbose=0)
-        results[name] = rate(3 * len(dataset), seconds)  # steps (batches) per second
-    return {"numpy": max(results["numpy"], results["numpy_again"]),
-            "shard_dataset": max(results["shard_dataset"], results["shard_dataset_again"])}  # fmt: skip
-
-
-def read_images(cache: Path, entries: list[dict], block: int = 512) -> None:
-    for entry in entries:
-        with h5py.File(cache / entry["name"], "r") as f:
-            for start in range(0, entry["count"], block):
-                f["images"][start : start + block]
+        seconds, _ = timed(model.fit, **feed, epochs=epochs, verbose=0)
+        rates[name] = max(rates.get(name, 0.0), rate(epochs * len(images), seconds))
+    return rates
 
 
 def cache_cost(data: Path, work: Path) -> dict:
-    """Bytes per image on disk and sequential read img/s for each HDF5 compression."""
+    """Bytes per image on disk and build seconds for each HDF5 compression; the caches stay for later steps."""
     out = {}
     for compression in (None, "lzf", "gzip"):
         cache = work / f"cache-{compression or 'none'}"
         shutil.rmtree(cache, ignore_errors=True)
-        build, _ = timed(run, data, cache, Settings(shard_size=1024, valid=500, compression=compression), jobs=2,
-                         progress=False)  # fmt: skip
-        entries = split_entries(read_manifest(cache), "train")
-        size = sum((cache / e["name"]).stat().st_size for e in entries)
-        count = sum(e["count"] for e in entries)
-
-        seconds, _ = timed(read_images, cache, entries)
-        out[compression or "none"] = {"bytes_per_image": size / count, "read_img_per_s": rate(count, seconds),
-                                      "build_s": build}  # fmt: skip
+        settings = Settings(shard_size=1024, valid=500, compression=compression)
+        build, _ = timed(run, data, cache, settings, jobs=2, progress=False)
+        opened = Cache.open(cache)
+        out[compression or "none"] = {
+            "bytes_per_image": opened.nbytes("train") / opened.count("train"),
+            "build_s": build,
+        }
     return out
 
 
 def inference(cache: Path) -> dict:
-    """Test predictions per second with 1 and with 8 views per galaxy."""
+    """Test predictions per second with 1 and with 16 views per galaxy."""
     from train.models import build_model
-    from train.submit import predict
+    from train.predict import predict
 
-    model = build_model("compact", "tree")
+    cache = Cache.open(cache)
+    model = build_model("compact", "tree", cache.image_shape)
     predict(model, cache, "test", tta=1, progress=False)  # warm-up
     out = {}
-    for tta in (1, 8):
+    for tta in (1, 16):
         seconds, (ids, _) = timed(predict, model, cache, "test", tta=tta, progress=False)
         out[f"tta{tta}"] = rate(len(ids), seconds)
     return out
@@ -142,11 +160,12 @@ def model_cost(batch: int = 32, steps: int = 3) -> dict:
 
     from train.models import build_model
 
-    images = np.random.default_rng(0).integers(0, 256, (batch, 106, 106, 3), dtype=np.uint8)
+    shape = Settings().image_shape
+    images = np.random.default_rng(0).integers(0, 256, (batch, *shape), dtype=np.uint8)
     labels = np.full((batch, 37), 0.1, np.float32)
     out = {}
     for name in ("compact", "vgg16"):
-        model = build_model(name, "sigmoid")
+        model = build_model(name, "sigmoid", shape)
         model.compile(optimizer=keras.optimizers.RMSprop(1e-6), loss="mse")
         model.train_on_batch(images, labels)
         seconds, _ = timed(lambda m=model: [m.train_on_batch(images, labels) for _ in range(steps)])

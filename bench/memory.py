@@ -11,8 +11,8 @@ from train.models import build_model
 
 
 def main(cache: Path) -> None:
-    dataset = ShardDataset(cache, "train", batch_size=64, shuffle=True, augment=True)
-    model = build_model("compact", "tree")
+    dataset = ShardDataset(cache, "train", batch_size=64, shuffle=True)
+    model = build_model("compact", "tree", dataset.cache.image_shape)
     model.compile(optimizer="adam", loss="mse")
     model.fit(dataset, epochs=1, verbose=0)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -1,5 +1,6 @@
 """Write files atomically: into a temporary name beside the target, renamed only when complete."""
 
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,3 +23,9 @@ def replacing(path: Path, suffix: str = ""):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write `data` as indented JSON, atomically."""
+    with replacing(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1) + "\n")

@@ -6,9 +6,18 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+import PIL
+import simplejpeg
+from PIL import Image, UnidentifiedImageError, features
 
-KAGGLE_FRAME = 424
+from preprocess.kaggle import FRAME
+
+LIBJPEG = features.version("libjpeg_turbo") or features.version("jpg")
+# part of a cache's settings: shards decoded by other versions are redone, never mixed
+DECODER = f"simplejpeg {simplejpeg.__version__}, Pillow {PIL.__version__} (libjpeg {LIBJPEG})"
+JPEG_START = b"\xff\xd8"
+FORMATS = ("JPEG", "PNG")
+MAX_BYTES = 4_000_000  # Kaggle's largest galaxy JPEG is far below 1 MB
 MAX_PIXELS = 40_000_000  # larger claims are refused before decoding (decompression bombs)
 HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
 
@@ -37,15 +46,49 @@ def _to_rgb(im: Image.Image) -> Image.Image:
 
 def _crop_box(width: int, height: int, crop: int) -> tuple[float, float, float, float]:
     """The central crop/424 of the frame, in pixel coordinates of a width x height image."""
-    half_w, half_h = width * crop / KAGGLE_FRAME / 2, height * crop / KAGGLE_FRAME / 2
+    half_w, half_h = width * crop / FRAME / 2, height * crop / FRAME / 2
     return width / 2 - half_w, height / 2 - half_h, width / 2 + half_w, height / 2 + half_h
 
 
-def _decode(path: str | os.PathLike, crop: int, size: int) -> np.ndarray:
-    data = Path(path).read_bytes()  # one read: Pillow reads a file in many small pieces
+def _central(array: np.ndarray, crop: int, size: int) -> np.ndarray:
+    """The central crop/424 of a decoded RGB array, resized to size x size (a plain slice when it fits)."""
+    box = _crop_box(array.shape[1], array.shape[0], crop)
+    if all(float(v).is_integer() for v in box) and box[2] - box[0] == size and box[3] - box[1] == size:
+        return np.ascontiguousarray(array[int(box[1]) : int(box[3]), int(box[0]) : int(box[2])])
+    return np.asarray(Image.fromarray(array).resize((size, size), Image.Resampling.BOX, box=box))
+
+
+def _decode_jpeg(data: bytes, crop: int, size: int) -> np.ndarray | None:
+    """libjpeg-turbo through simplejpeg, scaled in the DCT to at least the size needed, as Pillow's draft
+    mode does (the same pixels, with less overhead). None where it cannot (CMYK, damaged or huge files):
+    Pillow then decodes the file, or says what is wrong with it."""
+    try:
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+        if width * height > MAX_PIXELS:
+            return None
+        scale = crop / size
+        array = simplejpeg.decode_jpeg(
+            data, colorspace="RGB", min_width=math.ceil(width / scale), min_height=math.ceil(height / scale)
+        )
+    except Exception:  # anything simplejpeg refuses goes to Pillow, which names the problem
+        return None
+    return _central(array, crop, size)
+
+
+def _decode(path: Path, crop: int, size: int, max_bytes: int) -> np.ndarray:
+    length = path.stat().st_size
+    if length > max_bytes:  # refused before reading: a huge file must not fill a worker's memory
+        raise BadImage(path, f"file is {length:,} bytes, more than the {max_bytes:,} allowed (--max-bytes)")
+    data = path.read_bytes()  # one read: Pillow reads a file in many small pieces
     if not data:
         raise BadImage(path, "file is empty")
-    with Image.open(io.BytesIO(data)) as im:
+    if data.startswith(JPEG_START) and (array := _decode_jpeg(data, crop, size)) is not None:
+        return array
+    try:
+        im = Image.open(io.BytesIO(data), formats=FORMATS)  # no other decoder (PostScript, ...) is ever run
+    except UnidentifiedImageError:
+        raise BadImage(path, f"not a {' or '.join(FORMATS)} image") from None
+    with im:
         width, height = im.size
         if width < 1 or height < 1:
             raise BadImage(path, f"image has no pixels ({width}x{height})")
@@ -55,26 +98,21 @@ def _decode(path: str | os.PathLike, crop: int, size: int) -> np.ndarray:
             # Decode at 1/2, 1/4 or 1/8 scale in the DCT: the draft keeps at least the asked size.
             scale = crop / size
             im.draft("RGB", (math.ceil(width / scale), math.ceil(height / scale)))
-        box = _crop_box(*im.size, crop)
-        im = _to_rgb(im)
-        if all(float(v).is_integer() for v in box) and box[2] - box[0] == size and box[3] - box[1] == size:
-            out = im.crop(tuple(int(v) for v in box))
-        else:
-            out = im.resize((size, size), Image.Resampling.BOX, box=box)
-        array = np.asarray(out, dtype=np.uint8)
+        array = _central(np.asarray(_to_rgb(im), dtype=np.uint8), crop, size)
     if array.shape != (size, size, 3):
         raise BadImage(path, f"decoded to shape {array.shape}, expected {(size, size, 3)}")
     return np.ascontiguousarray(array)
 
 
-def load_galaxy(path: str | os.PathLike, crop: int = 212, size: int = 106) -> np.ndarray:
+def load_galaxy(path: str | os.PathLike, crop: int = 212, size: int = 106, max_bytes: int = MAX_BYTES) -> np.ndarray:
     """The central `crop` pixels of a 424 frame (the same fraction of any other size), as size x size x 3 uint8.
 
-    Raises BadImage, and nothing else, for any input that cannot be decoded.
+    Only JPEG and PNG files of at most `max_bytes` are decoded. Raises BadImage, and nothing else, for any
+    input that cannot be used.
     """
     path = Path(path)
     try:
-        return _decode(path, crop, size)
+        return _decode(path, crop, size, max_bytes)
     except BadImage:
         raise
     except MemoryError:

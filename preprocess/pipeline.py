@@ -6,48 +6,36 @@ rewritten after every finished shard, so an interrupted run resumes where it sto
 is skipped when its file verifies and its inputs and settings are unchanged.
 """
 
-import csv
 import hashlib
 import json
-import os
 import signal
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from preprocess.atomic import replacing
+from preprocess import kaggle
+from preprocess.cache import SPLITS, Reject, Settings, Shard, check_shard, is_cache, shard_name
+from preprocess.cache_writer import previous_shards, remove_leftovers, write_manifest, write_rejects, write_shard
 from preprocess.cluster import dask_workers
 from preprocess.images import BadImage, load_galaxy
 from preprocess.labels import read_solutions
-from preprocess.shards import (
-    FORMAT_VERSION,
-    MANIFEST,
-    REJECTS,
-    SPLITS,
-    CacheError,
-    check_shard,
-    shard_name,
-    write_json,
-    write_shard,
-)  # fmt: skip
-
-TRAIN_IMAGES, TEST_IMAGES = "images_training_rev1", "images_test_rev1"
-SOLUTIONS = "training_solutions_rev1.csv"
+from preprocess.schema import COLUMNS, PARENT_INDEX, SLICES, TREE_TOLERANCE, row_hierarchy_errors
 
 
-@dataclass(frozen=True)
-class Settings:
-    crop: int = 212
-    size: int = 106
-    shard_size: int = 4096
-    valid: int = 4000
-    seed: int = 0
-    compression: str | None = None
-    method: str = "jpeg-draft-half+box"
+class DataError(RuntimeError):
+    """A data folder that is not in Kaggle's layout; the message names what is missing."""
+
+
+class SettingsError(ValueError):
+    """Settings that cannot work for this data set; `option` names the command-line option to change."""
+
+    def __init__(self, message: str, option: str):
+        super().__init__(message)
+        self.option = option
 
 
 @dataclass
@@ -58,7 +46,6 @@ class ShardPlan:
     paths: list[Path]
     labels: np.ndarray | None
     fingerprint: str = ""
-    rejects: list[list] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -76,35 +63,58 @@ class Inputs:
     ignored: list[Path]  # files whose name is not a GalaxyID
     unlabelled: list[int]  # training images without a CSV row
     missing: list[int]  # CSV rows without an image
+    off_tree: dict[int, str]  # CSV rows whose answers break the decision tree -> which question, by how much
 
 
-def list_images(folder: Path) -> tuple[dict[int, Path], list[Path]]:
-    """GalaxyID -> path for `<digits>.jpg` files, and every other file found."""
-    images, ignored = {}, []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        stem, ext = os.path.splitext(entry.name)
-        if entry.is_file() and ext.lower() in (".jpg", ".jpeg") and stem.isdigit():
-            images[int(stem)] = Path(entry.path)
-        else:
-            ignored.append(Path(entry.path))
-    return images, ignored
+@dataclass
+class RunResult:
+    counts: dict[str, int]  # galaxies per split
+    built: int  # shards written by this run
+    skipped: int  # shards already done
+    rejects: list[Reject]
+    ignored: list[Path]
+    unlabelled: list[int]
 
 
 def read_inputs(data: Path) -> Inputs:
-    """List and validate a Kaggle-layout folder; raise LabelError/CacheError before any work is done."""
-    if (data / MANIFEST).exists():
-        raise CacheError(f"{data} holds {MANIFEST}: it looks like a cache; pass the Kaggle data folder as --data")
-    for name in (TRAIN_IMAGES, SOLUTIONS):
+    """List and validate a Kaggle-layout folder; raise LabelError/DataError before any work is done."""
+    if is_cache(data):
+        raise DataError(f"{data} is a cache; pass the Kaggle data folder as --data")
+    for name in (kaggle.TRAIN_IMAGES, kaggle.SOLUTIONS):
         if not (data / name).exists():
-            raise CacheError(f"{data / name} not found: --data must be a folder in Kaggle's layout (see README)")
-    train_ids, train_labels = read_solutions(data / SOLUTIONS)
-    train_images, ignored = list_images(data / TRAIN_IMAGES)
-    test_images, test_ignored = list_images(data / TEST_IMAGES) if (data / TEST_IMAGES).is_dir() else ({}, [])
+            raise DataError(f"{data / name} not found: --data must be a folder in Kaggle's layout (see README)")
+    train_ids, train_labels = read_solutions(data / kaggle.SOLUTIONS)
+    train_images, ignored = kaggle.list_images(data / kaggle.TRAIN_IMAGES)
+    test_folder = data / kaggle.TEST_IMAGES
+    test_images, test_ignored = kaggle.list_images(test_folder) if test_folder.is_dir() else ({}, [])
     labelled = set(train_ids.tolist())
     unlabelled = sorted(set(train_images) - labelled)
     missing = [i for i in train_ids.tolist() if i not in train_images]
     ignored += test_ignored
-    return Inputs(train_ids, train_labels, train_images, test_images, ignored, unlabelled, missing)
+    return Inputs(
+        train_ids,
+        train_labels,
+        train_images,
+        test_images,
+        ignored,
+        unlabelled,
+        missing,
+        off_tree(train_ids, train_labels),
+    )
+
+
+def off_tree(ids: np.ndarray, labels: np.ndarray) -> dict[int, str]:
+    """Rows whose answers do not sum to their parent's value (within TREE_TOLERANCE), naming each such question."""
+    errors = row_hierarchy_errors(labels)
+    bad = {}
+    for row in np.flatnonzero(errors.max(axis=1) > TREE_TOLERANCE):
+        broken = []
+        for q in np.flatnonzero(errors[row] > TREE_TOLERANCE) + 1:
+            parent = PARENT_INDEX[q]
+            should = "1" if parent is None else f"{COLUMNS[parent]} = {labels[row, parent]:.4g}"
+            broken.append(f"Q{q}'s answers sum to {labels[row, SLICES[q]].sum():.4g}, not {should}")
+        bad[int(ids[row])] = "labels off the decision tree: " + "; ".join(broken)
+    return bad
 
 
 def id_hash(ids: np.ndarray, seed: int) -> np.ndarray:
@@ -143,21 +153,27 @@ def fingerprint(plan: ShardPlan, settings: Settings) -> str:
     return digest.hexdigest()
 
 
-def plan_shards(inputs: Inputs, settings: Settings) -> list[ShardPlan]:
+def split_members(inputs: Inputs, settings: Settings) -> dict[str, list[int]]:
+    """GalaxyIDs of each split: the validation split is fixed by the IDs and the seed."""
     if settings.valid >= len(inputs.train_ids):
-        raise ValueError(f"--valid {settings.valid} leaves no training galaxies out of {len(inputs.train_ids)}")
+        message = f"--valid {settings.valid} leaves no training galaxies out of {len(inputs.train_ids)}"
+        raise SettingsError(message, "--valid")
     valid = set(validation_ids(inputs.train_ids, settings.valid, settings.seed).tolist())
-    label_of = dict(zip(inputs.train_ids.tolist(), inputs.train_labels))
-    usable = sorted(i for i in label_of if i in inputs.train_images)
-    members = {
-        "train": [i for i in usable if i not in valid],
-        "valid": [i for i in usable if i in valid],
+    labelled = sorted(inputs.train_ids.tolist())
+    return {
+        "train": [i for i in labelled if i not in valid],
+        "valid": [i for i in labelled if i in valid],
         "test": sorted(inputs.test_images),
     }
+
+
+def plan_shards(inputs: Inputs, members: dict[str, list[int]], settings: Settings) -> list[ShardPlan]:
+    label_of = dict(zip(inputs.train_ids.tolist(), inputs.train_labels))
     plans = []
     for split in SPLITS:
         images = inputs.test_images if split == "test" else inputs.train_images
-        for index, chunk in enumerate(assign_shards(members[split], settings.shard_size)):
+        usable = [i for i in members[split] if i in images and i not in inputs.off_tree]
+        for index, chunk in enumerate(assign_shards(usable, settings.shard_size)):
             labels = None if split == "test" else np.stack([label_of[i] for i in chunk.tolist()])
             plan = ShardPlan(split, index, chunk, [images[i] for i in chunk.tolist()], labels)
             plan.fingerprint = fingerprint(plan, settings)
@@ -165,58 +181,26 @@ def plan_shards(inputs: Inputs, settings: Settings) -> list[ShardPlan]:
     return plans
 
 
-def build_shard(plan: ShardPlan, cache: Path, settings: Settings, source: str) -> dict:
+def build_shard(plan: ShardPlan, cache: Path, settings: Settings, source: str) -> Shard:
     """Decode one shard's images and write its file (runs in a worker process)."""
     images, keep, rejects = [], [], []
     for i, path in enumerate(plan.paths):
         try:
-            images.append(load_galaxy(path, settings.crop, settings.size))
+            images.append(load_galaxy(path, settings.crop, settings.size, settings.max_bytes))
             keep.append(i)
         except BadImage as error:
-            rejects.append([int(plan.ids[i]), str(path), error.reason])
-    stacked = np.stack(images) if images else np.zeros((0, settings.size, settings.size, 3), np.uint8)
-    labels = None if plan.labels is None else plan.labels[keep]
-    attrs = {"crop": settings.crop, "size": settings.size, "method": settings.method, "source": source}
-    entry = write_shard(cache / plan.name, stacked, plan.ids[keep], labels, attrs, settings.compression)
-    return {**entry, "split": plan.split, "fingerprint": plan.fingerprint, "rejects": rejects}
+            rejects.append((int(plan.ids[i]), str(path), error.reason))
+    stacked = np.stack(images) if images else np.zeros((0, *settings.image_shape), np.uint8)
+    ids, labels = plan.ids[keep], None if plan.labels is None else plan.labels[keep]
+    count, sha256 = write_shard(cache, plan.name, stacked, ids, labels, settings, source)
+    first, last = (int(ids[0]), int(ids[-1])) if count else (None, None)
+    return Shard(plan.name, plan.split, count, first, last, sha256, plan.fingerprint, tuple(rejects))
 
 
-def is_done(entry: dict | None, plan: ShardPlan, cache: Path, settings: Settings) -> bool:
-    if entry is None or entry.get("fingerprint") != plan.fingerprint:
+def is_done(shard: Shard | None, plan: ShardPlan, cache: Path, settings: Settings) -> bool:
+    if shard is None or shard.fingerprint != plan.fingerprint:
         return False
-    return not check_shard(cache, entry, asdict(settings))
-
-
-def load_previous(cache: Path) -> dict[str, dict]:
-    """Entries of an earlier (possibly interrupted) run, by shard name; {} when there is none usable."""
-    try:
-        manifest = json.loads((cache / MANIFEST).read_text())
-        return {e["name"]: e for e in manifest["shards"]} if manifest.get("format_version") == FORMAT_VERSION else {}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-
-
-def write_manifest(cache: Path, settings: Settings, source: str, entries: dict[str, dict], order: list[str]) -> None:
-    shards = [entries[name] for name in order if name in entries]
-    counts = {split: sum(e["count"] for e in shards if e["split"] == split) for split in SPLITS}
-    manifest = {"format_version": FORMAT_VERSION, "settings": asdict(settings), "source": source}
-    manifest.update(complete=len(shards) == len(order), counts=counts, shards=shards)
-    write_json(cache / MANIFEST, manifest)
-
-
-def write_rejects(cache: Path, rows: list[list]) -> None:
-    with replacing(cache / REJECTS) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["GalaxyID", "path", "reason"])
-        writer.writerows(sorted(rows))
-
-
-def remove_leftovers(cache: Path, keep: set[str]) -> None:
-    """Temporary files of killed runs, and shards that the current plan no longer has."""
-    for path in cache.iterdir():
-        stale_shard = path.suffix == ".h5" and path.name.split("-")[0] in SPLITS and path.name not in keep
-        if path.name.endswith(".tmp") or stale_shard:
-            path.unlink(missing_ok=True)
+    return not check_shard(cache / shard.name, shard, settings)
 
 
 def ignore_interrupts() -> None:
@@ -224,41 +208,68 @@ def ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def run(data: Path, cache: Path, settings: Settings, jobs: int = 1, progress: bool = True, backend: str = "local",
-        scheduler: str | None = None, scheduler_timeout: float = 30.0) -> dict:  # fmt: skip
-    """Build or complete the cache; returns counts, done/skipped shards and every reject.
+def all_rejects(data: Path, shards: list[Shard], inputs: Inputs, members: dict[str, list[int]]) -> list[Reject]:
+    """Images that could not be decoded, and CSV rows without an image."""
+    rejects = [Reject(galaxy_id, s.split, path, reason) for s in shards for galaxy_id, path, reason in s.rejects]
+    split_of = {i: split for split in ("train", "valid") for i in members[split]}
+    for galaxy_id in inputs.missing:
+        path = kaggle.image_path(data, kaggle.TRAIN_IMAGES, galaxy_id)
+        rejects.append(Reject(galaxy_id, split_of[galaxy_id], str(path), "missing image"))
+    for galaxy_id, reason in inputs.off_tree.items():
+        rejects.append(Reject(galaxy_id, split_of[galaxy_id], str(data / kaggle.SOLUTIONS), reason))
+    return rejects
+
+
+def run(
+    data: Path,
+    cache: Path,
+    settings: Settings,
+    jobs: int = 1,
+    progress: bool = True,
+    backend: str = "local",
+    scheduler: str | None = None,
+    timeout: float = 30.0,
+) -> RunResult:
+    """Build or complete the cache.
 
     backend "local" runs `jobs` worker processes here; "dask" runs the same tasks on the dask
-    cluster at `scheduler` (or on a local dask cluster of `jobs` processes when it is None).
+    cluster at `scheduler` (or on a local dask cluster of `jobs` processes when it is None), waiting
+    `timeout` seconds for it.
     """
     data, cache = data.resolve(), cache.resolve()  # workers elsewhere need absolute paths
     inputs = read_inputs(data)
-    plans = plan_shards(inputs, settings)
+    members = split_members(inputs, settings)
+    plans = plan_shards(inputs, members, settings)
     cache.mkdir(parents=True, exist_ok=True)
-    source, order = str(data.resolve()), [p.name for p in plans]
-    previous = load_previous(cache)
-    entries = {p.name: previous[p.name] for p in plans if is_done(previous.get(p.name), p, cache, settings)}
-    todo = sorted((p for p in plans if p.name not in entries), key=lambda p: -len(p.ids))  # largest first: even load
-    remove_leftovers(cache, keep=set(entries))
-    write_manifest(cache, settings, source, entries, order)
+    source = str(data)
+    previous = previous_shards(cache)
+    done = {p.name: previous[p.name] for p in plans if is_done(previous.get(p.name), p, cache, settings)}
+    todo = sorted((p for p in plans if p.name not in done), key=lambda p: -len(p.ids))  # largest first: even load
+
+    def save_manifest(complete: bool = False) -> list[Shard]:
+        shards = [done[p.name] for p in plans if p.name in done]
+        write_manifest(cache, settings, source, shards, complete)
+        return shards
+
+    remove_leftovers(cache, keep=set(done))
+    save_manifest()
     if backend == "dask":
-        workers, options = dask_workers(scheduler, jobs, scheduler_timeout), {"n_jobs": -1}
+        workers, options = dask_workers(scheduler, jobs, timeout), {"n_jobs": -1}
     else:
         workers, options = nullcontext(), {"n_jobs": jobs, "initializer": ignore_interrupts}
     total = sum(len(p.ids) for p in todo)
     try:
         with workers, tqdm(total=total, desc="decoding galaxies", unit="img", disable=not progress) as bar:
             tasks = (delayed(build_shard)(plan, cache, settings, source) for plan in todo)
-            for entry in Parallel(return_as="generator_unordered", **options)(tasks):
-                entries[entry["name"]] = entry
-                write_manifest(cache, settings, source, entries, order)
-                bar.update(entry["count"] + len(entry["rejects"]))
+            for shard in Parallel(return_as="generator_unordered", **options)(tasks):
+                done[shard.name] = shard
+                save_manifest()
+                bar.update(shard.count + len(shard.rejects))
     except BaseException:  # Ctrl-C, a failed write: joblib has stopped the workers; drop their half files
-        remove_leftovers(cache, keep=set(order))
+        remove_leftovers(cache, keep={p.name for p in plans})
         raise
-    rejects = [r for e in entries.values() for r in e["rejects"]]
-    rejects += [[i, str(data / TRAIN_IMAGES / f"{i}.jpg"), "missing image"] for i in inputs.missing]
+    rejects = all_rejects(data, save_manifest(), inputs, members)
     write_rejects(cache, rejects)
-    counts = {s: sum(e["count"] for e in entries.values() if e["split"] == s) for s in SPLITS}
-    return {"counts": counts, "built": len(todo), "skipped": len(plans) - len(todo), "rejects": rejects,
-            "ignored": inputs.ignored, "unlabelled": inputs.unlabelled}  # fmt: skip
+    shards = save_manifest(complete=True)  # complete only once rejects.csv is written
+    counts = {split: sum(s.count for s in shards if s.split == split) for split in SPLITS}
+    return RunResult(counts, len(todo), len(plans) - len(todo), rejects, inputs.ignored, inputs.unlabelled)

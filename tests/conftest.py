@@ -1,12 +1,17 @@
-"""Shared fixtures: a small synthetic Kaggle-layout data set, made once per test session."""
+"""Shared fixtures: a small synthetic Kaggle-layout data set and its cache, made once per test session."""
 
 from pathlib import Path
 
 import pytest
 
-from preprocess.synthetic import write_dataset
+from preprocess.cache import Settings
+from preprocess.pipeline import run
+from synth.dataset import write_dataset
+from train.fit import fit
+from train.recipes import FitConfig
 
 N_TRAIN, N_TEST = 120, 40
+SMALL = Settings(shard_size=32, valid=30)  # 90 train, 30 valid, 40 test galaxies in shards of about 32
 
 
 @pytest.fixture(scope="session")
@@ -19,9 +24,22 @@ def kaggle_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_cache(kaggle_dir, tmp_path_factory) -> Path:
-    """The synthetic set preprocessed into small shards (90 train, 30 valid, 40 test)."""
-    from preprocess.pipeline import Settings, run
-
+    """The synthetic set preprocessed with SMALL settings."""
     cache = tmp_path_factory.mktemp("small_cache")
-    run(kaggle_dir, cache, Settings(shard_size=32, valid=30), progress=False)
+    run(kaggle_dir, cache, SMALL, progress=False)
     return cache
+
+
+@pytest.fixture(scope="module")
+def trained_run(small_cache, tmp_path_factory):
+    run = tmp_path_factory.mktemp("run")
+    fit(small_cache, run, FitConfig(epochs=1, batch=16), verbose=0)
+    return run
+
+
+@pytest.fixture(scope="session")
+def second_run(small_cache, tmp_path_factory) -> Path:
+    """Another model, of another kind, for ensembles."""
+    run = tmp_path_factory.mktemp("second_run")
+    fit(small_cache, run, FitConfig(model="viewpoints-mean", head="divisive", epochs=1, batch=16, seed=1), verbose=0)
+    return run

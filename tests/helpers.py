@@ -1,5 +1,7 @@
 """Small tools shared by the tests."""
 
+import errno
+import json
 import os
 import socket
 import subprocess
@@ -8,8 +10,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-
-SOLUTIONS, TRAIN, TEST = "training_solutions_rev1.csv", "images_training_rev1", "images_test_rev1"
 
 
 def shard_contents(cache: Path) -> dict[str, dict[str, np.ndarray]]:
@@ -34,9 +34,14 @@ def python_module(*args: str, **kwargs) -> subprocess.Popen:
     """Start `python -m ...` in its own process group, as a shell would, for signal tests."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True, env=env, **kwargs,
-    )  # fmt: skip
+        [sys.executable, "-m", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env=env,
+        **kwargs,
+    )
 
 
 def free_port() -> int:
@@ -44,3 +49,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def disk_full(*args, **kwargs):
+    """A stand-in for a write that fails as on a full disk."""
+    raise OSError(errno.ENOSPC, "No space left on device", "cache/train-00001.h5")
+
+
+def read_manifest(cache: Path) -> dict:
+    return json.loads((cache / "manifest.json").read_text())
+
+
+def assert_usage_error(main, args: list[str], option: str, values: dict) -> None:
+    """A user mistake at a command line: status 2, one `Error:` line naming the option, no traceback."""
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, [a.format(**values) for a in args])
+    assert result.exit_code == 2, result.output
+    assert option in result.output and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1].startswith("Error:")

@@ -6,8 +6,9 @@ import os
 import subprocess
 import sys
 
-from preprocess.pipeline import Settings, run
-from preprocess.synthetic import replicate
+from preprocess.cache import Settings
+from preprocess.pipeline import run
+from synth.dataset import replicate
 from tests.helpers import free_port
 
 
@@ -21,8 +22,23 @@ def test_two_workers_train_together_on_disjoint_shards(kaggle_dir, tmp_path):
     for index in range(2):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         env = {**os.environ, "TF_CONFIG": tf_config, "PYTHONUNBUFFERED": "1"}
-        args = [sys.executable, "-m", "train", "fit", "--cache", str(cache), "--run", str(run_dir),
-                "--strategy", "multiworker", "--epochs", "2", "--batch", "16", "--no-augment"]  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "train",
+            "fit",
+            "--cache",
+            str(cache),
+            "--run",
+            str(run_dir),
+            "--strategy",
+            "multiworker",
+            "--epochs",
+            "2",
+            "--batch",
+            "16",
+            "--no-augment",
+        ]
         workers.append(subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     outputs = [worker.communicate(timeout=500)[0] for worker in workers]
     for worker, output in zip(workers, outputs):
@@ -34,5 +50,28 @@ def test_two_workers_train_together_on_disjoint_shards(kaggle_dir, tmp_path):
         losses = [float(row["loss"]) for row in csv.DictReader(f)]
     assert len(losses) == 2 and losses[1] < losses[0]
     assert sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) == [
-        "config.json", "curves.png", "history.csv", "model.keras",
-    ]  # fmt: skip
+        "config.json",
+        "curves.png",
+        "history.csv",
+        "model.keras",
+    ]
+
+
+def test_an_epoch_on_two_mirrored_replicas_is_one_pass_over_the_data(small_cache):
+    """Two replicas split each global batch: an epoch is (train galaxies / global batch) steps, not twice that."""
+    code = f"""
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from preprocess.cache import Cache
+from train.distribute import WorkerRole, distributed_inputs
+from train.recipes import FitConfig
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+cache = Cache.open({str(small_cache)!r})
+inputs = distributed_inputs(strategy, cache, FitConfig(batch=16), WorkerRole(), log=lambda *a, **k: None)
+print(strategy.num_replicas_in_sync, inputs["steps_per_epoch"], inputs["validation_steps"], cache.count("train"))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    replicas, steps, validation_steps, n_train = map(int, result.stdout.split()[-4:])
+    assert replicas == 2 and steps == n_train // 16 and validation_steps == -(-30 // 16)

@@ -1,8 +1,15 @@
+"""load_galaxy: the central crop at half scale matches a full decode; damaged and unusual files give BadImage."""
+
+import io
+import time
+import zlib
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from preprocess.images import BadImage, load_galaxy
+from preprocess.kaggle import TRAIN_IMAGES
 
 
 def full_decode_reference(path) -> np.ndarray:
@@ -12,7 +19,7 @@ def full_decode_reference(path) -> np.ndarray:
 
 
 def test_draft_decode_matches_full_decode(kaggle_dir):
-    paths = sorted((kaggle_dir / "images_training_rev1").glob("*.jpg"))
+    paths = sorted((kaggle_dir / TRAIN_IMAGES).glob("*.jpg"))
     assert len(paths) >= 100
     for path in paths:
         image = load_galaxy(path)
@@ -63,8 +70,8 @@ def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
     "name, content, reason",
     [
         ("empty.jpg", b"", "file is empty"),
-        ("two.jpg", b"\xff\xd8", "cannot identify image file"),
-        ("text.jpg", b"not an image at all\n" * 10, "cannot identify image file"),
+        ("two.jpg", b"\xff\xd8", "not a JPEG or PNG image"),
+        ("text.jpg", b"not an image at all\n" * 10, "not a JPEG or PNG image"),
     ],
 )
 def test_unusable_bytes_raise_bad_image(tmp_path, name, content, reason):
@@ -76,7 +83,7 @@ def test_unusable_bytes_raise_bad_image(tmp_path, name, content, reason):
 
 
 def test_truncated_jpeg_raises_bad_image(kaggle_dir, tmp_path):
-    data = next((kaggle_dir / "images_training_rev1").glob("*.jpg")).read_bytes()
+    data = next((kaggle_dir / TRAIN_IMAGES).glob("*.jpg")).read_bytes()
     path = tmp_path / "cut.jpg"
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(BadImage, match="cut.jpg: .*truncated"):
@@ -86,3 +93,125 @@ def test_truncated_jpeg_raises_bad_image(kaggle_dir, tmp_path):
 def test_missing_file_raises_bad_image(tmp_path):
     with pytest.raises(BadImage, match="file not found"):
         load_galaxy(tmp_path / "gone.jpg")
+
+
+HANG_GUARD_S = 10.0  # a decode this slow counts as a hang
+
+
+def real_jpeg(kaggle_dir) -> bytes:
+    return sorted((kaggle_dir / TRAIN_IMAGES).glob("*.jpg"))[0].read_bytes()
+
+
+def corrupted_variants(data: bytes, rng: np.random.Generator) -> list[tuple[str, bytes]]:
+    """Truncations at random points and random byte flips in the header and in the body."""
+    variants = []
+    for cut in rng.integers(1, len(data) - 1, 40):
+        variants.append((f"truncated at {cut}", data[:cut]))
+    header_end = 600
+    for region, low, high in (("header", 2, header_end), ("body", header_end, len(data))):
+        for _ in range(35):
+            damaged = bytearray(data)
+            for position in rng.integers(low, high, rng.integers(1, 6)):
+                damaged[position] ^= int(rng.integers(1, 256))
+            variants.append((f"{region} flips", bytes(damaged)))
+    return variants
+
+
+def encoded(image: Image.Image, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, **kwargs)
+    return buffer.getvalue()
+
+
+def unusual_files(data: bytes) -> list[tuple[str, bytes]]:
+    galaxy = Image.open(io.BytesIO(data)).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotated 90 degrees
+    deep = Image.fromarray((np.asarray(galaxy.convert("L")).astype(np.uint16) * 257))
+    return [
+        ("empty", b""),
+        ("two bytes", data[:2]),
+        ("gif", encoded(galaxy.convert("P"), format="GIF")),
+        ("png", encoded(galaxy, format="PNG")),
+        ("bmp", encoded(galaxy, format="BMP")),
+        ("tiff", encoded(galaxy, format="TIFF")),
+        ("1x1", encoded(Image.new("RGB", (1, 1)), format="JPEG")),
+        ("5000x5000", encoded(galaxy.resize((5000, 5000)), format="JPEG", quality=50)),
+        ("greyscale", encoded(galaxy.convert("L"), format="JPEG")),
+        ("cmyk", encoded(galaxy.convert("CMYK"), format="JPEG")),
+        ("rgba", encoded(galaxy.convert("RGBA"), format="PNG")),
+        ("16-bit png", encoded(deep, format="PNG")),
+        ("exif rotated", encoded(galaxy, format="JPEG", exif=exif)),
+        ("progressive", encoded(galaxy, format="JPEG", progressive=True)),
+        ("html", b"<html><body>404 Not Found</body></html>"),
+        ("zeros", bytes(4096)),
+        ("postscript", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 424 424\nshowpage\n"),
+    ]
+
+
+NOT_DECODED = {"gif", "bmp", "tiff", "postscript", "html", "zeros", "empty", "two bytes"}  # never opened as images
+DECODED = {"png", "greyscale", "cmyk", "rgba", "16-bit png", "exif rotated", "progressive"}
+
+
+def test_every_hostile_input_decodes_or_raises_bad_image(kaggle_dir, tmp_path):
+    data = real_jpeg(kaggle_dir)
+    cases = corrupted_variants(data, np.random.default_rng(0)) + unusual_files(data)
+    assert len(cases) >= 100
+    outcomes = {}
+    for i, (name, content) in enumerate(cases):
+        path = tmp_path / f"{i}.jpg"
+        path.write_bytes(content)
+        started = time.perf_counter()
+        try:
+            image = load_galaxy(path)
+        except BadImage as error:
+            assert str(path) in str(error), name
+            outcomes[name] = "rejected"
+        else:
+            assert image.shape == (106, 106, 3) and image.dtype == np.uint8, name
+            outcomes[name] = "decoded"
+        assert time.perf_counter() - started < HANG_GUARD_S, f"{name} took too long"
+    assert {name for name in NOT_DECODED if outcomes[name] != "rejected"} == set()
+    assert {name for name in DECODED if outcomes[name] != "decoded"} == set()
+
+
+@pytest.mark.parametrize("name, content", [("gif", b"GIF89a" + bytes(64)), ("postscript", b"%!PS-Adobe-3.0\n")])
+def test_formats_other_than_jpeg_and_png_are_named_and_never_decoded(tmp_path, name, content):
+    path = tmp_path / "123456.jpg"
+    path.write_bytes(content)
+    with pytest.raises(BadImage, match="not a JPEG or PNG image"):
+        load_galaxy(path)
+
+
+def test_a_file_over_the_size_cap_is_refused_unread(tmp_path):
+    path = tmp_path / "123456.jpg"
+    with open(path, "wb") as f:
+        f.truncate(2_000_000_000)  # 2 GB, sparse: reading it would take seconds and 2 GB of memory
+    started = time.perf_counter()
+    with pytest.raises(BadImage, match="2,000,000,000 bytes, more than the 4,000,000 allowed"):
+        load_galaxy(path)
+    assert time.perf_counter() - started < HANG_GUARD_S
+
+
+@pytest.mark.parametrize("format_options", [{"format": "PNG"}, {"format": "JPEG", "quality": 100, "subsampling": 0}])
+def test_the_crop_starts_exactly_at_pixel_106_of_the_frame(tmp_path, format_options):
+    """A 2x2 marker at frame pixels 106-107, the crop's top-left corner, must fill output pixel (0, 0) alone:
+    a crop one pixel off, or flipped, moves it."""
+    frame = np.zeros((424, 424, 3), np.uint8)
+    frame[106:108, 106:108] = 255
+    out = load_galaxy(save(tmp_path, "marker", Image.fromarray(frame), **format_options)).astype(int)
+    assert out[0, 0].min() > 200
+    assert out[0, 1].max() < 60 and out[1, 0].max() < 60 and out[1, 1].max() < 60
+    assert out[-1, -1].max() < 60 and out[0, -1].max() < 60 and out[-1, 0].max() < 60
+
+
+@pytest.mark.parametrize("size", [(8000, 8000), (30000, 30000), (65535, 65535)])
+def test_decompression_bombs_are_refused_before_decoding(tmp_path, size):
+    """A small PNG whose header claims a huge image: refused from the header, before any pixel is decoded."""
+    png = bytearray(encoded(Image.new("1", (8, 8)), format="PNG"))
+    png[16:24] = size[0].to_bytes(4, "big") + size[1].to_bytes(4, "big")  # IHDR width and height
+    png[29:33] = zlib.crc32(bytes(png[12:29])).to_bytes(4, "big")  # IHDR checksum
+    path = tmp_path / "bomb.jpg"
+    path.write_bytes(bytes(png))
+    with pytest.raises(BadImage, match="pixels"):
+        load_galaxy(path)

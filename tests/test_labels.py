@@ -74,9 +74,15 @@ def test_bad_header_names_the_column(tmp_path, header, message):
 
 @pytest.mark.parametrize(
     "text, problem",
-    [("abc", "'abc' is not a number"), ("nan", "is not a finite number"), ("inf", "is not a finite number"),
-     ("1.5", "outside \\[0, 1\\]"), ("-0.1", "outside \\[0, 1\\]"), ("", "'' is not a number")],
-)  # fmt: skip
+    [
+        ("abc", "'abc' is not a number"),
+        ("nan", "is not a finite number"),
+        ("inf", "is not a finite number"),
+        ("1.5", "outside \\[0, 1\\]"),
+        ("-0.1", "outside \\[0, 1\\]"),
+        ("", "'' is not a number"),
+    ],
+)
 def test_bad_value_names_line_id_and_column(tmp_path, text, problem):
     path = write_csv(tmp_path / "s.csv", rows=[GOOD_ROW, with_value("Class7.2", text)])
     with pytest.raises(LabelError, match=f"s.csv: line 3 \\(GalaxyID 100123\\), column Class7.2: .*{problem}"):

@@ -1,35 +1,47 @@
 import keras
 import numpy as np
+import pytest
 
 from preprocess.schema import hierarchy_errors
 from train.models import build_model
 
+SHAPE = (106, 106, 3)
 
-def test_tree_head_obeys_the_tree_for_random_weights_and_inputs():
-    for seed in range(3):
+
+def random_images(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, *SHAPE), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("name, head", [("centre", "tree"), ("compact", "divisive"), ("viewpoints", "divisive")])
+def test_tree_heads_obey_the_tree_for_random_weights_and_inputs(name, head):
+    for seed in range(2):
         keras.utils.set_random_seed(seed)
-        model = build_model("compact", "tree")
-        images = np.random.default_rng(seed).integers(0, 256, (16, 106, 106, 3), dtype=np.uint8)
-        predictions = model.predict(images, verbose=0)
+        predictions = build_model(name, head, SHAPE).predict(random_images(16, seed), verbose=0)
         assert predictions.shape == (16, 37)
-        assert hierarchy_errors(predictions).max() < 1e-6
-        assert predictions.min() >= 0 and predictions.max() <= 1
+        assert hierarchy_errors(predictions).max() < 1e-5
+        assert predictions.min() >= 0 and predictions.max() <= 1 + 1e-6
 
 
-def test_tree_model_saves_and_loads(tmp_path):
-    model = build_model("compact", "tree")
-    images = np.zeros((2, 106, 106, 3), np.uint8)
+@pytest.mark.parametrize("name, head", [("compact", "tree"), ("compact", "divisive"), ("viewpoints", "tree")])
+def test_models_save_and_load(tmp_path, name, head):
+    model = build_model(name, head, SHAPE, augment=True)
+    images = random_images(2)
     model.save(tmp_path / "m.keras")
     again = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(again.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
 
 
 def test_compact_is_small():
-    assert build_model("compact", "sigmoid").count_params() < 1_000_000
+    assert build_model("compact", "sigmoid", SHAPE).count_params() < 1_000_000
+
+
+def test_merging_parts_by_mean_keeps_the_viewpoint_model_small():
+    concatenated = build_model("viewpoints", "divisive", SHAPE).count_params()
+    assert build_model("viewpoints-mean", "divisive", SHAPE).count_params() < concatenated / 4
 
 
 def test_vgg16_has_the_seed_layout_and_trains_one_step():
-    model = build_model("vgg16", "sigmoid")
+    model = build_model("vgg16", "sigmoid", SHAPE)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convs] == [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
     assert all(c.kernel_size == (3, 3) for c in convs)
@@ -38,6 +50,19 @@ def test_vgg16_has_the_seed_layout_and_trains_one_step():
     assert dense == [4096, 4096, 37]
     assert [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)] == [0.5, 0.5]
     model.compile(optimizer=keras.optimizers.RMSprop(1e-6), loss="mse")
-    images = np.zeros((2, 106, 106, 3), np.uint8)
-    loss = model.train_on_batch(images, np.full((2, 37), 0.5, np.float32))
+    loss = model.train_on_batch(np.zeros((2, *SHAPE), np.uint8), np.full((2, 37), 0.5, np.float32))
     assert np.isfinite(loss)
+
+
+def test_models_take_the_image_size_of_the_cache():
+    for name in ("compact", "centre", "viewpoints"):
+        model = build_model(name, "tree", (64, 64, 3))
+        assert model.predict(np.zeros((2, 64, 64, 3), np.uint8), verbose=0).shape == (2, 37)
+
+
+def test_augmentation_is_inside_the_model_and_only_while_training():
+    model = build_model("compact", "tree", SHAPE, augment=True)
+    assert "augment" in [layer.name for layer in model.layers]
+    images = random_images(4)
+    np.testing.assert_allclose(model(images, training=False), model(images, training=False))
+    assert not np.allclose(model.get_layer("augment")(images / 255.0, training=True), images / 255.0)

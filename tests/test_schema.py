@@ -8,16 +8,35 @@ def test_columns_in_kaggle_order():
     assert HEADER[:4] == ["GalaxyID", "Class1.1", "Class1.2", "Class1.3"]
     assert COLUMNS[-1] == "Class11.6"
     assert [(s.start, s.stop) for s in SLICES.values()] == [
-        (0, 3), (3, 5), (5, 7), (7, 9), (9, 13), (13, 15), (15, 18), (18, 25), (25, 28), (28, 31), (31, 37),
-    ]  # fmt: skip
+        (0, 3),
+        (3, 5),
+        (5, 7),
+        (7, 9),
+        (9, 13),
+        (13, 15),
+        (15, 18),
+        (18, 25),
+        (25, 28),
+        (28, 31),
+        (31, 37),
+    ]
 
 
 def test_parents_follow_the_decision_tree():
     names = {q: None if i is None else COLUMNS[i] for q, i in PARENT_INDEX.items()}
     assert names == {
-        1: None, 2: "Class1.2", 3: "Class2.2", 4: "Class2.2", 5: "Class2.2", 6: None,
-        7: "Class1.1", 8: "Class6.1", 9: "Class2.1", 10: "Class4.1", 11: "Class4.1",
-    }  # fmt: skip
+        1: None,
+        2: "Class1.2",
+        3: "Class2.2",
+        4: "Class2.2",
+        5: "Class2.2",
+        6: None,
+        7: "Class1.1",
+        8: "Class6.1",
+        9: "Class2.1",
+        10: "Class4.1",
+        11: "Class4.1",
+    }
 
 
 def test_hierarchy_errors_names_the_broken_question():

@@ -1,24 +1,57 @@
 """Command line of the training stage: `python -m train --help`."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from preprocess.cache import Cache, CacheError
 from preprocess.cli import existing_cache, write_failure
 from preprocess.labels import LabelError
 from preprocess.lock import FolderBusy
-from preprocess.shards import CacheError
+from train.baselines import BASELINES
+from train.distribute import STRATEGIES, DistributeError
+from train.evaluate import Scores, evaluate_runs, score_submissions
+from train.fit import RunError, fit
+from train.models import FEATURES, HEADS
+from train.predict import DEFAULT_TTA, TTA_VIEWS, RunMismatch, SubmissionError, submit_baseline, submit_models
+from train.recipes import PRECISIONS, RECIPES, SCHEDULES, configure
+from train.runs import MODEL
 
 POSITIVE = click.IntRange(min=1)
-CACHE = click.option("--cache", type=click.Path(file_okay=False, path_type=Path), required=True,
-                     callback=existing_cache, help="Cache folder written by `python -m preprocess run`.")  # fmt: skip
-RUN = click.option("--run", "run_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-                   help="Run folder: model.keras, history.csv, curves.png, reports.")  # fmt: skip
+CACHE = click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    callback=existing_cache,
+    help="Cache folder written by `python -m preprocess run`.",
+)
+TTA = click.Choice([str(n) for n in TTA_VIEWS])
 
 
-def fail(error: Exception) -> click.ClickException:
-    return click.ClickException(str(error))
+def open_cache(folder: Path) -> Cache:
+    try:
+        return Cache.open(folder)
+    except CacheError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def model_runs(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]) -> list[Path]:
+    """Run folders that hold a trained model."""
+    for run in value:
+        if not (run / MODEL).exists():
+            raise click.BadParameter(f"{run / MODEL} not found: run `make train` first")
+    return list(value)
+
+
+def model_runs_option(**kwargs):
+    return click.option(
+        "--run",
+        "runs",
+        type=click.Path(file_okay=False, path_type=Path),
+        multiple=True,
+        callback=model_runs,
+        **kwargs,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,7 +60,7 @@ def main() -> None:
 
     \b
     fit       train a model (resumes an interrupted run)
-    evaluate  RMSE per question on the valid split, against three baselines
+    evaluate  RMSE per question on the valid split, against the baselines
     submit    predict the test split and write a Kaggle submission CSV
     score     score submissions against a solutions CSV (Kaggle's metric, locally)
     """
@@ -35,26 +68,61 @@ def main() -> None:
 
 @main.command("fit")
 @CACHE
-@RUN
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Run folder: model.keras, history.csv, curves.png, reports.",
+)
 @click.option(
     "--recipe",
-    type=click.Choice(["default", "seed"]),
+    type=click.Choice(list(RECIPES)),
     default="default",
     show_default=True,
-    help="default: compact CNN + tree head + Adam + augmentation. seed: the published VGG16 recipe.",
+    help="default: compact CNN + tree head + augmentation. winner: the Kaggle winner's viewpoint network, "
+    "divisive head and step schedule. seed: the published VGG16 recipe.",
 )
-@click.option("--model", type=click.Choice(["compact", "vgg16"]), help="Override the recipe's model.")
-@click.option("--head", type=click.Choice(["tree", "sigmoid"]), help="Override the recipe's output head.")
+@click.option("--model", type=click.Choice(list(FEATURES)), help="Override the recipe's model.")
+@click.option("--head", type=click.Choice(list(HEADS)), help="Override the recipe's output head.")
 @click.option("--epochs", type=POSITIVE, help="Most epochs (early stopping may end sooner).")
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Train for this wall-clock budget: stop after the epoch that passes it (the schedule spreads over it).",
+)
+@click.option(
+    "--schedule",
+    type=click.Choice(SCHEDULES),
+    help="plateau: halve the rate when val_rmse stalls; steps: divide it by 10 at 72 and 92 percent of training.",
+)
 @click.option("--batch", type=POSITIVE, help="Batch size.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate.")
-@click.option("--augment/--no-augment", default=None, help="Random flips/rotations by 90 degrees and small shifts.")
-@click.option("--patience", type=POSITIVE, help="Epochs without a better val_rmse before stopping.")
+@click.option("--augment/--no-augment", default=None, help="Random rotation, mirror image, zoom, shift and brightness.")
+@click.option("--patience", type=POSITIVE, help="Epochs without a better val_rmse before stopping early.")
 @click.option("--seed", type=int, help="Seed of weights, shuffling and augmentation.")
-@click.option("--workers", type=POSITIVE, help="Threads that read batches (Keras PyDataset workers).")
+@click.option(
+    "--loader-workers",
+    type=POSITIVE,
+    help="Processes that read batches ahead of the model (Keras PyDataset workers); 1 reads in the training loop.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    help="mixed: float16 compute with float32 weights and outputs (mixed_float16), for GPUs with tensor cores.",
+)
+@click.option(
+    "--jit", is_flag=True, default=None, help="Compile the training step with XLA (default: where Keras can)."
+)
+@click.option(
+    "--tensorboard",
+    is_flag=True,
+    default=None,
+    help="Write TensorBoard logs to RUN/logs, with a profile of batches 2-4.",
+)
 @click.option(
     "--strategy",
-    type=click.Choice(["none", "mirrored", "multiworker"]),
+    type=click.Choice(STRATEGIES),
     help="tf.distribute: mirrored = every local GPU; multiworker = the machines named in TF_CONFIG.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace a finished (or differently configured) run in --run.")
@@ -63,14 +131,11 @@ def fit_command(cache: Path, run_dir: Path, recipe: str, overwrite: bool, **over
 
     Rerunning the same command after an interruption continues from the last finished epoch.
     """
-    from train.distribute import DistributeError
-    from train.fit import RECIPES, RunError, fit
-
-    config = replace(RECIPES[recipe], **{k: v for k, v in overrides.items() if v is not None})
+    config = configure(recipe, **overrides)
     try:
-        result = fit(cache, run_dir, config, overwrite=overwrite)
-    except (CacheError, RunError, FolderBusy, DistributeError) as error:
-        raise fail(error) from None
+        result = fit(open_cache(cache), run_dir, config, overwrite=overwrite)
+    except (RunError, FolderBusy, DistributeError) as error:
+        raise click.ClickException(str(error)) from None
     except OSError as error:
         raise write_failure(error) from None
     except KeyboardInterrupt:
@@ -78,54 +143,41 @@ def fit_command(cache: Path, run_dir: Path, recipe: str, overwrite: bool, **over
             f"\ninterrupted: rerun the same command to continue {run_dir} from the last finished epoch", err=True
         )
         raise SystemExit(130) from None
-    click.echo(f"best val_rmse {result['best_val_rmse']:.5f} after {result['epochs']} epochs; model in {run_dir}")
+    click.echo(f"best val_rmse {result.best_val_rmse:.5f} after {result.epochs} epochs; model in {run_dir}")
 
 
-def print_table(rows: dict[str, dict]) -> None:
-    """One line per entry: overall RMSE, then RMSE per question."""
-    questions = list(next(iter(rows.values()))["questions"])
-    click.echo(f"{'':<28} {'RMSE':>7} " + " ".join(f"{q:>6}" for q in questions))
+def print_table(rows: dict[str, Scores]) -> None:
+    """One line per entry: overall RMSE, the share of the learnable gap closed where known, RMSE per question."""
+    questions = list(next(iter(rows.values())).questions)
+    gap = any(entry.gap_closed is not None for entry in rows.values())
+    click.echo(f"{'':<28} {'RMSE':>7} " + ("   gap " if gap else "") + " ".join(f"{q:>6}" for q in questions))
     for name, entry in rows.items():
-        per_question = " ".join(f"{entry['questions'][q]:>6.4f}" for q in questions)
-        click.echo(f"{name:<28} {entry['rmse']:>7.5f} {per_question}")
+        closed = f"{entry.gap_closed:>6.1%} " if gap else ""
+        per_question = " ".join(f"{entry.questions[q]:>6.4f}" for q in questions)
+        click.echo(f"{name:<28} {entry.rmse:>7.5f} {closed}{per_question}")
 
 
 @main.command("evaluate")
 @CACHE
-@RUN
-@click.option("--tta", type=click.Choice(["1", "8"]), default="1", show_default=True, help="Views averaged per galaxy.")
+@model_runs_option(required=True, help="Run folder holding model.keras; repeat to average several runs.")
+@click.option("--tta", type=TTA, default="1", show_default=True, help="Views averaged per galaxy.")
 @click.option("--batch", type=POSITIVE, default=64, show_default=True, help="Batch size.")
-def evaluate_command(cache: Path, run_dir: Path, tta: str, batch: int) -> None:
-    """Score RUN's model on CACHE's valid split; write RUN/report.json and RUN/report.png."""
-    import keras
-
-    from preprocess.schema import COLUMNS
-    from preprocess.shards import write_json
-    from train.evaluate import evaluate, read_split
-    from train.fit import MODEL, check_cache
-    from train.plots import plot_report
-    from train.submit import predict
-
+def evaluate_command(cache: Path, runs: list[Path], tta: str, batch: int) -> None:
+    """Score the model of each RUN (averaged) on CACHE's valid split; the report goes to the first RUN."""
     try:
-        check_cache(cache)
-        if not (run_dir / MODEL).exists():
-            raise click.ClickException(f"{run_dir / MODEL} not found: run `make train` first")
-        ids, predictions = predict(keras.models.load_model(run_dir / MODEL), cache, "valid", int(tta), batch)
-        report = evaluate(cache, predictions, ids)
-    except CacheError as error:
-        raise fail(error) from None
-    write_json(run_dir / "report.json", report)
-    truth = read_split(cache, "valid")["labels"]
-    key_columns = {name: COLUMNS.index(name) for name in ("Class1.1", "Class1.2", "Class4.1")}
-    plot_report(report, truth, predictions, key_columns, run_dir / "report.png")
-    print_table({"model": report["model"], **{f"baseline: {k}": v for k, v in report["baselines"].items()}})
-    click.echo(f"largest decision-tree violation of the model: {report['model']['tree_violation']:.2g}")
-    click.echo(f"valid galaxies: {report['galaxies']}; report in {run_dir / 'report.json'} and report.png")
+        report = evaluate_runs(runs, open_cache(cache), int(tta), batch)
+    except RunMismatch as error:
+        raise click.UsageError(str(error)) from None
+    except FolderBusy as error:
+        raise click.ClickException(str(error)) from None
+    print_table({"model": report.model, **{f"baseline: {k}": v for k, v in report.baselines.items()}})
+    click.echo(f"largest decision-tree violation of the model: {report.tree_violation:.2g}")
+    click.echo(f"valid galaxies: {report.galaxies}; report in {runs[0]}")
 
 
 @main.command("submit")
 @CACHE
-@click.option("--run", "run_dir", type=click.Path(file_okay=False, path_type=Path), help="Run folder with model.keras.")
+@model_runs_option(help="Run folder with model.keras; repeat to average several runs (an ensemble).")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -134,31 +186,35 @@ def evaluate_command(cache: Path, run_dir: Path, tta: str, batch: int) -> None:
 )
 @click.option(
     "--tta",
-    type=click.Choice(["1", "8"]),
-    default="8",
+    type=TTA,
+    default=str(DEFAULT_TTA),
     show_default=True,
-    help="Average the 8 flips/rotations of each galaxy, or use the image as it is.",
+    help="Views averaged per galaxy: N/2 turns evenly spread over the circle, each also mirrored (1: as it is).",
 )
 @click.option("--batch", type=POSITIVE, default=64, show_default=True, help="Batch size.")
 @click.option(
     "--baseline",
-    type=click.Choice(["zeros", "means", "central-pixel"]),
+    type=click.Choice(list(BASELINES)),
     help="Write a reference baseline's predictions instead of a model's (no --run needed).",
 )
-def submit_command(cache: Path, run_dir: Path | None, out: Path, tta: str, batch: int, baseline: str | None) -> None:
+def submit_command(cache: Path, runs: list[Path], out: Path, tta: str, batch: int, baseline: str | None) -> None:
     """Predict every test galaxy of CACHE and write a Kaggle submission to OUT (atomically)."""
-    from train.fit import MODEL, check_cache
-    from train.submit import submit_baseline, submit_model
-
     if not out.name.endswith((".csv", ".csv.gz")):
         raise click.BadParameter("must end in .csv or .csv.gz", param_hint="--out")
-    if baseline is None and (run_dir is None or not (run_dir / MODEL).exists()):
-        raise click.BadParameter(f"needs a run folder holding {MODEL} (run `make train` first)", param_hint="--run")
+    if baseline is None and not runs:
+        raise click.BadParameter(f"needs a run folder holding {MODEL} (or a --baseline)", param_hint="--run")
+    opened = open_cache(cache)
     try:
-        check_cache(cache)
-        path = submit_baseline(baseline, cache, out) if baseline else submit_model(run_dir, cache, out, int(tta), batch)
-    except CacheError as error:
-        raise fail(error) from None
+        if baseline:
+            path = submit_baseline(baseline, opened, out)
+        else:
+            path = submit_models(runs, opened, out, int(tta), batch)
+    except RunMismatch as error:
+        raise click.UsageError(str(error)) from None
+    except FolderBusy as error:
+        raise click.ClickException(str(error)) from None
+    except SubmissionError as error:
+        raise click.ClickException(f"{out} not written: {error}") from None
     except OSError as error:
         raise write_failure(error) from None
     except KeyboardInterrupt:
@@ -171,10 +227,13 @@ def submit_command(cache: Path, run_dir: Path | None, out: Path, tta: str, batch
 @click.argument("submissions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("solutions", type=click.Path(dir_okay=False, path_type=Path))
 def score_command(submissions: tuple[Path, ...], solutions: Path) -> None:
-    """Score one or more SUBMISSIONS against SOLUTIONS: overall RMSE and RMSE per question."""
-    from train.evaluate import score_submission
+    """Score one or more SUBMISSIONS against SOLUTIONS: overall RMSE and RMSE per question.
 
+    Beside a synthetic data set's test_solutions.csv, the column means and the floor (test_expected.csv,
+    the best possible prediction) are scored too, and every row shows the share of the gap between
+    them that it closes.
+    """
     try:
-        print_table({path.name: score_submission(path, solutions) for path in submissions})
+        print_table(score_submissions(list(submissions), solutions))
     except LabelError as error:
-        raise fail(error) from None
+        raise click.ClickException(str(error)) from None

@@ -1,147 +1,114 @@
-"""Stream the cache's HDF5 shards to Keras: a PyDataset that reads contiguous blocks only.
+"""Stream the cache's HDF5 shards to Keras: a PyDataset whose batches are a few contiguous reads.
 
-h5py fancy indexing of scattered rows is hundreds of times slower than a slice, so an epoch is
-planned as a sequence of blocks (contiguous row ranges of a shard): shuffling permutes the
-blocks and, in memory, the rows inside each block. A few recently read blocks are kept, so
-memory stays bounded whatever the size of the cache.
+h5py reads a slice of rows at disk speed but scattered rows hundreds of times slower, and
+`model.fit` asks for a PyDataset's batches in a random order of its own. So the unit of reading
+is a run: RUN_ROWS consecutive rows of one shard (for a compressed shard, one HDF5 chunk). Each
+epoch, every shard is cut into runs (at a new random offset, wrapping around its end, where the
+shard is not compressed), all runs of the split are shuffled together, and consecutive runs make a
+batch. So a batch costs batch / RUN_ROWS reads whatever order it is asked for in (batch sizes that are not a
+multiple of RUN_ROWS use shorter runs), every galaxy is
+served once per epoch, and batches mix differently every epoch: a galaxy's batch-mates are its own
+run plus runs drawn from anywhere in the split. Rows of a shard are galaxies in GalaxyID order and
+IDs go to shards by a hash, so a run is itself a random sample. Nothing is kept between batches:
+memory does not grow with the cache.
 """
 
+import math
 import os
-import threading
-from collections import OrderedDict
-from pathlib import Path
 
 import h5py
 import keras
 import numpy as np
 
-from preprocess.shards import LABELLED, CacheError, read_manifest, split_entries
+from preprocess.cache import LABELLED, Cache, CacheError
 
-BLOCK_ROWS = 512  # rows read at once: ~17 MB of 106x106x3 images
-CACHED_BLOCKS = 4
-
-
-def dihedral(images: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Apply the k-th of the 8 flips/90-degree rotations (k in 0..7) to each RGB image (b, h, w, 3).
-
-    Pixels are moved as 3-byte units (a 'V3' view), twice as fast as moving bytes along a channel axis.
-    """
-    pixels = np.ascontiguousarray(images).view("V3")[..., 0]
-    out = np.empty_like(pixels)
-    for transform in range(8):
-        rows = np.flatnonzero(k == transform)
-        if len(rows):
-            turned = np.rot90(pixels[rows], transform % 4, axes=(1, 2))
-            out[rows] = turned[:, :, ::-1] if transform >= 4 else turned
-    return out.view(np.uint8).reshape(images.shape)
-
-
-def random_shift(images: np.ndarray, shifts: np.ndarray) -> np.ndarray:
-    """Move each image by (dy, dx) pixels; what leaves one edge enters the other (sky either way)."""
-    out = np.empty_like(images)
-    for i, (dy, dx) in enumerate(shifts):
-        out[i] = np.roll(images[i], (int(dy), int(dx)), axis=(0, 1))
-    return out
+RUN_ROWS = 16  # rows read at once: ~0.5 MB of 106x106x3 images; the chunk of compressed shards
 
 
 class ShardDataset(keras.utils.PyDataset):
-    """Batches `(images uint8 (b,106,106,3), labels float32 (b,37))` of one split; images only for test.
+    """Batches `(images uint8 (b, size, size, 3), labels float32 (b, 37))` of one split; images only for test.
 
-    Deterministic for a given seed and epoch; `ids` gives the GalaxyIDs in the order served when
-    shuffle is off. Keras's `workers`, `use_multiprocessing` and `max_queue_size` pass through.
+    Deterministic for a given seed and epoch; without shuffle the runs come in the cache's order and
+    `ids` lists the GalaxyIDs as served. Keras's `workers`, `use_multiprocessing` and `max_queue_size`
+    pass through.
     """
 
-    def __init__(self, cache, split: str, batch_size: int = 64, shuffle: bool = True, augment: bool = False,
-                 seed: int = 0, shift: int = 0, shards: list[str] | None = None, **pydataset_kwargs):  # fmt: skip
+    def __init__(
+        self,
+        cache: Cache | str | os.PathLike,
+        split: str,
+        batch_size: int = 64,
+        shuffle: bool = True,
+        seed: int = 0,
+        shards: list[str] | None = None,
+        **pydataset_kwargs,
+    ):
         super().__init__(**pydataset_kwargs)
-        self.cache, self.split = Path(cache), split
-        manifest = read_manifest(self.cache)
-        if not manifest.get("complete"):
-            raise CacheError(f"{self.cache} is incomplete (an interrupted run): rerun `make preprocess` first")
-        entries = [e for e in split_entries(manifest, split) if shards is None or e["name"] in shards]
-        entries = [e for e in entries if e["count"] > 0]
-        if not entries:
-            raise CacheError(f"{self.cache} has no {split} galaxies: run `make preprocess` first")
-        self.shard_names = [e["name"] for e in entries]
+        self.cache = Cache.of(cache)
+        self.split = split
+        self.shards = [s for s in self.cache.split(split) if shards is None or s.name in shards]
+        if not self.shards:
+            raise CacheError(f"{self.cache.folder} has no {split} galaxies: run `make preprocess` first")
         self.labelled = split in LABELLED
-        self.batch_size, self.shuffle, self.augment, self.seed, self.shift = batch_size, shuffle, augment, seed, shift
-        self.blocks = [
-            (s, start, min(start + BLOCK_ROWS, e["count"]))
-            for s, e in enumerate(entries)
-            for start in range(0, e["count"], BLOCK_ROWS)
-        ]
-        self.size = sum(e["count"] for e in entries)
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.size = sum(shard.count for shard in self.shards)
+        # runs that tile a batch exactly: 16 rows for batches of 16, 32, 64, ...; fewer for other sizes
+        self.run_rows = math.gcd(batch_size, RUN_ROWS)
+        self.runs_per_batch = batch_size // self.run_rows
         self._files: dict[tuple[int, int], h5py.File] = {}
-        self._recent: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
+        self.compressed = [self._file(i)["images"].chunks is not None for i in range(len(self.shards))]
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
-        """Plan the block order and in-block permutations of one epoch."""
+        """Plan one epoch: the runs (shard, first row, rows) of every batch, in the order served."""
         self.epoch = epoch
         rng = np.random.default_rng([self.seed, epoch])
-        order = rng.permutation(len(self.blocks)) if self.shuffle else np.arange(len(self.blocks))
-        self.plan = [self.blocks[i] for i in order]
-        self.permutations = [rng.permutation(b[2] - b[1]) if self.shuffle else None for b in self.plan]
-        self.starts = np.cumsum([0] + [b[2] - b[1] for b in self.plan])
+        runs = []
+        for i, shard in enumerate(self.shards):
+            # A compressed shard's runs stay on its chunks, so no chunk is decompressed twice.
+            offset = int(rng.integers(self.run_rows)) if self.shuffle and not self.compressed[i] else 0
+            starts = range(0, shard.count, self.run_rows)
+            runs += [(i, (offset + start) % shard.count, min(self.run_rows, shard.count - start)) for start in starts]
+        if self.shuffle:
+            runs = [runs[k] for k in rng.permutation(len(runs))]
+        k = self.runs_per_batch
+        self.plan = [runs[start : start + k] for start in range(0, len(runs), k)]
+
+    def __getstate__(self) -> dict:
+        """For worker processes: open HDF5 files stay behind (each process opens its own)."""
+        return {**self.__dict__, "_files": {}}
 
     def on_epoch_end(self) -> None:
         self.set_epoch(self.epoch + 1)
 
     def __len__(self) -> int:
-        return -(-self.size // self.batch_size)
-
-    def _rows(self, position: int, lo: int, hi: int) -> np.ndarray | slice:
-        """Rows lo:hi of the position-th block in this epoch's order (its in-block permutation)."""
-        permutation = self.permutations[position]
-        return slice(lo, hi) if permutation is None else permutation[lo:hi]
-
-    @property
-    def ids(self) -> np.ndarray:
-        """GalaxyIDs in the order this epoch serves them."""
-        return np.concatenate([self._read_block(i)[1][self._rows(i, 0, self.starts[i + 1] - self.starts[i])]
-                               for i in range(len(self.plan))])  # fmt: skip
+        runs = sum(-(-shard.count // self.run_rows) for shard in self.shards)
+        return -(-runs // self.runs_per_batch)
 
     def _file(self, shard: int) -> h5py.File:
         key = (os.getpid(), shard)  # an h5py handle must not cross a fork
         if key not in self._files:
-            self._files[key] = h5py.File(self.cache / self.shard_names[shard], "r")
+            self._files[key] = self.cache.open_shard(self.shards[shard])
         return self._files[key]
 
-    def _read_block(self, position: int):
-        """(images, ids, labels) of the position-th block of this epoch's plan, in file order."""
-        key = (self.epoch, position)
-        with self._lock:
-            if key in self._recent:
-                self._recent.move_to_end(key)
-                return self._recent[key]
-            shard, start, stop = self.plan[position]
-            f = self._file(shard)
-            block = [f["images"][start:stop], f["ids"][start:stop]]
-            block.append(f["labels"][start:stop] if self.labelled else None)
-            self._recent[key] = block
-            while len(self._recent) > CACHED_BLOCKS:
-                self._recent.popitem(last=False)
-            return block
+    def read_rows(self, shard: int, start: int, count: int, name: str) -> np.ndarray:
+        """`count` rows of a dataset from `start`, wrapping past the shard's end: one or two slices."""
+        dataset = self._file(shard)[name]
+        stop = start + count
+        if stop <= len(dataset):
+            return dataset[start:stop]
+        return np.concatenate([dataset[start:], dataset[: stop - len(dataset)]])
+
+    def read(self, index: int, name: str) -> np.ndarray:
+        return np.concatenate([self.read_rows(shard, start, count, name) for shard, start, count in self.plan[index]])
 
     def __getitem__(self, index: int):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range 0..{len(self) - 1}")
-        first, last = index * self.batch_size, min((index + 1) * self.batch_size, self.size)
-        parts = []
-        for position in range(np.searchsorted(self.starts, first, side="right") - 1, len(self.plan)):
-            lo, hi = max(first, self.starts[position]), min(last, self.starts[position + 1])
-            if lo >= hi:
-                break
-            images, _, labels = self._read_block(position)
-            rows = self._rows(position, lo - self.starts[position], hi - self.starts[position])
-            parts.append((images[rows], None if labels is None else labels[rows]))
-        images = np.concatenate([p[0] for p in parts])
-        if self.augment:
-            rng = np.random.default_rng([self.seed, self.epoch, index, 1])
-            images = dihedral(images, rng.integers(0, 8, len(images)))
-            if self.shift:
-                images = random_shift(images, rng.integers(-self.shift, self.shift + 1, (len(images), 2)))
-        if not self.labelled:
-            return images
-        return images, np.concatenate([p[1] for p in parts])
+        images = self.read(index, "images")
+        return (images, self.read(index, "labels")) if self.labelled else images
+
+    @property
+    def ids(self) -> np.ndarray:
+        """GalaxyIDs in the order this epoch serves them."""
+        return np.concatenate([self.read(index, "ids") for index in range(len(self))])

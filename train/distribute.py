@@ -9,14 +9,13 @@ step; gradients are all-reduced, so every worker holds the same model.
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from preprocess.shards import read_manifest, split_entries
+from preprocess.cache import Cache
+from preprocess.schema import N_COLUMNS
 from train.dataset import ShardDataset
-from train.models import INPUT_SHAPE
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 
@@ -65,21 +64,24 @@ def make_strategy(strategy: str) -> tf.distribute.Strategy:
     return MultiWorkerStrategy() if strategy == "multiworker" else tf.distribute.MirroredStrategy()
 
 
-def worker_shards(cache: Path, role: WorkerRole) -> list[str]:
+def worker_shards(cache: Cache, role: WorkerRole) -> list[str]:
     """The train shards this worker reads: every role.count-th, starting at its index."""
-    names = [e["name"] for e in split_entries(read_manifest(cache), "train") if e["count"] > 0]
+    names = [shard.name for shard in cache.split("train")]
     if len(names) < role.count:
-        raise DistributeError(f"{len(names)} train shards cannot feed {role.count} workers: rerun preprocess with a "
-                         "smaller --shard-size")  # fmt: skip
+        raise DistributeError(
+            f"{len(names)} train shards cannot feed {role.count} workers: rerun preprocess with a smaller --shard-size"
+        )
     return names[role.index :: role.count]
 
 
-def steps_per_epoch(cache: Path, role_count: int, per_replica_batch: int) -> int:
-    """Full batches every worker can serve, so all workers step together."""
-    counts = {e["name"]: e["count"] for e in split_entries(read_manifest(cache), "train") if e["count"] > 0}
-    names = list(counts)
-    per_worker = [sum(counts[n] for n in names[i::role_count]) for i in range(role_count)]
-    return max(1, min(per_worker) // per_replica_batch)
+def steps_per_epoch(cache: Cache, role_count: int, worker_batch: int) -> int:
+    """Full steps every worker can serve, so all workers step together and one epoch is one pass over the data.
+
+    A worker feeds each of its replicas a per-replica batch a step: `worker_batch` galaxies in all.
+    """
+    counts = [shard.count for shard in cache.split("train")]
+    per_worker = [sum(counts[i::role_count]) for i in range(role_count)]
+    return max(1, min(per_worker) // worker_batch)
 
 
 def endless(dataset: ShardDataset):
@@ -92,38 +94,38 @@ def endless(dataset: ShardDataset):
         epoch += 1
 
 
-def distributed(strategy: tf.distribute.Strategy, make_dataset, global_batch: int) -> tf.distribute.DistributedDataset:
+def distributed(
+    strategy: tf.distribute.Strategy, make_dataset, global_batch: int, image_shape: tuple[int, int, int]
+) -> tf.distribute.DistributedDataset:
     """One tf.data pipeline per worker, streaming the ShardDataset that make_dataset(per-replica batch) returns."""
 
     def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
         source = make_dataset(context.get_per_replica_batch_size(global_batch))
-        signature = (tf.TensorSpec((None, *INPUT_SHAPE), tf.uint8), tf.TensorSpec((None, 37), tf.float32))
+        signature = (tf.TensorSpec((None, *image_shape), tf.uint8), tf.TensorSpec((None, N_COLUMNS), tf.float32))
         return tf.data.Dataset.from_generator(lambda: endless(source), output_signature=signature).prefetch(2)
 
     return strategy.distribute_datasets_from_function(dataset_fn)
 
 
-def distributed_inputs(strategy, cache: Path, config, role: WorkerRole, log=print) -> dict:
+def distributed_inputs(strategy, cache: Cache, config, role: WorkerRole, log=print) -> dict:
     """fit() keyword arguments (x, validation_data and their step counts) for a tf.distribute strategy."""
     if config.batch % strategy.num_replicas_in_sync:
         raise DistributeError(
             f"--batch {config.batch} must be a multiple of the {strategy.num_replicas_in_sync} replicas"
         )
-    per_replica = config.batch // strategy.num_replicas_in_sync
+    worker_batch = config.batch // role.count  # the global batch is split evenly over the workers
     shards = worker_shards(cache, role)
     log(f"worker {role.index} of {role.count} reads train shards {', '.join(shards)}", flush=True)
 
     def train_source(batch: int) -> ShardDataset:
-        return ShardDataset(cache, "train", batch, shuffle=True, augment=config.augment, seed=config.seed + role.index,
-                            shift=config.shift, shards=shards)  # fmt: skip
+        return ShardDataset(cache, "train", batch, seed=config.seed + role.index, shards=shards)
 
     def valid_source(batch: int) -> ShardDataset:
         return ShardDataset(cache, "valid", batch, shuffle=False)
 
-    n_valid = sum(e["count"] for e in split_entries(read_manifest(cache), "valid"))
     return {
-        "x": distributed(strategy, train_source, config.batch),
-        "steps_per_epoch": steps_per_epoch(cache, role.count, per_replica),
-        "validation_data": distributed(strategy, valid_source, config.batch),
-        "validation_steps": int(np.ceil(n_valid / per_replica)),
+        "x": distributed(strategy, train_source, config.batch, cache.image_shape),
+        "steps_per_epoch": steps_per_epoch(cache, role.count, worker_batch),
+        "validation_data": distributed(strategy, valid_source, config.batch, cache.image_shape),
+        "validation_steps": int(np.ceil(cache.count("valid") / worker_batch)),
     }

@@ -1,17 +1,39 @@
-"""Scores: Kaggle's RMSE overall and per question, the three reference baselines, and the report."""
+"""Scores: Kaggle's RMSE overall and per question, the reference baselines, and a run's evaluation report."""
 
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import h5py
 import numpy as np
 
+from preprocess import kaggle
+from preprocess.atomic import write_json
+from preprocess.cache import Cache
 from preprocess.labels import LabelError, read_solutions
-from preprocess.schema import N_COLUMNS, SLICES, hierarchy_errors
-from preprocess.shards import read_manifest, split_entries
+from preprocess.lock import shared
+from preprocess.schema import COLUMNS, SLICES, hierarchy_errors
+from train.baselines import BASELINES
+from train.plots import plot_report
+from train.predict import load_models, predict
+from train.runs import REPORT, REPORT_PLOT
 
-BASELINES = ("zeros", "means", "central-pixel")
-CENTRE = slice(51, 55)  # the central 4x4 pixels of a 106x106 image
-COLOUR_LEVELS = 8
+SCATTER_COLUMNS = ("Class1.1", "Class1.2", "Class4.1")
+
+
+@dataclass(frozen=True)
+class Scores:
+    rmse: float
+    questions: dict[str, float]  # "Q1" .. "Q11"
+    gap_closed: float | None = None  # share of the gap between the column means and the floor closed
+
+
+@dataclass(frozen=True)
+class Report:
+    runs: list[str]  # the models averaged
+    tta: int  # views averaged per galaxy
+    galaxies: int
+    model: Scores
+    tree_violation: float  # the model's largest |sum of a question's answers - its parent|
+    baselines: dict[str, Scores]
 
 
 def rmse(predictions: np.ndarray, truth: np.ndarray) -> float:
@@ -19,84 +41,60 @@ def rmse(predictions: np.ndarray, truth: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(predictions, np.float64) - truth) ** 2)))
 
 
-def per_question_rmse(predictions: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    return {f"Q{q}": rmse(predictions[:, sl], truth[:, sl]) for q, sl in SLICES.items()}
+def scores(predictions: np.ndarray, truth: np.ndarray) -> Scores:
+    per_question = {f"Q{q}": rmse(predictions[:, sl], truth[:, sl]) for q, sl in SLICES.items()}
+    return Scores(rmse(predictions, truth), per_question)
 
 
-def scores(predictions: np.ndarray, truth: np.ndarray) -> dict:
-    return {"rmse": rmse(predictions, truth), "questions": per_question_rmse(predictions, truth)}
+def evaluate_runs(runs: list[Path], cache: Cache, tta: int = 1, batch: int = 64) -> Report:
+    """Score the runs' models (averaged when several) and the baselines on the valid split.
 
-
-def read_split(cache: Path, split: str, with_colour: bool = False) -> dict[str, np.ndarray]:
-    """IDs, labels (if any) and, with_colour, the mean colour of the central pixels; shard by shard, in order."""
-    parts: dict[str, list] = {"ids": [], "labels": [], "colour": []}
-    for entry in split_entries(read_manifest(cache), split):
-        with h5py.File(cache / entry["name"], "r") as f:
-            parts["ids"].append(f["ids"][()])
-            if "labels" in f:
-                parts["labels"].append(f["labels"][()])
-            if with_colour:
-                parts["colour"].append(f["images"][:, CENTRE, CENTRE, :].mean(axis=(1, 2)))
-    return {k: np.concatenate(v) for k, v in parts.items() if v}
-
-
-class CentralPixel:
-    """Kaggle's 'central pixel' benchmark: the mean labels of training galaxies of the same centre colour."""
-
-    def __init__(self, colours: np.ndarray, labels: np.ndarray, min_count: int = 5):
-        self.means = labels.mean(axis=0)
-        bins = self._bins(colours)
-        sums = np.zeros((COLOUR_LEVELS**3, N_COLUMNS))
-        np.add.at(sums, bins, labels)
-        counts = np.bincount(bins, minlength=COLOUR_LEVELS**3)[:, None]
-        self.table = np.where(counts >= min_count, sums / np.maximum(counts, 1), self.means)
-
-    @staticmethod
-    def _bins(colours: np.ndarray) -> np.ndarray:
-        levels = np.clip((colours / 256.0 * COLOUR_LEVELS).astype(int), 0, COLOUR_LEVELS - 1)
-        return (levels[:, 0] * COLOUR_LEVELS + levels[:, 1]) * COLOUR_LEVELS + levels[:, 2]
-
-    def predict(self, colours: np.ndarray) -> np.ndarray:
-        return self.table[self._bins(colours)]
-
-
-def baseline_predictions(cache: Path, split: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """IDs of `split` and each baseline's predictions for them, fitted on the train split."""
-    train = read_split(cache, "train", with_colour=True)
-    target = read_split(cache, split, with_colour=True)
-    n = len(target["ids"])
-    predictions = {
-        "zeros": np.zeros((n, N_COLUMNS)),
-        "means": np.tile(train["labels"].mean(axis=0), (n, 1)),
-        "central-pixel": CentralPixel(train["colour"], train["labels"]).predict(target["colour"]),
-    }
-    return target["ids"], predictions
-
-
-def evaluate(cache: Path, predictions: np.ndarray, ids: np.ndarray) -> dict:
-    """The model's and the baselines' scores on the valid split, and the model's worst tree violation."""
-    valid = read_split(cache, "valid")
+    The report goes to the first run's folder: report.json and report.png for one run,
+    ensemble-report.json and ensemble-report.png for several.
+    """
+    with shared(cache.folder, "python -m train evaluate"):
+        valid = cache.read("valid", ("ids", "labels"))
+        ids, predictions = predict(load_models(runs, cache), cache, "valid", tta, batch)
+        baselines = {name: scores(baseline(cache, "valid"), valid["labels"]) for name, baseline in BASELINES.items()}
     if not np.array_equal(ids, valid["ids"]):
-        raise ValueError("predictions are not in the valid split's order")
-    baseline_ids, baselines = baseline_predictions(cache, "valid")
-    report = {"galaxies": len(ids), "model": scores(predictions, valid["labels"])}
-    report["model"]["tree_violation"] = float(hierarchy_errors(predictions).max())
-    report["baselines"] = {name: scores(p, valid["labels"]) for name, p in baselines.items()}
+        raise RuntimeError("predictions are not in the valid split's order")
+    tree_violation = float(hierarchy_errors(predictions).max())
+    names = [str(run) for run in runs]
+    report = Report(names, tta, len(ids), scores(predictions, valid["labels"]), tree_violation, baselines)
+    prefix = "" if len(runs) == 1 else "ensemble-"
+    write_json(runs[0] / f"{prefix}{REPORT}", asdict(report))
+    key_columns = {name: COLUMNS.index(name) for name in SCATTER_COLUMNS}
+    plot_report(report, valid["labels"], predictions, key_columns, runs[0] / f"{prefix}{REPORT_PLOT}")
     return report
 
 
-def score_submission(submission: Path, solutions: Path) -> dict:
-    """Score a Kaggle-form CSV against the truth; LabelError naming the problem if it cannot be scored."""
-    sub_ids, sub_values = read_solutions(submission)
-    true_ids, true_values = read_solutions(solutions)
-    missing = np.setdiff1d(true_ids, sub_ids)
-    extra = np.setdiff1d(sub_ids, true_ids)
+def read_aligned(path: Path, true_ids: np.ndarray) -> np.ndarray:
+    """A Kaggle-form CSV's values in the order of `true_ids`; LabelError when it has other IDs."""
+    ids, values = read_solutions(path)
+    missing, extra = np.setdiff1d(true_ids, ids), np.setdiff1d(ids, true_ids)
     if len(missing):
         raise LabelError(
-            f"{submission}: {len(missing)} GalaxyID(s) of the solutions are missing, e.g. {missing[:5].tolist()}"
+            f"{path}: {len(missing)} GalaxyID(s) of the solutions are missing, e.g. {missing[:5].tolist()}"
         )
     if len(extra):
-        raise LabelError(f"{submission}: {len(extra)} GalaxyID(s) are not in the solutions, e.g. {extra[:5].tolist()}")
-    order = np.argsort(sub_ids)
-    truth_order = np.argsort(true_ids)
-    return scores(sub_values[order], true_values[truth_order])
+        raise LabelError(f"{path}: {len(extra)} GalaxyID(s) are not in the solutions, e.g. {extra[:5].tolist()}")
+    return values[np.argsort(ids)][np.argsort(np.argsort(true_ids))]
+
+
+def score_submissions(submissions: list[Path], solutions: Path) -> dict[str, Scores]:
+    """Each submission's scores against the solutions (Kaggle's metric).
+
+    Where the synthetic generator's test_expected.csv and the training CSV sit beside the solutions,
+    two reference rows are added, the training column means and the floor (the expected fractions, the
+    best possible prediction), and every row gets the share of the gap between them that it closes.
+    """
+    true_ids, truth = read_solutions(solutions)
+    rows = {path.name: scores(read_aligned(path, true_ids), truth) for path in submissions}
+    expected, training = solutions.parent / kaggle.TEST_EXPECTED, solutions.parent / kaggle.SOLUTIONS
+    if not (expected.exists() and training.exists()):
+        return rows
+    means = np.tile(read_solutions(training)[1].mean(axis=0), (len(true_ids), 1))
+    rows["column means"] = scores(means, truth)
+    rows["floor"] = scores(read_aligned(expected, true_ids), truth)
+    gap = rows["column means"].rmse - rows["floor"].rmse
+    return {name: replace(row, gap_closed=(rows["column means"].rmse - row.rmse) / gap) for name, row in rows.items()}

@@ -42,16 +42,17 @@ def plot_curves(history_csv: Path, out: Path) -> Path | None:
     return save_figure(figure, out)
 
 
-def plot_report(report: dict, truth, predictions, columns: dict[str, int], out: Path) -> Path:
-    """Per-question RMSE of the model and the baselines, and predicted-vs-true scatter for a few columns."""
-    figure, axes = plt.subplots(1, 1 + len(columns), figsize=(8 + 3.2 * len(columns), 3.6),
-                                gridspec_kw={"width_ratios": [2.2] + [1] * len(columns)})  # fmt: skip
-    questions = list(report["model"]["questions"])
-    entries = {"model": report["model"], **report["baselines"]}
+def plot_report(report, truth, predictions, columns: dict[str, int], out: Path) -> Path:
+    """Per-question RMSE of the model and the baselines (an evaluate.Report), and predicted-vs-true scatter for a
+    few columns."""
+    widths = {"width_ratios": [2.2] + [1] * len(columns)}
+    figure, axes = plt.subplots(1, 1 + len(columns), figsize=(8 + 3.2 * len(columns), 3.6), gridspec_kw=widths)
+    questions = list(report.model.questions)
+    entries = {"model": report.model, **report.baselines}
     width = 0.8 / len(entries)
     for i, (name, entry) in enumerate(entries.items()):
-        values = [entry["questions"][q] for q in questions]
-        axes[0].bar(np.arange(len(questions)) + i * width, values, width, label=f"{name} ({entry['rmse']:.4f})")
+        values = [entry.questions[q] for q in questions]
+        axes[0].bar(np.arange(len(questions)) + i * width, values, width, label=f"{name} ({entry.rmse:.4f})")
     axes[0].set_xticks(np.arange(len(questions)) + 0.4 - width / 2, questions)
     axes[0].set(ylabel="RMSE", title="RMSE per question (valid split)")
     axes[0].legend(fontsize=7)
@@ -59,4 +60,18 @@ def plot_report(report: dict, truth, predictions, columns: dict[str, int], out: 
         ax.scatter(truth[:, index], predictions[:, index], s=4, alpha=0.4)
         ax.plot([0, 1], [0, 1], color="grey", lw=1)
         ax.set(xlabel=f"true {name}", ylabel=f"predicted {name}", xlim=(0, 1), ylim=(0, 1), title=name)
+    return save_figure(figure, out)
+
+
+def plot_budget_curves(histories: dict[str, Path], out: Path) -> Path:
+    """Validation RMSE against minutes of training (cumulative epoch seconds), one line per run."""
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for name, history_csv in histories.items():
+        with open(history_csv, newline="") as f:
+            rows = list(csv.DictReader(f))
+        minutes = np.cumsum([float(r["seconds"]) for r in rows]) / 60.0
+        axis.plot(minutes, [float(r["val_rmse"]) for r in rows], marker="o", ms=2, label=name)
+    axis.set(xlabel="minutes of training", ylabel="validation RMSE", title="validation RMSE at equal wall time")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
     return save_figure(figure, out)

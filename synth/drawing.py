@@ -2,12 +2,14 @@
 
 Fluxes are summed in linear units on a window around the galaxy, blurred by a Gaussian PSF,
 placed on a noisy sky with off-centre neighbours and shown with an asinh stretch, as SDSS
-colour composites are. Parameters come from `synthetic.sample_galaxy`.
+colour composites are. Parameters come from `synth.galaxy.sample_galaxy`.
 """
 
 import numpy as np
 
-FRAME = 424
+from preprocess.kaggle import FRAME
+from synth.galaxy import Galaxy
+
 RED = np.array([1.0, 0.78, 0.55], np.float32)  # old stars: bulges, ellipticals, bars
 YELLOW = np.array([1.0, 0.9, 0.75], np.float32)
 BLUE = np.array([0.62, 0.78, 1.0], np.float32)  # young stars: arms, rings, clumps
@@ -58,71 +60,69 @@ def arc(x, y, radius: float, start: float, length: float, width: float) -> np.nd
     return np.exp(-((r - radius) ** 2) / (2 * width * width)) * along
 
 
-def draw_spiral(cv: Canvas, g: dict, u, v) -> None:
+def draw_spiral(cv: Canvas, g: Galaxy, u, v) -> None:
     r = np.hypot(u, v) + 1e-3
     theta = np.arctan2(v, u)
-    start = max(g["bar_length"], 0.6 * g["r_disk"])
-    phase = g["arms"] * (theta - np.log(r / start) / np.tan(g["pitch"]))
+    start = max(g.bar_length, 0.6 * g.r_disk)
+    phase = g.arms * (theta - np.log(r / start) / np.tan(g.pitch))
     arms = ((1.0 + np.cos(phase)) / 2.0) ** 3
     onset = 1.0 / (1.0 + np.exp(-(r - start) / 2.0))
-    cv.add(arms * onset * np.exp(-r / (1.4 * g["r_disk"])), BLUE, g["arm_strength"] * g["disk_flux"])
+    cv.add(arms * onset * np.exp(-r / (1.4 * g.r_disk)), BLUE, g.arm_strength * g.disk_flux)
 
 
-def draw_disk(cv: Canvas, g: dict, x, y) -> None:
-    u, v = rotate(x, y, g["angle"], g["axis_ratio"])
+def draw_disk(cv: Canvas, g: Galaxy, x, y) -> None:
+    u, v = rotate(x, y, g.angle, g.axis_ratio)
     r = np.hypot(u, v)
-    cv.add(np.exp(-r / g["r_disk"]), BLUE * 0.6 + YELLOW * 0.4, g["disk_flux"] * (0.35 if g["arms"] else 1.0))
-    if g["arms"]:
+    cv.add(np.exp(-r / g.r_disk), BLUE * 0.6 + YELLOW * 0.4, g.disk_flux * (0.35 if g.arms else 1.0))
+    if g.arms:
         draw_spiral(cv, g, u, v)
-    if g["bar"]:
-        bu, bv = rotate(u, v, g["bar_angle"])
+    if g.bar:
+        bu, bv = rotate(u, v, g.bar_angle)
         cv.add(
-            np.exp(-((np.abs(bu) / g["bar_length"]) ** 3) - (bv / (0.22 * g["bar_length"])) ** 2),
+            np.exp(-((np.abs(bu) / g.bar_length) ** 3) - (bv / (0.22 * g.bar_length)) ** 2),
             YELLOW,
-            2.5 * g["disk_flux"],
+            2.5 * g.disk_flux,
         )
-    if g["bulge_flux"] > 0:
+    if g.bulge_flux > 0:
         cv.add(
-            sersic(np.hypot(u, v * g["axis_ratio"] / max(g["axis_ratio"], 0.7)), 0.35 * g["r_disk"], 2.5),
+            sersic(np.hypot(u, v * g.axis_ratio / max(g.axis_ratio, 0.7)), 0.35 * g.r_disk, 2.5),
             RED,
-            g["bulge_flux"],
+            g.bulge_flux,
         )
 
 
-def draw_edge_on(cv: Canvas, g: dict, x, y) -> None:
-    u, v = rotate(x, y, g["angle"])
+def draw_edge_on(cv: Canvas, g: Galaxy, x, y) -> None:
+    u, v = rotate(x, y, g.angle)
     cv.add(
-        np.exp(-np.abs(u) / g["r_disk"] - np.abs(v) / (0.09 * g["r_disk"])),
+        np.exp(-np.abs(u) / g.r_disk - np.abs(v) / (0.09 * g.r_disk)),
         BLUE * 0.5 + YELLOW * 0.5,
-        3.0 * g["disk_flux"],
+        3.0 * g.disk_flux,
     )
-    if g["edge_bulge"] == "rounded":
-        cv.add(sersic(np.hypot(u, v / 0.8), 0.45 * g["r_disk"], 2.0), RED, g["bulge_flux"])
-    elif g["edge_bulge"] == "boxy":
+    if g.edge_bulge == "rounded":
+        cv.add(sersic(np.hypot(u, v / 0.8), 0.45 * g.r_disk, 2.0), RED, g.bulge_flux)
+    elif g.edge_bulge == "boxy":
         box = ((np.abs(u) / 0.5) ** 4 + (np.abs(v) / 0.32) ** 4) ** 0.25
-        cv.add(np.exp(-box / (0.28 * g["r_disk"])), RED, 1.2 * g["bulge_flux"])
+        cv.add(np.exp(-box / (0.28 * g.r_disk)), RED, 1.2 * g.bulge_flux)
 
 
-def draw_irregular(cv: Canvas, g: dict, x, y, rng: np.random.Generator) -> None:
-    cv.add(gaussian_blob(x, y, g["r_disk"]), BLUE, 0.15 * g["disk_flux"])
+def draw_irregular(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> None:
+    cv.add(gaussian_blob(x, y, g.r_disk), BLUE, 0.15 * g.disk_flux)
     for _ in range(rng.integers(5, 12)):
-        px, py = rng.normal(0.0, g["r_disk"] * 0.8, 2)
-        cv.add(gaussian_blob(x - px, y - py, rng.uniform(1.5, 4.0)), BLUE, rng.uniform(0.3, 1.2) * g["disk_flux"])
+        px, py = rng.normal(0.0, g.r_disk * 0.8, 2)
+        cv.add(gaussian_blob(x - px, y - py, rng.uniform(1.5, 4.0)), BLUE, rng.uniform(0.3, 1.2) * g.disk_flux)
 
 
-def draw_odd_feature(cv: Canvas, g: dict, x, y, rng: np.random.Generator) -> None:
-    size, odd = g["size"], g["odd_type"]
-    u, v = rotate(x, y, g["angle"], g["axis_ratio"])
+def draw_odd_feature(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> None:
+    size, odd = g.size, g.odd_type
+    u, v = rotate(x, y, g.angle, g.axis_ratio)
     if odd == "ring":
-        cv.add(
-            np.exp(-((np.hypot(u, v) - 2.2 * size) ** 2) / (2 * (0.25 * size) ** 2)), BLUE, 0.5 * g["disk_flux"] + 0.1
-        )
+        cv.add(np.exp(-((np.hypot(u, v) - 2.2 * size) ** 2) / (2 * (0.25 * size) ** 2)), BLUE, 0.5 * g.disk_flux + 0.1)
     elif odd == "lens":
-        cv.add(0.5 - 0.5 * np.tanh((np.hypot(u, v) - 1.6 * size) / 3.0), YELLOW, 0.12 + 0.2 * g["disk_flux"])
+        cv.add(0.5 - 0.5 * np.tanh((np.hypot(u, v) - 1.6 * size) / 3.0), YELLOW, 0.12 + 0.2 * g.disk_flux)
     elif odd == "merger":
         d, a = rng.uniform(1.3, 2.4) * size, rng.uniform(0, 2 * np.pi)
         cx, cy = d * np.cos(a), d * np.sin(a)
-        cv.add(sersic(np.hypot(x - cx, y - cy), 0.6 * size, 2.0), RED, rng.uniform(0.4, 1.0) * g["peak_flux"])
+        cv.add(sersic(np.hypot(x - cx, y - cy), 0.6 * size, 2.0), RED, rng.uniform(0.4, 1.0) * g.peak_flux)
         for sign in (1, -1):
             cv.add(
                 arc(x - cx / 2, y - cy / 2, 1.2 * d, a + (0.3 if sign > 0 else np.pi + 0.3), 2.2, 0.18 * size),
@@ -132,40 +132,40 @@ def draw_odd_feature(cv: Canvas, g: dict, x, y, rng: np.random.Generator) -> Non
     elif odd == "other":
         cv.add(arc(x, y, 2.6 * size, rng.uniform(0, 2 * np.pi), rng.uniform(0.6, 1.4), 1.8), BLUE, 0.5)
     elif odd == "dust lane":
-        du, dv = rotate(x, y, g["angle"])
+        du, dv = rotate(x, y, g.angle)
         cv.dim(1.0 - 0.85 * np.exp(-((dv - 0.05 * size) ** 2) / (2 * (0.12 * size + 1.0) ** 2)))
 
 
-def draw_star_or_artifact(cv: Canvas, g: dict, x, y, rng: np.random.Generator) -> None:
-    if g["artifact"]:
+def draw_star_or_artifact(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> None:
+    if g.artifact:
         u, v = rotate(x, y, rng.uniform(0, np.pi))
         colour = [RED, BLUE, np.array([0.4, 1.0, 0.4], np.float32)][rng.integers(3)]
         cv.add(np.exp(-(v**2) / 2.0), colour, rng.uniform(0.2, 0.8))
         cv.add(gaussian_blob(x, y, 3.0), colour, 1.5)
     else:
-        cv.add(gaussian_blob(x, y, 2.0), WHITE * 0.7 + YELLOW * 0.3, g["peak_flux"] * 40)
+        cv.add(gaussian_blob(x, y, 2.0), WHITE * 0.7 + YELLOW * 0.3, g.peak_flux * 40)
         spikes = np.exp(-np.abs(x) / 0.8 - np.abs(y) / 12.0) + np.exp(-np.abs(y) / 0.8 - np.abs(x) / 12.0)
-        cv.add(spikes, WHITE, g["peak_flux"] * 3)
+        cv.add(spikes, WHITE, g.peak_flux * 3)
 
 
-def draw_galaxy(cv: Canvas, g: dict, rng: np.random.Generator) -> None:
+def draw_galaxy(cv: Canvas, g: Galaxy, rng: np.random.Generator) -> None:
     x, y = cv.x, cv.y
-    if g["odd_type"] == "disturbed":
-        x = x + 0.25 * g["size"] * np.sin(y / (0.9 * g["size"]) + g["angle"])
-        y = y + 0.2 * g["size"] * np.sin(x / (1.3 * g["size"]))
-    kind = g["kind"]
+    if g.odd_type == "disturbed":
+        x = x + 0.25 * g.size * np.sin(y / (0.9 * g.size) + g.angle)
+        y = y + 0.2 * g.size * np.sin(x / (1.3 * g.size))
+    kind = g.kind
     if kind == "star":
         draw_star_or_artifact(cv, g, x, y, rng)
     elif kind == "smooth":
-        u, v = rotate(x, y, g["angle"], g["axis_ratio"])
-        cv.add(sersic(np.hypot(u, v), g["size"], g["sersic_n"]), RED, g["peak_flux"] * 0.05)
+        u, v = rotate(x, y, g.angle, g.axis_ratio)
+        cv.add(sersic(np.hypot(u, v), g.size, g.sersic_n), RED, g.peak_flux * 0.05)
     elif kind == "irregular":
         draw_irregular(cv, g, x, y, rng)
     elif kind == "edge_on":
         draw_edge_on(cv, g, x, y)
     else:
         draw_disk(cv, g, x, y)
-    if g["odd_type"] not in ("disturbed", None):
+    if g.odd_type not in ("disturbed", None):
         draw_odd_feature(cv, g, x, y, rng)
 
 
@@ -206,21 +206,21 @@ _NOISE_TABLE = np.random.default_rng(424).standard_normal(4 * FRAME * FRAME * 3,
 
 
 def sky_noise(rng: np.random.Generator) -> np.ndarray:
-    """Unit Gaussian noise (424, 424, 3): a random window of a fixed table, 20x cheaper than drawing it."""
+    """Unit Gaussian noise (FRAME, FRAME, 3): a random window of a fixed table, 20x cheaper than drawing it."""
     start = rng.integers(0, len(_NOISE_TABLE) - FRAME * FRAME * 3)
     return _NOISE_TABLE[start : start + FRAME * FRAME * 3].reshape(FRAME, FRAME, 3)
 
 
-def render(g: dict, rng: np.random.Generator) -> np.ndarray:
-    """The 424x424x3 uint8 image of galaxy parameters `g`."""
-    wanted = 28 + 4.5 * g["extent"]
+def render(g: Galaxy, rng: np.random.Generator) -> np.ndarray:
+    """The FRAME x FRAME x 3 uint8 image of galaxy `g`."""
+    wanted = 28 + 4.5 * g.extent
     n = next((size for size in FFT_SIZES if size >= wanted), FFT_SIZES[-1])
-    cv = Canvas(FRAME / 2 + g["dx"], FRAME / 2 + g["dy"], n)
+    cv = Canvas(FRAME / 2 + g.dx, FRAME / 2 + g.dy, n)
     draw_galaxy(cv, g, rng)
-    galaxy = psf_blur(cv.flux, g["psf"])
+    galaxy = psf_blur(cv.flux, g.psf)
     ramp = np.linspace(-0.5, 0.5, FRAME, dtype=np.float32)
-    gradient = g["sky"] * (1.0 + 0.6 * (g["gradient"][0] * ramp[None, :] + g["gradient"][1] * ramp[:, None]))
-    sky = sky_noise(rng) * np.float32(g["noise"])
+    gradient = g.sky * (1.0 + 0.6 * (g.gradient[0] * ramp[None, :] + g.gradient[1] * ramp[:, None]))
+    sky = sky_noise(rng) * np.float32(g.noise)
     sky += gradient[..., None]
     add_neighbours(sky, rng)
     y0, x0 = cv.y0, cv.x0

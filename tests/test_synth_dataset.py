@@ -3,9 +3,10 @@ import filecmp
 import numpy as np
 from PIL import Image
 
+from preprocess.kaggle import SOLUTIONS, TEST_SOLUTIONS, TRAIN_IMAGES, ZEROS
 from preprocess.labels import read_solutions
 from preprocess.schema import HEADER, SLICES, hierarchy_errors
-from preprocess.synthetic import write_dataset
+from synth.dataset import write_dataset
 from tests.conftest import N_TEST, N_TRAIN
 
 
@@ -14,12 +15,12 @@ def image_ids(folder):
 
 
 def test_kaggle_layout_headers_and_ids(kaggle_dir):
-    for name in ("training_solutions_rev1.csv", "test_solutions.csv", "all_zeros_benchmark.csv"):
+    for name in ("training_solutions_rev1.csv", "test_solutions.csv", "all_zeros_benchmark.csv", "test_expected.csv"):
         assert (kaggle_dir / name).read_text().splitlines()[0] == ",".join(HEADER)
-    train_ids, _ = read_solutions(kaggle_dir / "training_solutions_rev1.csv")
-    test_ids, _ = read_solutions(kaggle_dir / "test_solutions.csv")
-    zero_ids, zeros = read_solutions(kaggle_dir / "all_zeros_benchmark.csv")
-    assert image_ids(kaggle_dir / "images_training_rev1") == sorted(train_ids) and len(train_ids) == N_TRAIN
+    train_ids, _ = read_solutions(kaggle_dir / SOLUTIONS)
+    test_ids, _ = read_solutions(kaggle_dir / TEST_SOLUTIONS)
+    zero_ids, zeros = read_solutions(kaggle_dir / ZEROS)
+    assert image_ids(kaggle_dir / TRAIN_IMAGES) == sorted(train_ids) and len(train_ids) == N_TRAIN
     assert image_ids(kaggle_dir / "images_test_rev1") == sorted(test_ids) and len(test_ids) == N_TEST
     assert not set(train_ids) & set(test_ids)
     assert np.array_equal(zero_ids, test_ids) and not zeros.any()
@@ -27,14 +28,14 @@ def test_kaggle_layout_headers_and_ids(kaggle_dir):
 
 
 def test_images_are_424_rgb_jpegs(kaggle_dir):
-    for path in sorted((kaggle_dir / "images_training_rev1").glob("*.jpg"))[:10]:
+    for path in sorted((kaggle_dir / TRAIN_IMAGES).glob("*.jpg"))[:10]:
         with Image.open(path) as im:
             assert (im.format, im.mode, im.size) == ("JPEG", "RGB", (424, 424))
 
 
 def test_labels_obey_the_tree_and_look_like_votes(kaggle_dir):
-    _, train = read_solutions(kaggle_dir / "training_solutions_rev1.csv")
-    _, test = read_solutions(kaggle_dir / "test_solutions.csv")
+    _, train = read_solutions(kaggle_dir / SOLUTIONS)
+    _, test = read_solutions(kaggle_dir / TEST_SOLUTIONS)
     labels = np.concatenate([train, test])
     assert hierarchy_errors(labels).max() < 1e-6
     assert labels.min() >= 0 and labels.max() <= 1
@@ -46,10 +47,10 @@ def test_labels_obey_the_tree_and_look_like_votes(kaggle_dir):
 
 def test_labels_are_predictable_from_pixels(kaggle_dir):
     """Smooth galaxies are red ellipticals, featured ones bluish disks: centre colour must tell them apart."""
-    ids, labels = read_solutions(kaggle_dir / "training_solutions_rev1.csv")
+    ids, labels = read_solutions(kaggle_dir / SOLUTIONS)
     redness = []
     for galaxy_id in ids:
-        centre = np.asarray(Image.open(kaggle_dir / "images_training_rev1" / f"{galaxy_id}.jpg"))[200:224, 200:224]
+        centre = np.asarray(Image.open(kaggle_dir / TRAIN_IMAGES / f"{galaxy_id}.jpg"))[200:224, 200:224]
         red, _, blue = centre.reshape(-1, 3).astype(float).mean(axis=0)
         redness.append((red - blue) / (red + blue + 1))
     assert np.corrcoef(redness, labels[:, 0])[0, 1] > 0.3
@@ -63,5 +64,5 @@ def test_same_seed_same_bytes_whatever_the_jobs(tmp_path):
         names = sorted(p.name for p in (one / folder).iterdir())
         match, mismatch, errors = filecmp.cmpfiles(one / folder, two / folder, names, shallow=False)
         assert not mismatch and not errors and len(match) == len(names)
-    for name in ("training_solutions_rev1.csv", "test_solutions.csv", "all_zeros_benchmark.csv"):
+    for name in ("training_solutions_rev1.csv", "test_solutions.csv", "all_zeros_benchmark.csv", "test_expected.csv"):
         assert (one / name).read_bytes() == (two / name).read_bytes()

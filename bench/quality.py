@@ -1,0 +1,95 @@
+"""`make quality`: candidate recipes trained for the same wall-clock budget, scored against the floor.
+
+One synthetic set (QUALITY_TRAIN training and QUALITY_TEST test galaxies, seed QUALITY_SEED); each
+candidate trains for QUALITY_MINUTES, submits with the default test-time augmentation and is scored:
+RMSE, RMSE per question, and the share of the gap between the column means and the floor that it
+closes. Prints a table, saves bench/quality.json and docs/quality.png (validation RMSE against minutes).
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+from bench.measure import cpu_model
+from preprocess import kaggle
+from preprocess.cache import Cache, Settings
+from preprocess.pipeline import run
+from synth.dataset import write_dataset
+from train.evaluate import score_submissions
+from train.fit import fit
+from train.plots import plot_budget_curves
+from train.predict import DEFAULT_TTA, submit_models
+from train.recipes import configure
+
+ROOT = Path(__file__).parent
+WORK, RESULTS, FIGURE = ROOT / "work" / "quality", ROOT / "quality.json", ROOT.parent / "docs" / "quality.png"
+CANDIDATES = {  # name -> recipe and overrides
+    "compact + tree, plateau (before)": {"model": "compact", "head": "tree", "schedule": "plateau", "patience": 6},
+    "centre + tree, steps (default)": {"recipe": "default"},
+    "centre + divisive, steps": {"recipe": "default", "head": "divisive"},
+    "viewpoints + divisive, steps (winner)": {"recipe": "winner"},
+    "viewpoints averaged + divisive, steps": {"recipe": "winner", "model": "viewpoints-mean"},
+}
+
+
+def setting(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def data_set(n_train: int, n_test: int, seed: int) -> tuple[Path, Cache]:
+    """The synthetic set and its cache, made once and reused by later runs."""
+    data, cache = WORK / f"data-{n_train}-{n_test}-{seed}", WORK / f"cache-{n_train}-{n_test}-{seed}"
+    if not (data / kaggle.TEST_EXPECTED).exists():
+        write_dataset(data, n_train, n_test, seed=seed, jobs=os.cpu_count() or 1)
+    if not (cache / "manifest.json").exists():
+        run(data, cache, Settings(valid=max(500, n_train // 20)), jobs=os.cpu_count() or 1)
+    return data, Cache.open(cache)
+
+
+def main() -> None:
+    minutes = setting("QUALITY_MINUTES", 20)
+    n_train, n_test = int(setting("QUALITY_TRAIN", 20_000)), int(setting("QUALITY_TEST", 2_000))
+    data, cache = data_set(n_train, n_test, int(setting("QUALITY_SEED", 42)))
+    submissions, histories = {}, {}
+    for name, overrides in CANDIDATES.items():
+        folder = WORK / "runs" / re.sub(r"[^a-z]+", "-", name.lower()).strip("-")
+        recipe = overrides.get("recipe", "default")
+        config = configure(recipe, minutes=minutes, **{k: v for k, v in overrides.items() if k != "recipe"})
+        print(f"training {name} for {minutes:g} minutes ...", flush=True)
+        fit(cache, folder, config, overwrite=True, verbose=2)
+        submissions[name] = submit_models([folder], cache, folder / "submission.csv", tta=DEFAULT_TTA)
+        histories[name] = folder / "history.csv"
+    scored = score_submissions(list(submissions.values()), data / kaggle.TEST_SOLUTIONS)
+    by_name = {name: scored[path.name] for name, path in zip(submissions, submissions.values())}
+    rows = {**by_name, "column means": scored["column means"], "floor": scored["floor"]}
+    results = {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "minutes": minutes,
+        "train": n_train,
+        "test": n_test,
+        "tta": DEFAULT_TTA,
+        "scores": {name: {"rmse": s.rmse, "gap_closed": s.gap_closed, **s.questions} for name, s in rows.items()},
+    }
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    plot_budget_curves(histories, FIGURE)
+    print(table(results))
+    print(f"saved {RESULTS} and {FIGURE}")
+
+
+def table(results: dict) -> str:
+    lines = [
+        f"{results['cpu']}, {results['cores']} cores; {results['train']} training and {results['test']} test "
+        f"galaxies; {results['minutes']:g} minutes of training each; test RMSE with {results['tta']}-view TTA",
+        "",
+        f"{'':<40} {'RMSE':>7} {'gap':>6}  " + " ".join(f"{f'Q{q}':>6}" for q in range(1, 12)),
+    ]
+    for name, s in results["scores"].items():
+        questions = " ".join(f"{s[f'Q{q}']:>6.4f}" for q in range(1, 12))
+        lines.append(f"{name:<40} {s['rmse']:>7.5f} {s['gap_closed']:>6.1%}  {questions}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Writing the cache (for preprocess.pipeline): shards, manifest and rejects, each replaced atomically.
+
+The format itself is described and read in preprocess.cache.
+"""
+
+import csv
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from preprocess.atomic import replacing, write_json
+from preprocess.cache import (
+    FORMAT_VERSION,
+    MANIFEST,
+    REJECTS,
+    SPLITS,
+    CacheError,
+    Reject,
+    Settings,
+    Shard,
+    file_sha256,
+    load_manifest,
+    shard_from_entry,
+)
+
+CHUNK_ROWS = 16  # of compressed images: a reader's batch starts on a chunk, at one of batch / 16 offsets
+
+
+def write_shard(
+    folder: Path,
+    name: str,
+    images: np.ndarray,
+    ids: np.ndarray,
+    labels: np.ndarray | None,
+    settings: Settings,
+    source: str,
+) -> tuple[int, str]:
+    """Write one shard atomically; returns its row count and sha256."""
+    compression = settings.compression
+    with replacing(folder / name) as tmp:
+        with h5py.File(tmp, "w") as f:
+            chunks = (min(CHUNK_ROWS, len(ids)), *images.shape[1:]) if compression and len(ids) else None
+            f.create_dataset("images", data=images, dtype=np.uint8, compression=compression, chunks=chunks)
+            f.create_dataset("ids", data=ids, dtype=np.int64)
+            if labels is not None:
+                f.create_dataset("labels", data=labels, dtype=np.float32)
+            f.attrs.update({"format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+            f.attrs.update({"crop": settings.crop, "size": settings.size, "method": settings.method, "source": source})
+        return len(ids), file_sha256(tmp)
+
+
+def write_manifest(folder: Path, settings: Settings, source: str, shards: list[Shard], complete: bool) -> None:
+    counts = {split: sum(s.count for s in shards if s.split == split) for split in SPLITS}
+    manifest = {"format_version": FORMAT_VERSION, "settings": asdict(settings), "source": source}
+    manifest.update(complete=complete, counts=counts, shards=[asdict(s) for s in shards])
+    write_json(folder / MANIFEST, manifest)
+
+
+def write_rejects(folder: Path, rejects: list[Reject]) -> None:
+    with replacing(folder / REJECTS) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["GalaxyID", "split", "path", "reason"])
+        writer.writerows([r.galaxy_id, r.split, r.path, r.reason] for r in sorted(rejects, key=lambda r: r.galaxy_id))
+
+
+def previous_shards(folder: Path) -> dict[str, Shard]:
+    """Shards of an earlier (possibly interrupted) run, by name; {} when there is no usable manifest."""
+    try:
+        manifest = load_manifest(folder)
+        return {entry["name"]: shard_from_entry(entry) for entry in manifest["shards"]}
+    except (CacheError, KeyError, TypeError):
+        return {}
+
+
+def remove_leftovers(folder: Path, keep: set[str]) -> None:
+    """Temporary files of killed runs, and shards that the current plan no longer has."""
+    for path in folder.iterdir():
+        stale_shard = path.suffix == ".h5" and path.name.split("-")[0] in SPLITS and path.name not in keep
+        if path.name.endswith(".tmp") or stale_shard:
+            path.unlink(missing_ok=True)

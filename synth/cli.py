@@ -1,0 +1,42 @@
+"""Command line of the synthetic data source: `python -m synth --help`."""
+
+from pathlib import Path
+
+import click
+
+from preprocess import kaggle
+from synth.dataset import preview, write_dataset
+
+MAX_GALAXIES = 900_000  # GalaxyIDs have 6 digits
+HELP = f"""Write synthetic galaxies with crowd-vote labels that follow the decision tree.
+
+\b
+Kaggle's files: {kaggle.TRAIN_IMAGES}/, {kaggle.TEST_IMAGES}/, {kaggle.SOLUTIONS},
+{kaggle.ZEROS}; and, for local scoring, {kaggle.TEST_SOLUTIONS} (the test votes) and
+{kaggle.TEST_EXPECTED} (each test galaxy's expected vote fractions given its true
+parameters: the best possible prediction, a floor no model beats on average).
+"""
+
+
+@click.command(help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write (Kaggle layout)."
+)
+@click.option(
+    "--train", "n_train", type=click.IntRange(min=0), default=2000, show_default=True, help="Training galaxies."
+)
+@click.option("--test", "n_test", type=click.IntRange(min=0), default=1000, show_default=True, help="Test galaxies.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files, byte for byte.")
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Parallel worker processes.")
+@click.option(
+    "--sheet", type=click.Path(dir_okay=False, path_type=Path), help="Also save a contact sheet PNG of 64 galaxies."
+)
+def main(out: Path, n_train: int, n_test: int, seed: int, jobs: int, sheet: Path | None) -> None:
+    if n_train + n_test == 0:
+        raise click.BadParameter("ask for at least one galaxy", param_hint="--train/--test")
+    if n_train + n_test > MAX_GALAXIES:
+        raise click.BadParameter(f"at most {MAX_GALAXIES:,} galaxies (6-digit GalaxyIDs)", param_hint="--train/--test")
+    written = write_dataset(out, n_train, n_test, seed=seed, jobs=jobs)
+    click.echo(f"wrote {written.train} training and {written.test} test galaxies to {out}")
+    if sheet:
+        click.echo(f"contact sheet: {preview(sheet, seed)}")

@@ -1,0 +1,121 @@
+"""Write a synthetic data set in the exact Kaggle layout, plus the test truth and the best possible prediction.
+
+Each galaxy gets true parameters (galaxy.py), an image drawn from them (drawing.py) and the vote
+fractions of simulated volunteers (votes.py). Everything is seeded by (seed, GalaxyID): the output
+is byte-identical whatever the number of jobs.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+from PIL import Image
+from tqdm import tqdm
+
+from preprocess import kaggle
+from preprocess.labels import read_solutions, write_solutions
+from preprocess.schema import N_COLUMNS
+from preprocess.sheet import contact_sheet
+from synth.drawing import render
+from synth.galaxy import Galaxy, describe, sample_galaxy
+from synth.votes import expected_fractions, simulate_votes
+
+JPEG_QUALITY = 90
+CHUNK = 50  # galaxies per task
+LABEL_DECIMALS = 9
+
+
+@dataclass
+class Written:
+    train: int
+    test: int
+
+
+def make_galaxy(galaxy_id: int, seed: int) -> tuple[np.ndarray, np.ndarray, Galaxy]:
+    """Image (FRAME, FRAME, 3) uint8, vote fractions (37,) and true parameters of one galaxy."""
+    rng = np.random.default_rng([seed, galaxy_id])
+    g = sample_galaxy(rng)
+    labels = simulate_votes(g, rng)
+    return render(g, rng), labels, g
+
+
+def _write_chunk(ids: np.ndarray, folder: Path, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Save the chunk's JPEGs; return their vote fractions and expected fractions."""
+    labels, expected = np.zeros((len(ids), N_COLUMNS)), np.zeros((len(ids), N_COLUMNS))
+    for i, galaxy_id in enumerate(ids):
+        image, labels[i], g = make_galaxy(int(galaxy_id), seed)
+        expected[i] = expected_fractions(g)
+        Image.fromarray(image).save(folder / f"{galaxy_id}.jpg", quality=JPEG_QUALITY)
+    return labels, expected
+
+
+def galaxy_ids(n: int, seed: int) -> np.ndarray:
+    """n distinct 6-digit GalaxyIDs, fixed by the seed; the first k are the same for any n >= k."""
+    return 100000 + np.random.default_rng(seed).permutation(900000)[:n]
+
+
+def write_dataset(out: str | Path, n_train: int, n_test: int, seed: int = 0, jobs: int = 1) -> Written:
+    """Write images, training/test solutions, the test expectations and the all-zeros sample submission."""
+    out = Path(out)
+    ids = galaxy_ids(n_train + n_test, seed)
+    splits = {kaggle.TRAIN_IMAGES: ids[:n_train], kaggle.TEST_IMAGES: ids[n_train:]}
+    tasks = []
+    for folder, split_ids in splits.items():
+        (out / folder).mkdir(parents=True, exist_ok=True)
+        tasks += [(folder, split_ids[i : i + CHUNK]) for i in range(0, len(split_ids), CHUNK)]
+    results = Parallel(n_jobs=jobs, return_as="generator")(
+        delayed(_write_chunk)(chunk, out / folder, seed) for folder, chunk in tasks
+    )
+    parts: dict[str, list] = {folder: [] for folder in splits}
+    with tqdm(total=len(ids), desc="synthesising galaxies", unit="img") as bar:
+        for (folder, chunk), result in zip(tasks, results):
+            parts[folder].append(result)
+            bar.update(len(chunk))
+
+    def stacked(folder: str, which: int) -> np.ndarray:
+        return np.concatenate([p[which] for p in parts[folder]]) if parts[folder] else np.zeros((0, N_COLUMNS))
+
+    train_ids, test_ids = splits[kaggle.TRAIN_IMAGES], splits[kaggle.TEST_IMAGES]
+    write_solutions(out / kaggle.SOLUTIONS, train_ids, stacked(kaggle.TRAIN_IMAGES, 0), LABEL_DECIMALS)
+    write_solutions(out / kaggle.TEST_SOLUTIONS, test_ids, stacked(kaggle.TEST_IMAGES, 0), LABEL_DECIMALS)
+    write_solutions(out / kaggle.TEST_EXPECTED, test_ids, stacked(kaggle.TEST_IMAGES, 1), LABEL_DECIMALS)
+    write_solutions(out / kaggle.ZEROS, test_ids, np.zeros((len(test_ids), N_COLUMNS)))
+    return Written(len(train_ids), len(test_ids))
+
+
+def preview(out: str | Path, seed: int, n: int = 64) -> Path:
+    """Contact sheet of the central half of the first n training galaxies, captioned with the truth."""
+    images, captions = [], []
+    quarter = kaggle.FRAME // 4
+    for galaxy_id in galaxy_ids(n, seed):
+        image, _, g = make_galaxy(int(galaxy_id), seed)
+        images.append(image[quarter:-quarter, quarter:-quarter])
+        captions.append(describe(g))
+    return contact_sheet(images, captions, out)
+
+
+def replicate(src: str | Path, dst: str | Path, copies: int) -> Path:
+    """A larger set made cheaply from `src`: each galaxy `copies` times under IDs g + k * 1,000,000 (hard links).
+
+    Copy 0 keeps the original IDs. Used to grow benchmark and test sets without drawing new galaxies.
+    """
+    src, dst = Path(src), Path(dst)
+    for folder in (kaggle.TRAIN_IMAGES, kaggle.TEST_IMAGES):
+        (dst / folder).mkdir(parents=True, exist_ok=True)
+    tables = [
+        (kaggle.SOLUTIONS, kaggle.TRAIN_IMAGES),
+        (kaggle.TEST_SOLUTIONS, kaggle.TEST_IMAGES),
+        (kaggle.ZEROS, None),
+    ]
+    if (src / kaggle.TEST_EXPECTED).exists():
+        tables.append((kaggle.TEST_EXPECTED, None))
+    for csv_name, folder in tables:
+        ids, labels = read_solutions(src / csv_name)
+        grown_ids = np.concatenate([ids + k * 1_000_000 for k in range(copies)])
+        if folder:
+            for galaxy_id, source_id in zip(grown_ids, np.tile(ids, copies)):
+                os.link(kaggle.image_path(src, folder, source_id), kaggle.image_path(dst, folder, galaxy_id))
+        write_solutions(dst / csv_name, grown_ids, np.tile(labels, (copies, 1)), decimals=LABEL_DECIMALS)
+    return dst

@@ -1,0 +1,131 @@
+"""The true parameters of a synthetic galaxy, drawn at random, and the answers they imply."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ODD_TYPES = ["ring", "lens", "disturbed", "irregular", "other", "merger", "dust lane"]
+KINDS = ["smooth", "disk", "edge_on", "star"]  # "irregular" comes from the odd feature
+TIGHTNESS_DEGREES = np.array([12.0, 22.0, 34.0])  # pitch angles of tight, medium and loose arms
+
+
+@dataclass
+class Galaxy:
+    """What a galaxy really is; the image and the votes both follow from it. Lengths in pixels of the 424 frame."""
+
+    kind: str
+    odd_type: str | None
+    size: float
+    r_disk: float  # scale length of the disk
+    angle: float  # position angle of the major axis, radians
+    dx: float  # offset of the centre from the frame's centre
+    dy: float
+    psf: float  # Gaussian blur sigma
+    sky: float
+    gradient: np.ndarray  # sky gradient along x and y
+    noise: float
+    peak_flux: float
+    sersic_n: float
+    artifact: bool  # a "star" that is an artifact (a satellite trail) instead
+    axis_ratio: float = 1.0
+    arms: int = 0
+    pitch: float = 0.3  # radians
+    arm_strength: float = 0.0
+    bar: bool = False
+    bar_length: float = 0.0
+    bar_angle: float = 0.0
+    bulge: int = 3  # none, noticeable, obvious, dominant
+    edge_bulge: str = "none"  # rounded, boxy or none (edge-on disks)
+    disk_flux: float = 0.0
+    bulge_flux: float = 0.0
+    extent: float = 0.0  # radius that the drawing must cover
+    truth: dict[int, int] = field(default_factory=dict)  # question -> the answer a perfect observer gives
+    visibility: float = 0.0  # 0..1: how clearly the details show
+
+
+def sample_galaxy(rng: np.random.Generator) -> Galaxy:
+    """True parameters of one galaxy, including the true answer to every question."""
+    kind = str(rng.choice(KINDS, p=[0.42, 0.41, 0.1, 0.07]))
+    odd = rng.random() < (0.05 if kind == "star" else 0.2)
+    odd_type = str(rng.choice(ODD_TYPES, p=[0.16, 0.08, 0.16, 0.12, 0.1, 0.25, 0.13])) if odd else None
+    if odd_type == "irregular":
+        kind = "irregular"
+    if odd_type == "dust lane" and kind == "disk":
+        kind = "edge_on"
+    size = float(np.exp(rng.uniform(np.log(5.0), np.log(30.0))))
+    g = Galaxy(
+        kind=kind,
+        odd_type=odd_type,
+        size=size,
+        r_disk=size,
+        angle=rng.uniform(0, np.pi),
+        dx=rng.uniform(-3, 3),
+        dy=rng.uniform(-3, 3),
+        psf=rng.uniform(0.9, 1.8),
+        sky=rng.uniform(0.002, 0.01),
+        gradient=rng.uniform(-1, 1, 2),
+        noise=rng.uniform(0.003, 0.008),
+        peak_flux=float(np.exp(rng.uniform(np.log(2.0), np.log(12.0)))),
+        sersic_n=rng.uniform(2.0, 4.0),
+        artifact=bool(rng.random() < 0.3),
+    )
+    g.disk_flux = 0.04 * g.peak_flux * rng.uniform(0.5, 1.5)
+    if kind == "smooth":
+        g.axis_ratio = rng.uniform(0.3, 1.0)
+    elif kind in ("disk", "irregular"):
+        g.axis_ratio = rng.uniform(0.45, 1.0)
+        g.bulge = int(rng.choice(4, p=[0.15, 0.4, 0.3, 0.15])) if kind == "disk" else 0
+        if kind == "disk" and rng.random() < 0.7:
+            g.arms = int(rng.choice([1, 2, 3, 4, 5, 6], p=[0.07, 0.5, 0.18, 0.12, 0.08, 0.05]))
+            g.pitch = np.radians(rng.choice(TIGHTNESS_DEGREES) + rng.uniform(-3, 3))
+            g.arm_strength = rng.uniform(0.8, 2.0)
+        if kind == "disk" and rng.random() < 0.35:
+            g.bar, g.bar_length, g.bar_angle = True, rng.uniform(0.9, 1.5) * size, rng.uniform(0, np.pi)
+    elif kind == "edge_on":
+        g.axis_ratio, g.r_disk = 0.15, 1.5 * size
+        g.edge_bulge = str(rng.choice(["rounded", "boxy", "none"], p=[0.5, 0.2, 0.3]))
+        g.bulge = {"rounded": 2, "boxy": 2, "none": 0}[g.edge_bulge]
+    g.bulge_flux = [0.0, 0.3, 0.8, 2.0][g.bulge] * g.disk_flux * 4.0
+    g.extent = g.r_disk * (3.0 if odd_type in ("ring", "merger", "other") or kind == "smooth" else 2.2)
+    g.truth = true_answers(g)
+    g.visibility = float(visibility(g))
+    return g
+
+
+def true_answers(g: Galaxy) -> dict[int, int]:
+    """The answer a volunteer who sees everything would give to each of the 11 questions."""
+    roundness = 0 if g.axis_ratio > 0.8 else (1 if g.axis_ratio > 0.5 else 2)
+    tightness = int(np.argmin(np.abs(np.degrees(g.pitch) - TIGHTNESS_DEGREES)))
+    return {
+        1: {"smooth": 0, "star": 2}.get(g.kind, 1),
+        2: 0 if g.kind == "edge_on" else 1,
+        3: 0 if g.bar else 1,
+        4: 0 if g.arms else 1,
+        5: g.bulge,
+        6: 0 if g.odd_type else 1,
+        7: roundness,
+        8: ODD_TYPES.index(g.odd_type) if g.odd_type else 4,
+        9: {"rounded": 0, "boxy": 1, "none": 2}[g.edge_bulge],
+        10: tightness,
+        11: min(g.arms, 5) - 1 if g.arms else 5,
+    }
+
+
+def visibility(g: Galaxy) -> float:
+    """How clearly details show, 0..1: large, bright, low-noise galaxies are easy to classify."""
+    size_term = 1.0 / (1.0 + np.exp(-(np.log(g.size) - np.log(9.0)) * 4.0))
+    brightness = g.disk_flux / g.noise if g.kind != "smooth" else g.peak_flux
+    bright_term = 1.0 / (1.0 + np.exp(-(np.log(brightness) - np.log(4.0)) * 2.5))
+    return size_term * bright_term
+
+
+def describe(g: Galaxy) -> str:
+    """A short caption of the true morphology, e.g. 'disk 2 arms bar' or 'smooth merger'."""
+    words = [g.kind.replace("_", "-")]
+    if g.arms:
+        words.append(f"{g.arms} arms")
+    if g.bar:
+        words.append("bar")
+    if g.odd_type and g.odd_type != "irregular":
+        words.append(g.odd_type)
+    return " ".join(words)

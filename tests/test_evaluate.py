@@ -1,0 +1,114 @@
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from preprocess.cache import Cache
+from preprocess.kaggle import TEST_EXPECTED, TEST_SOLUTIONS, ZEROS
+from preprocess.labels import read_solutions, write_solutions
+from preprocess.pipeline import run
+from tests.conftest import SMALL
+from train.cli import main
+from train.evaluate import rmse, score_submissions
+
+
+def test_evaluate_reports_model_and_baselines(small_cache, trained_run):
+    result = CliRunner().invoke(main, ["evaluate", "--cache", str(small_cache), "--run", str(trained_run)])
+    assert result.exit_code == 0, result.output
+    for name in ("model", "baseline: zeros", "baseline: means", "baseline: central-pixel", "tree violation"):
+        assert name in result.output
+    assert (trained_run / "report.png").stat().st_size > 10_000
+    report = json.loads((trained_run / "report.json").read_text())
+    valid = Cache.open(small_cache).read("valid", ("labels",))["labels"].astype(np.float64)
+    assert report["baselines"]["zeros"]["rmse"] == pytest.approx(np.sqrt(np.mean(valid**2)), rel=1e-6)
+    means = Cache.open(small_cache).read("train", ("labels",))["labels"].mean(axis=0)
+    assert report["baselines"]["means"]["rmse"] == pytest.approx(np.sqrt(np.mean((valid - means) ** 2)), rel=1e-5)
+    assert report["galaxies"] == 30 and 0 < report["model"]["rmse"] < report["baselines"]["zeros"]["rmse"]
+
+
+def test_score_truth_is_zero_and_zeros_match_hand_computation(kaggle_dir):
+    truth = kaggle_dir / TEST_SOLUTIONS
+    result = CliRunner().invoke(main, ["score", str(truth), str(kaggle_dir / ZEROS), str(truth)])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line.split() for line in result.output.splitlines()[1:]}
+    assert float(lines["test_solutions.csv"][1]) == 0.0
+    _, values = read_solutions(truth)
+    assert float(lines["all_zeros_benchmark.csv"][1]) == pytest.approx(
+        np.sqrt(np.mean(values.astype(float) ** 2)), abs=1e-5
+    )
+    assert rmse(np.zeros_like(values), values) == pytest.approx(float(lines["all_zeros_benchmark.csv"][1]), abs=1e-5)
+
+
+def with_field(line: str, index: int, text: str) -> str:
+    fields = line.split(",")
+    fields[index] = text
+    return ",".join(fields)
+
+
+def bad_submission(tmp_path, kaggle_dir, change):
+    ids, values = read_solutions(kaggle_dir / TEST_SOLUTIONS)
+    path = write_solutions(tmp_path / "bad.csv", ids, values)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(change(lines)) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda ls: [ls[0].replace("Class1.1", "Class1.x"), *ls[1:]], "header is missing column 'Class1.1'"),
+        (lambda ls: ls[:-1], "1 GalaxyID(s) of the solutions are missing"),
+        (lambda ls: [*ls, "999999" + ls[1][6:]], "1 GalaxyID(s) are not in the solutions, e.g. [999999]"),
+        (lambda ls: [*ls, ls[1]], "appears again"),
+        (lambda ls: [ls[0], with_field(ls[1], 3, "nan"), *ls[2:]], "column Class1.3: 'nan' is not a finite number"),
+        (lambda ls: [ls[0], with_field(ls[1], 5, "x"), *ls[2:]], "column Class2.2: 'x' is not a number"),
+    ],
+)
+def test_score_refuses_bad_submissions(kaggle_dir, tmp_path, change, message):
+    path = bad_submission(tmp_path, kaggle_dir, change)
+    result = CliRunner().invoke(main, ["score", str(path), str(kaggle_dir / TEST_SOLUTIONS)])
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_score_shows_the_floor_and_the_share_of_the_gap_closed(kaggle_dir, small_cache, tmp_path):
+    """Beside a synthetic set, `score` adds the column means and the floor; no baseline beats the floor."""
+    baselines = []
+    for name in ("zeros", "means", "central-pixel"):
+        out = tmp_path / f"{name}.csv"
+        args = ["submit", "--cache", str(small_cache), "--baseline", name, "--out", str(out)]
+        assert CliRunner().invoke(main, args).exit_code == 0
+        baselines.append(out)
+    scored = score_submissions([*baselines, kaggle_dir / TEST_EXPECTED], kaggle_dir / TEST_SOLUTIONS)
+    floor, means = scored["floor"], scored["column means"]
+    assert floor.gap_closed == pytest.approx(1.0) and means.gap_closed == pytest.approx(0.0)
+    assert scored["test_expected.csv"].rmse == pytest.approx(floor.rmse)
+    for path in baselines:
+        assert scored[path.name].rmse > floor.rmse and scored[path.name].gap_closed < 0.5
+    result = CliRunner().invoke(main, ["score", *map(str, baselines), str(kaggle_dir / TEST_SOLUTIONS)])
+    assert result.exit_code == 0 and "floor" in result.output and "100.0%" in result.output
+
+
+def test_evaluate_averages_several_runs(small_cache, trained_run, second_run):
+    args = ["evaluate", "--cache", str(small_cache), "--run", str(trained_run), "--run", str(second_run)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((trained_run / "ensemble-report.json").read_text())
+    assert report["runs"] == [str(trained_run), str(second_run)] and report["galaxies"] == 30
+
+
+@pytest.mark.parametrize("command", ["evaluate", "submit"])
+def test_a_cache_with_another_validation_split_is_refused(kaggle_dir, small_cache, trained_run, tmp_path, command):
+    """Another --seed puts galaxies the model trained on into the valid split: judging it there would flatter it."""
+    other = tmp_path / "other-cache"
+    run(kaggle_dir, other, replace(SMALL, seed=5), progress=False)
+    args = [command, "--cache", str(other), "--run", str(trained_run)]
+    result = CliRunner().invoke(main, args + (["--out", str(tmp_path / "s.csv")] if command == "submit" else []))
+    assert result.exit_code == 2, result.output
+    assert "seed=0" in result.output and "seed=5" in result.output and "Traceback" not in result.output
+    assert str(other) in " ".join(result.output.split()) and str(small_cache.resolve()) in result.output.replace(
+        "\n", ""
+    )
+    assert not (tmp_path / "s.csv").exists()

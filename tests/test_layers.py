@@ -1,0 +1,124 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from preprocess.schema import N_COLUMNS, PARENT_INDEX, SLICES, hierarchy_errors
+from train.layers import DivisiveHead, Maxout, MergeParts, RandomAffine, TreeHead, ViewpointParts, transform
+
+
+def test_divisive_head_is_exact_on_hand_made_logits():
+    logits = np.full((1, N_COLUMNS), -1.0, np.float32)
+    logits[0, SLICES[1]] = [3.0, 1.0, -2.0]  # smooth 0.75, features 0.25, star clamped to 0
+    logits[0, SLICES[2]] = [0.0, 2.0]  # of the features: edge-on 0, not edge-on all
+    logits[0, SLICES[6]] = [1.0, 1.0]  # odd: half and half
+    floor = 1e-6
+    out = keras.ops.convert_to_numpy(DivisiveHead(floor=floor)(logits))[0]
+
+    def expected(values):
+        clamped = np.maximum(values, 0) + floor
+        return clamped / clamped.sum()
+
+    q1, q2, q6 = expected([3.0, 1.0, -2.0]), expected([0.0, 2.0]), expected([1.0, 1.0])
+    np.testing.assert_allclose(out[SLICES[1]], q1, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out[SLICES[2]], q2 * q1[1], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out[SLICES[6]], q6, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out[SLICES[7]], np.full(3, 1 / 3) * q1[0], rtol=1e-5)  # all clamped: uniform
+    np.testing.assert_allclose(out[SLICES[9]], np.full(3, 1 / 3) * out[PARENT_INDEX[9]], rtol=1e-5, atol=1e-7)
+    assert out[SLICES[1]][2] < 1e-6 and out[SLICES[2]][0] < 1e-6  # hard zeros, which a softmax cannot give
+    assert hierarchy_errors(out).max() < 1e-6
+
+
+def test_softmax_tree_head_on_hand_made_logits():
+    logits = np.zeros((1, N_COLUMNS), np.float32)
+    logits[0, SLICES[1]] = [0.0, math.log(3.0), -50.0]
+    out = keras.ops.convert_to_numpy(TreeHead()(logits))[0]
+    np.testing.assert_allclose(out[SLICES[1]], [0.25, 0.75, 0.0], atol=1e-6)
+    np.testing.assert_allclose(out[SLICES[4]], [0.375 / 2, 0.375 / 2], rtol=1e-5)  # 1/2 of 1/2 of Class1.2
+
+
+def test_quarter_turns_and_mirrors_move_pixels_exactly():
+    images = np.random.default_rng(1).random((2, 10, 10, 3)).astype(np.float32)
+    turned = keras.ops.convert_to_numpy(transform(images, math.pi / 2))
+    np.testing.assert_allclose(turned, np.rot90(images, 1, axes=(1, 2)), atol=1e-5)
+    mirrored = keras.ops.convert_to_numpy(transform(images, 0.0, flip=-1.0))
+    np.testing.assert_allclose(mirrored, images[:, :, ::-1], atol=1e-6)
+
+
+def parts_of(images: np.ndarray) -> np.ndarray:
+    return keras.ops.convert_to_numpy(ViewpointParts(view=48, part=32)(images.astype(np.float32)))
+
+
+def match_parts(a: np.ndarray, b: np.ndarray) -> list[int]:
+    """For each part of a, the index of the part of b equal to it (within bilinear round-off)."""
+    order = []
+    for part in a:
+        distances = np.abs(b - part).max(axis=(1, 2, 3))
+        assert distances.min() < 1e-3, "a part has no counterpart"
+        order.append(int(distances.argmin()))
+    return order
+
+
+@pytest.mark.parametrize("change", ["quarter turn", "half turn", "mirror", "mirror and quarter turn"])
+def test_a_turned_or_mirrored_galaxy_gives_the_same_parts_in_another_order(change):
+    galaxy = np.random.default_rng(2).random((1, 106, 106, 3)).astype(np.float32)
+    changed = {
+        "quarter turn": np.rot90(galaxy, 1, axes=(1, 2)),
+        "half turn": np.rot90(galaxy, 2, axes=(1, 2)),
+        "mirror": galaxy[:, :, ::-1],
+        "mirror and quarter turn": np.rot90(galaxy[:, :, ::-1], 1, axes=(1, 2)),
+    }[change]
+    original, other = parts_of(galaxy), parts_of(np.ascontiguousarray(changed))
+    assert original.shape == (16, 32, 32, 3)
+    order = match_parts(original, other)
+    assert sorted(order) == list(range(16)) and order != list(range(16))
+
+
+def test_parts_put_the_galaxy_centre_in_the_same_corner():
+    """A bright dot at the centre lands at the bottom-right corner region of every part."""
+    image = np.zeros((1, 106, 106, 3), np.float32)
+    image[0, 50:56, 50:56] = 1.0
+    parts = parts_of(image)
+    brightest = [np.unravel_index(p[..., 0].argmax(), p.shape[:2]) for p in parts]
+    assert all(row >= 32 * 0.65 and col >= 32 * 0.65 for row, col in brightest)
+
+
+def test_merge_parts_concatenates_each_galaxys_parts_in_order():
+    galaxies, parts, width = 3, 16, 2
+    features = np.arange(parts * galaxies * width, dtype=np.float32).reshape(parts * galaxies, width)
+    merged = keras.ops.convert_to_numpy(MergeParts(parts)(features))
+    assert merged.shape == (galaxies, parts * width)
+    for g in range(galaxies):
+        for k in range(parts):
+            np.testing.assert_array_equal(merged[g, k * width : (k + 1) * width], features[k * galaxies + g])
+    mean = keras.ops.convert_to_numpy(MergeParts(parts, mode="mean")(features))
+    np.testing.assert_allclose(mean, features.reshape(parts, galaxies, width).mean(axis=0))
+
+
+def test_maxout_takes_the_maximum_of_each_pair():
+    x = np.array([[1.0, 5.0, -2.0, -3.0]], np.float32)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(Maxout(2)(x)), [[5.0, -2.0]])
+
+
+def test_random_affine_is_the_identity_outside_training_and_varies_inside():
+    images = np.random.default_rng(3).random((4, 20, 20, 3)).astype(np.float32)
+    layer = RandomAffine(seed=1)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(images, training=False)), images)
+    first = keras.ops.convert_to_numpy(layer(images, training=True))
+    second = keras.ops.convert_to_numpy(layer(images, training=True))
+    assert first.shape == images.shape and not np.allclose(first, images) and not np.allclose(first, second)
+
+
+def test_a_divisive_answer_clamped_to_zero_still_learns():
+    """Both answers of Q6 below zero predict 0.5/0.5; the gradient must still reach them, or they stay dead."""
+    import tensorflow as tf
+
+    logits = tf.Variable(np.full((1, N_COLUMNS), -1.0, np.float32))
+    with tf.GradientTape() as tape:
+        out = DivisiveHead()(logits)
+        loss = tf.reduce_sum((out[:, SLICES[6]] - tf.constant([[0.9, 0.1]])) ** 2)
+    gradient = tape.gradient(loss, logits).numpy()[0, SLICES[6]]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out)[0, SLICES[6]], [0.5, 0.5], atol=1e-6)
+    assert gradient[0] < 0 < gradient[1]  # raise the first answer, lower the second
+    assert np.abs(gradient).max() < 1.0  # and no explosion from dividing by a sum of nearly zero

@@ -1,0 +1,127 @@
+import math
+import os
+import shutil
+import signal
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from preprocess.cache import Cache
+from preprocess.kaggle import TEST_IMAGES, TEST_SOLUTIONS, ZEROS
+from preprocess.labels import read_solutions, write_solutions
+from preprocess.pipeline import run
+from preprocess.schema import HEADER, hierarchy_errors
+from synth.dataset import replicate
+from tests.conftest import SMALL
+from tests.helpers import disk_full, python_module
+from train.cli import main
+from train.predict import tta_views
+
+
+def test_submission_has_every_test_id_once_with_kaggle_header(kaggle_dir, small_cache, trained_run, tmp_path):
+    out = tmp_path / "sub.csv"
+    result = CliRunner().invoke(
+        main, ["submit", "--cache", str(small_cache), "--run", str(trained_run), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_text().splitlines()[0] == ",".join(HEADER)
+    ids, values = read_solutions(out)
+    test_ids, _ = read_solutions(kaggle_dir / TEST_SOLUTIONS)
+    assert sorted(ids.tolist()) == sorted(test_ids.tolist()) and list(ids) == sorted(ids)
+    assert values.min() >= 0 and values.max() <= 1
+    assert hierarchy_errors(values).max() < 2e-5  # averaged over 16 views, still on the tree (6 decimals)
+
+
+def test_rejected_test_galaxies_still_get_a_row(kaggle_dir, trained_run, tmp_path):
+    data = replicate(kaggle_dir, tmp_path / "data", 1)
+    shutil.copy(kaggle_dir / ZEROS, data / ZEROS)
+    test_ids = read_solutions(data / ZEROS)[0]
+    broken = data / TEST_IMAGES / f"{test_ids[3]}.jpg"
+    content = broken.read_bytes()
+    broken.unlink()
+    broken.write_bytes(content[:1000])
+    run(data, tmp_path / "cache", SMALL, progress=False)
+    out = tmp_path / "sub.csv.gz"
+    args = ["submit", "--cache", str(tmp_path / "cache"), "--run", str(trained_run), "--out", str(out), "--tta", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "1 test galaxies were rejected" in result.output and str(test_ids[3]) in result.output
+    ids, values = read_solutions(out)
+    assert sorted(ids) == sorted(test_ids)
+    train_means = Cache.open(tmp_path / "cache").read("train", ("labels",))["labels"].mean(axis=0)
+    np.testing.assert_allclose(values[list(ids).index(test_ids[3])], train_means, atol=1e-6)
+
+
+def test_a_submission_whose_ids_differ_from_the_sample_submission_is_not_written(kaggle_dir, trained_run, tmp_path):
+    data = replicate(kaggle_dir, tmp_path / "data", 1)
+    ids, zeros = read_solutions(kaggle_dir / ZEROS)
+    write_solutions(data / ZEROS, np.append(ids, 999999), np.vstack([zeros, zeros[:1]]))
+    run(data, tmp_path / "cache", SMALL, progress=False)
+    out = tmp_path / "sub.csv"
+    args = ["submit", "--cache", str(tmp_path / "cache"), "--run", str(trained_run), "--out", str(out), "--tta", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "1 missing (e.g. [999999])" in result.output and str(data / ZEROS) in result.output
+    assert not out.exists()
+
+
+def start_submit_and_wait_until_predicting(small_cache, trained_run, out):
+    """A submit process that has begun predicting (its progress bar is out) and so is mid-work: with batches
+    of 4 and 16 views, the 40 test galaxies take it 160 predictions."""
+    args = ["--cache", str(small_cache), "--run", str(trained_run), "--out", str(out), "--tta", "16", "--batch", "4"]
+    process = python_module("train", "submit", *args)
+    deadline, output = time.time() + 120, ""
+    while "predicting" not in output:
+        assert process.poll() is None and time.time() < deadline, output
+        output += process.stdout.read(1)
+    return process, output
+
+
+def test_killing_submit_never_leaves_a_partial_file(small_cache, trained_run, tmp_path):
+    out = tmp_path / "sub.csv"
+    process, _ = start_submit_and_wait_until_predicting(small_cache, trained_run, out)
+    process.kill()
+    process.wait()
+    assert list(tmp_path.iterdir()) == []  # neither the submission nor a temporary file
+
+
+def test_ctrl_c_during_submit_leaves_no_partial_file(small_cache, trained_run, tmp_path):
+    out = tmp_path / "sub.csv"
+    process, output = start_submit_and_wait_until_predicting(small_cache, trained_run, out)
+    os.killpg(process.pid, signal.SIGINT)
+    output += process.communicate(timeout=60)[0]
+    assert process.returncode == 130, output[-2000:]
+    assert "Traceback" not in output and "was not written" in output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_disk_full_while_writing_a_submission_keeps_the_old_one(small_cache, tmp_path, monkeypatch):
+    out = tmp_path / "sub.csv"
+    args = ["submit", "--cache", str(small_cache), "--baseline", "means", "--out", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    before = out.read_bytes()
+    monkeypatch.setattr("preprocess.labels.os.replace", disk_full)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "No space left on device" in result.output
+    assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["sub.csv"]
+
+
+def test_tta_views_spread_turns_over_the_circle_each_also_mirrored():
+    views = tta_views(16)
+    assert len(set(views)) == 16 and {flip for _, flip in views} == {1.0, -1.0}
+    assert sorted({round(math.degrees(angle)) for angle, _ in views}) == list(range(0, 360, 45))
+    assert tta_views(1) == [(0.0, 1.0)] and len(tta_views(8)) == 8
+    with pytest.raises(ValueError, match="--tta"):
+        tta_views(3)
+
+
+def test_an_ensemble_averages_its_runs(small_cache, trained_run, second_run, tmp_path):
+    outputs = {}
+    for name, runs in (("a", [trained_run]), ("b", [second_run]), ("ab", [trained_run, second_run])):
+        args = ["submit", "--cache", str(small_cache), "--out", str(tmp_path / f"{name}.csv"), "--tta", "2"]
+        result = CliRunner().invoke(main, [*args, *[f"--run={run}" for run in runs]])
+        assert result.exit_code == 0, result.output
+        outputs[name] = read_solutions(tmp_path / f"{name}.csv")[1]
+    np.testing.assert_allclose(outputs["ab"], (outputs["a"] + outputs["b"]) / 2, atol=2e-6)
+    assert np.abs(outputs["a"] - outputs["b"]).max() > 1e-3  # two different models

@@ -1,0 +1,224 @@
+"""Keras layers of the Galaxy Zoo models: decision-tree heads, augmentation, rotation-invariant viewpoints.
+
+All are built from `keras.ops`, so they run wherever Keras runs (a GPU included), and they are
+registered for saving in `.keras` files.
+"""
+
+import math
+
+import keras
+from keras import layers, ops
+
+from preprocess.schema import N_COLUMNS, PARENT_INDEX, SLICES
+
+register = keras.saving.register_keras_serializable(package="galaxy_zoo")
+
+
+def on_the_tree(answers_per_question) -> keras.KerasTensor:
+    """Each question's answers (summing to 1), times the value of the answer that leads to the question.
+
+    Questions come in file order and a parent always belongs to an earlier question, so one pass suffices.
+    """
+    columns = [None] * N_COLUMNS
+    for q, answers in answers_per_question:
+        parent = PARENT_INDEX[q]
+        if parent is not None:
+            answers = answers * columns[parent]
+        for j in range(SLICES[q].stop - SLICES[q].start):
+            columns[SLICES[q].start + j] = answers[:, j : j + 1]
+    return ops.concatenate(columns, axis=-1)
+
+
+@register
+class TreeHead(layers.Layer):
+    """37 logits -> vote fractions that obey the decision tree exactly: a softmax per question, times its parent."""
+
+    def call(self, logits):
+        return on_the_tree((q, ops.softmax(logits[:, sl], axis=-1)) for q, sl in SLICES.items())
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@register
+class DivisiveHead(layers.Layer):
+    """The Kaggle winner's output layer (benanne/kaggle-galaxies, `custom.py`, DivisiveGalaxyOutputLayer):
+    each answer clamped at zero and divided by its question's sum, times its parent.
+
+    Unlike a softmax it reaches hard 0s and 1s, which matter for RMSE. Two changes to his layer:
+    - He divided by sum + 1e-12, so a question whose answers all clamp to zero predicted zeros, off
+      the tree; here every answer gets `floor` added first, so such a question predicts a uniform
+      split and every prediction obeys the tree.
+    - A clamp passes no gradient below zero, so an answer whose logit turns negative for every
+      galaxy is dead for good (we saw both answers of Q6 die within minutes, leaving 0.5/0.5), and
+      near a clamped question the division's gradient explodes. He trained the first chunk without
+      the normalisation to avoid this; here the outputs are his, exactly, but the gradient is that
+      of the softmax tree head (a straight-through estimate): smooth, never zero, never huge.
+    """
+
+    def __init__(self, floor: float = 1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.floor = floor
+
+    def call(self, logits):
+        clamped = ops.relu(logits) + self.floor
+        divided = on_the_tree(
+            (q, clamped[:, sl] / ops.sum(clamped[:, sl], axis=-1, keepdims=True)) for q, sl in SLICES.items()
+        )
+        smooth = on_the_tree((q, ops.softmax(logits[:, sl], axis=-1)) for q, sl in SLICES.items())
+        return smooth + ops.stop_gradient(divided - smooth)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "floor": self.floor}
+
+
+def affine_matrix(angle, scale, shift_x, shift_y, flip, size: int):
+    """Rows of 8 numbers for `ops.image.affine_transform`: output pixel -> input pixel, for a turn by `angle`
+    (radians) and a zoom by `scale` about the image centre, then a shift, after a mirror image where flip < 0."""
+    centre = (size - 1) / 2.0
+    cos, sin = ops.cos(angle) / scale, ops.sin(angle) / scale
+    a0, a1, b0, b1 = cos * flip, -sin, sin * flip, cos
+    a2 = centre + shift_x - a0 * centre - a1 * centre
+    b2 = centre + shift_y - b0 * centre - b1 * centre
+    zeros = ops.zeros_like(a0)
+    return ops.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=-1)
+
+
+def transform(images, angle, scale=1.0, shift_x=0.0, shift_y=0.0, flip=1.0):
+    """Images (b, h, w, c) turned, zoomed, shifted and mirrored in one bilinear resampling; edges reflected."""
+    n = ops.shape(images)[0]
+    values = [ops.broadcast_to(ops.cast(v, "float32"), (n,)) for v in (angle, scale, shift_x, shift_y, flip)]
+    matrix = affine_matrix(*values, size=images.shape[1])
+    return ops.image.affine_transform(images, matrix, interpolation="bilinear", fill_mode="reflect")
+
+
+@register
+class RandomAffine(layers.Layer):
+    """Training-time augmentation in one resampling: any rotation, a mirror image half the time, a zoom
+    log-uniform in [1/zoom, zoom], a shift of up to `shift` pixels and a brightness scale of up to
+    +-`brightness`. The Kaggle winner's augmentation (his `realtime_augmentation.py`), at our scale.
+    Inactive outside training, so predictions see the image as it is."""
+
+    def __init__(self, zoom: float = 1.3, shift: float = 2.0, brightness: float = 0.05, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.zoom, self.shift, self.brightness, self.seed = zoom, shift, brightness, seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        n = ops.shape(images)[0]
+
+        def uniform(low, high):
+            return keras.random.uniform((n,), low, high, seed=self.generator)
+
+        angle = uniform(0.0, 2 * math.pi)
+        scale = ops.exp(uniform(-math.log(self.zoom), math.log(self.zoom)))
+        flip = ops.sign(uniform(-1.0, 1.0))
+        turned = transform(
+            images, angle, scale, uniform(-self.shift, self.shift), uniform(-self.shift, self.shift), flip
+        )
+        gain = 1.0 + uniform(-self.brightness, self.brightness)
+        return turned * ops.cast(ops.reshape(gain, (-1, 1, 1, 1)), turned.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = {"zoom": self.zoom, "shift": self.shift, "brightness": self.brightness, "seed": self.seed}
+        return {**super().get_config(), **config}
+
+
+def rot90(images, k: int):
+    """Images (b, h, w, c) turned by k quarter turns, as np.rot90 turns (h, w) arrays."""
+    for _ in range(k % 4):
+        images = ops.flip(ops.transpose(images, (0, 2, 1, 3)), axis=1)
+    return images
+
+
+def central_crop(images, size: int):
+    start = (images.shape[1] - size) // 2
+    return images[:, start : start + size, start : start + size, :]
+
+
+@register
+class ViewpointParts(layers.Layer):
+    """The Kaggle winner's viewpoints (his `MultiRotSliceLayer`): the image at 0 and 45 degrees and the
+    mirror image of each; from each view the four overlapping corner parts, each turned by a multiple
+    of 90 degrees so that the galaxy centre sits in the same corner. Turning or mirroring the input
+    only reorders the 16 parts, so a shared trunk sees the galaxy in every orientation.
+
+    Input (b, n, n, c) -> parts (16 b, part, part, c), stacked part-major on the batch axis. A view is
+    the central n/sqrt(2) box (a 45-degree turn keeps it inside the frame, so no pixel is invented),
+    resized to `view` pixels; parts are `part` pixels (the winner: 45 of 69).
+    """
+
+    def __init__(self, view: int = 48, part: int = 32, **kwargs):
+        super().__init__(**kwargs)
+        self.view, self.part = view, part
+
+    def views(self, images):
+        box = int(images.shape[1] / math.sqrt(2)) // 2 * 2  # even, so the crop stays centred
+        straight = central_crop(images, box)
+        turned = central_crop(transform(images, math.pi / 4), box)
+        views = [ops.image.resize(v, (self.view, self.view), interpolation="bilinear") for v in (straight, turned)]
+        return views + [ops.flip(v, axis=2) for v in views]
+
+    def call(self, images):
+        n, p = self.view, self.part
+        parts = []
+        for view in self.views(images):
+            corners = [view[:, :p, :p], view[:, :p, n - p :], view[:, n - p :, n - p :], view[:, n - p :, :p]]
+            parts += [rot90(corner, k) for k, corner in enumerate(corners)]
+        return ops.concatenate(parts, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else 16 * input_shape[0]
+        return (batch, self.part, self.part, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "view": self.view, "part": self.part}
+
+
+@register
+class MergeParts(layers.Layer):
+    """(16 b, f) features of the parts -> (b, 16 f) per galaxy, concatenated (the winner's MultiRotMergeLayer),
+    or (b, f) averaged over the parts with `mode="mean"`."""
+
+    def __init__(self, parts: int = 16, mode: str = "concat", **kwargs):
+        super().__init__(**kwargs)
+        self.parts, self.mode = parts, mode
+
+    def call(self, features):
+        stacked = ops.reshape(features, (self.parts, -1, features.shape[-1]))
+        if self.mode == "mean":
+            return ops.mean(stacked, axis=0)
+        return ops.reshape(ops.transpose(stacked, (1, 0, 2)), (-1, self.parts * features.shape[-1]))
+
+    def compute_output_shape(self, input_shape):
+        width = input_shape[-1] * (1 if self.mode == "mean" else self.parts)
+        return (None, width)
+
+    def get_config(self):
+        return {**super().get_config(), "parts": self.parts, "mode": self.mode}
+
+
+@register
+class Maxout(layers.Layer):
+    """The maximum over each group of `pieces` consecutive units (Goodfellow et al. 2013)."""
+
+    def __init__(self, pieces: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.pieces = pieces
+
+    def call(self, x):
+        return ops.max(ops.reshape(x, (-1, x.shape[-1] // self.pieces, self.pieces)), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1] // self.pieces)
+
+    def get_config(self):
+        return {**super().get_config(), "pieces": self.pieces}

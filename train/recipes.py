@@ -1,0 +1,68 @@
+"""Training settings as plain values: FitConfig, and the named recipes that `--recipe` picks."""
+
+from dataclasses import dataclass, replace
+
+import keras
+
+SCHEDULES = ("plateau", "steps", "constant")
+PRECISIONS = ("float32", "mixed")
+MAX_EPOCHS = 10_000  # the epoch cap of a run trained for a time budget instead of a number of epochs
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """The default recipe: the compact CNN on the central box, the softmax tree head, in-model augmentation
+    and the winner's step schedule. It measured best at equal time on 2 CPU cores (README, `make quality`)."""
+
+    recipe: str = "default"
+    model: str = "centre"
+    head: str = "tree"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    epochs: int = 30
+    minutes: float | None = None  # a wall-clock budget: stop after the epoch that passes it
+    batch: int = 64
+    augment: bool = True  # RandomAffine inside the model
+    patience: int | None = None  # epochs without a better val_rmse before stopping; None: never stop early
+    # plateau: halve the learning rate when val_rmse stalls; steps: divide it by 10 at 72% and 92% of the
+    # epochs or of the time budget (the Kaggle winner's schedule); constant: leave it
+    schedule: str = "steps"
+    seed: int = 0
+    loader_workers: int = 1  # processes reading batches ahead (Keras's workers with use_multiprocessing)
+    precision: str = "float32"  # or "mixed": mixed_float16, outputs in float32
+    jit: bool = False  # XLA
+    tensorboard: bool = False  # logs (and a profile of a few batches) in RUN/logs
+    strategy: str = "none"
+
+
+RECIPES = {
+    "default": FitConfig(),
+    # The Kaggle winner's ideas at CPU size: viewpoint parts through a shared trunk, maxout, his divisive
+    # head, rotation/zoom/shift/flip augmentation, the learning rate divided by 10 at 72% and 92%.
+    "winner": FitConfig(recipe="winner", model="viewpoints", head="divisive"),
+    # The seed as published: VGG16 layout, 37 sigmoids, RMSprop at 1e-6, MSE, no augmentation.
+    "seed": FitConfig(
+        recipe="seed",
+        model="vgg16",
+        head="sigmoid",
+        optimizer="rmsprop",
+        lr=1e-6,
+        epochs=42,
+        augment=False,
+        patience=5,
+        schedule="constant",
+    ),
+}
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+}
+
+
+def configure(recipe: str, **overrides) -> FitConfig:
+    """The recipe with the given settings changed; a time budget without an epoch count lifts the epoch cap."""
+    changed = {k: v for k, v in overrides.items() if v is not None}
+    if changed.get("minutes") and "epochs" not in changed:
+        changed["epochs"] = MAX_EPOCHS
+    return replace(RECIPES[recipe], **changed)
