@@ -64,6 +64,8 @@ def check_run_fits_cache(run: Path, cache: Cache) -> None:
 
     Scoring a model on another split would score it on galaxies it trained on.
     """
+    if not (run / CONFIG).is_file():
+        raise RunMismatch(f"{run} has no {CONFIG}: there is no telling which galaxies its model trained on")
     record = json.loads((run / CONFIG).read_text())
     trained = record.get("cache_settings") or {}
     differ = [key for key in SPLIT_AND_IMAGE_SETTINGS if trained.get(key) != getattr(cache.settings, key)]
