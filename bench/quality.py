@@ -60,9 +60,16 @@ def main() -> None:
         fit(cache, folder, config, overwrite=True, verbose=2)
         submissions[name] = submit_models([folder], cache, folder / "submission.csv", tta=DEFAULT_TTA)
         histories[name] = folder / "history.csv"
-    scored = score_submissions(list(submissions.values()), data / kaggle.TEST_SOLUTIONS)
-    by_name = {name: scored[path.name] for name, path in zip(submissions, submissions.values())}
-    rows = {**by_name, "column means": scored["column means"], "floor": scored["floor"]}
+    write_results(submissions, histories, data / kaggle.TEST_SOLUTIONS, minutes, n_train, n_test)
+
+
+def write_results(
+    submissions: dict[str, Path], histories: dict[str, Path], solutions: Path, minutes: float, n_train: int, n_test: int
+) -> None:
+    """Score each candidate's submission (they share a file name, so one at a time), save, plot, print."""
+    rows = {name: score_submissions([path], solutions)[path.name] for name, path in submissions.items()}
+    references = score_submissions([], solutions)
+    rows.update({"column means": references["column means"], "floor": references["floor"]})
     results = {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
