@@ -146,10 +146,10 @@ def inference(cache: Path) -> dict:
 
     cache = Cache.open(cache)
     model = build_model("compact", "tree", cache.image_shape)
-    predict(model, cache, "test", tta=1, progress=False)  # warm-up
+    predict([model], cache, "test", tta=1, progress=False)  # warm-up
     out = {}
     for tta in (1, 16):
-        seconds, (ids, _) = timed(predict, model, cache, "test", tta=tta, progress=False)
+        seconds, (ids, _) = timed(predict, [model], cache, "test", tta=tta, progress=False)
         out[f"tta{tta}"] = rate(len(ids), seconds)
     return out
 
