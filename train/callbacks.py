@@ -1,6 +1,5 @@
 """The callbacks of `train fit`: Keras's own where they serve, made atomic where a kill could leave half a file."""
 
-import csv
 import json
 import os
 import time
@@ -11,7 +10,7 @@ import keras
 from preprocess.atomic import replacing, temporary_path
 from train.plots import plot_curves
 from train.recipes import FitConfig
-from train.runs import BACKUP, CURVES, HISTORY, LOGS, MODEL
+from train.runs import BACKUP, CURVES, HISTORY, LOGS, MODEL, history_rows
 
 STEPS = ((0.72, 0.1), (0.92, 0.1))  # the winner's schedule: at these fractions of training, multiply the rate
 
@@ -62,14 +61,6 @@ class PlotCurves(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         plot_curves(self.run / HISTORY, self.run / CURVES)
-
-
-def history_rows(history: Path) -> list[dict]:
-    """The epochs already in history.csv (a resumed run's earlier part)."""
-    if not history.exists():
-        return []
-    with open(history, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def seconds_trained(history: Path) -> float:

@@ -24,12 +24,12 @@ import PIL
 from preprocess.atomic import replacing, write_json
 from preprocess.cache import Cache
 from preprocess.lock import exclusive, shared
-from train.callbacks import callbacks
+from train.callbacks import best_so_far, callbacks
 from train.dataset import ShardDataset
 from train.distribute import distributed_inputs, make_strategy, worker_role
 from train.models import build_model
 from train.recipes import OPTIMIZERS, FitConfig
-from train.runs import BACKUP, CONFIG, CURVES, HISTORY, MODEL, REPORT, REPORT_PLOT
+from train.runs import BACKUP, CONFIG, CURVES, HISTORY, MODEL, REPORT, REPORT_PLOT, history_rows
 
 
 class RunError(RuntimeError):
@@ -145,8 +145,7 @@ def finish(run: Path, record: dict, history: keras.callbacks.History) -> FitResu
         raise RunError(f"training stopped: the loss became NaN at epoch {len(losses)}; try a lower --lr")
     if not (run / MODEL).exists():
         raise RunError(f"no epoch finished with a finite val_rmse; {run / MODEL} was not written")
-    with open(run / HISTORY, newline="") as f:
-        rows = list(csv.DictReader(f))
-    best = min(float(r["val_rmse"]) for r in rows)
+    rows = history_rows(run / HISTORY)
+    best = best_so_far(run / HISTORY)
     write_json(run / CONFIG, {**record, "finished": True, "best_val_rmse": best, "epochs_run": len(rows)})
     return FitResult(best, len(rows))

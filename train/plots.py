@@ -1,6 +1,5 @@
 """Figures of a run: learning curves and the evaluation report (matplotlib, no display needed)."""
 
-import csv
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from preprocess.atomic import replacing  # noqa: E402
+from train.runs import history_rows  # noqa: E402
 
 
 def save_figure(figure, path: Path) -> Path:
@@ -21,10 +21,7 @@ def save_figure(figure, path: Path) -> Path:
 
 def plot_curves(history_csv: Path, out: Path) -> Path | None:
     """Train and validation RMSE per epoch, and the learning rate, from history.csv."""
-    if not history_csv.exists():
-        return None
-    with open(history_csv, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = history_rows(history_csv)
     if not rows:
         return None
     epochs = [int(r["epoch"]) + 1 for r in rows]
@@ -67,8 +64,7 @@ def plot_budget_curves(histories: dict[str, Path], out: Path) -> Path:
     """Validation RMSE against minutes of training (cumulative epoch seconds), one line per run."""
     figure, axis = plt.subplots(figsize=(7, 4))
     for name, history_csv in histories.items():
-        with open(history_csv, newline="") as f:
-            rows = list(csv.DictReader(f))
+        rows = history_rows(history_csv)
         minutes = np.cumsum([float(r["seconds"]) for r in rows]) / 60.0
         axis.plot(minutes, [float(r["val_rmse"]) for r in rows], marker="o", ms=2, label=name)
     axis.set(xlabel="minutes of training", ylabel="validation RMSE", title="validation RMSE at equal wall time")
