@@ -56,7 +56,7 @@ class ShardDataset(keras.utils.PyDataset):
         self.run_rows = math.gcd(batch_size, RUN_ROWS)
         self.runs_per_batch = batch_size // self.run_rows
         self._files: dict[tuple[int, int], h5py.File] = {}
-        self.compressed = [self._file(i)["images"].chunks is not None for i in range(len(self.shards))]
+        self.compressed = self.cache.settings.compression is not None
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
@@ -66,7 +66,7 @@ class ShardDataset(keras.utils.PyDataset):
         runs = []
         for i, shard in enumerate(self.shards):
             # A compressed shard's runs stay on its chunks, so no chunk is decompressed twice.
-            offset = int(rng.integers(self.run_rows)) if self.shuffle and not self.compressed[i] else 0
+            offset = int(rng.integers(self.run_rows)) if self.shuffle and not self.compressed else 0
             starts = range(0, shard.count, self.run_rows)
             runs += [(i, (offset + start) % shard.count, min(self.run_rows, shard.count - start)) for start in starts]
         if self.shuffle:
