@@ -209,7 +209,7 @@ def ignore_interrupts() -> None:
 
 
 def all_rejects(data: Path, shards: list[Shard], inputs: Inputs, members: dict[str, list[int]]) -> list[Reject]:
-    """Images that could not be decoded, and CSV rows without an image."""
+    """Images that could not be decoded, CSV rows without an image, and CSV rows off the decision tree."""
     rejects = [Reject(galaxy_id, s.split, path, reason) for s in shards for galaxy_id, path, reason in s.rejects]
     split_of = {i: split for split in ("train", "valid") for i in members[split]}
     for galaxy_id in inputs.missing:
@@ -246,10 +246,11 @@ def run(
     done = {p.name: previous[p.name] for p in plans if is_done(previous.get(p.name), p, cache, settings)}
     todo = sorted((p for p in plans if p.name not in done), key=lambda p: -len(p.ids))  # largest first: even load
 
-    def save_manifest(complete: bool = False) -> list[Shard]:
-        shards = [done[p.name] for p in plans if p.name in done]
-        write_manifest(cache, settings, source, shards, complete)
-        return shards
+    def finished() -> list[Shard]:
+        return [done[p.name] for p in plans if p.name in done]
+
+    def save_manifest(complete: bool = False) -> None:
+        write_manifest(cache, settings, source, finished(), complete)
 
     remove_leftovers(cache, keep=set(done))
     save_manifest()
@@ -268,8 +269,9 @@ def run(
     except BaseException:  # Ctrl-C, a failed write: joblib has stopped the workers; drop their half files
         remove_leftovers(cache, keep={p.name for p in plans})
         raise
-    rejects = all_rejects(data, save_manifest(), inputs, members)
+    shards = finished()
+    rejects = all_rejects(data, shards, inputs, members)
     write_rejects(cache, rejects)
-    shards = save_manifest(complete=True)  # complete only once rejects.csv is written
+    save_manifest(complete=True)  # complete only once rejects.csv is written
     counts = {split: sum(s.count for s in shards if s.split == split) for split in SPLITS}
     return RunResult(counts, len(todo), len(plans) - len(todo), rejects, inputs.ignored, inputs.unlabelled)
