@@ -39,7 +39,9 @@ def view(images: np.ndarray, angle: float, flip: float) -> np.ndarray:
     return np.clip(np.rint(turned), 0, 255).astype(np.uint8)
 
 
-def predict(models: list[keras.Model], cache: Cache, split: str, tta: int = 8, batch: int = 64, progress: bool = True):
+def predict(
+    models: list[keras.Model], cache: Cache, split: str, tta: int = DEFAULT_TTA, batch: int = 64, progress: bool = True
+):
     """(ids, predictions) for every galaxy of `split`, averaged over the models and `tta` views of each galaxy.
 
     An average of predictions that obey the decision tree obeys it too.
