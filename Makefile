@@ -9,6 +9,10 @@ CACHE  ?= cache
 RUN    ?= runs/default
 JOBS   ?= 2
 SUBMISSION ?= $(RUN)/submission.csv
+# `make predict`: images, folders or path lists to catalogue, and where the catalog and its gallery go
+IMAGES ?= $(DATA)/images_test_rev1
+CATALOG ?= $(RUN)/catalog.csv
+GALLERY ?= $(basename $(CATALOG))_gallery.png
 # size of the synthetic set that `make synth` and `make demo` write
 SYNTH_TRAIN ?= 6000
 SYNTH_TEST  ?= 1000
@@ -20,18 +24,20 @@ else
 VALID ?= 4000
 endif
 # extra flags, e.g. PREPROCESS_FLAGS=--skip-bad TRAIN_FLAGS="--recipe seed" SUBMIT_FLAGS="--tta 1"
+# PREDICT_FLAGS="--crop-fraction 1.0 --skip-bad"
 PREPROCESS_FLAGS ?=
 TRAIN_FLAGS ?=
 SUBMIT_FLAGS ?=
+PREDICT_FLAGS ?=
 # the demo's training budget in minutes (the whole demo stays under 15 minutes on 2 CPU cores)
 DEMO_MINUTES ?= 9
 # `make quality`: minutes of training per candidate recipe
 QUALITY_MINUTES ?= 20
 
-.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score bench quality clean
+.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score predict bench bench-gpu quality clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 	@echo "  variables: DATA=$(DATA) CACHE=$(CACHE) RUN=$(RUN) JOBS=$(JOBS)"
 
 install: $(VENV)/.installed ## create .venv and install the pinned versions of requirements.lock, then the project
@@ -83,6 +89,9 @@ submit: install ## write SUBMISSION (default RUN/submission.csv) for the test sp
 score: install ## score SUBMISSION against DATA/test_solutions.csv, with the floor (synthetic data only)
 	$(PY) -m train score $(SUBMISSION) $(DATA)/test_solutions.csv
 
+predict: install ## catalog (CATALOG, with GALLERY) of any IMAGES: files, folders or lists of paths
+	$(PY) -m train predict --run $(RUN) --out $(CATALOG) --gallery $(GALLERY) $(PREDICT_FLAGS) $(IMAGES)
+
 # The demo: each step is a file, so a rerun redoes only what is missing or out of date.
 $(CACHE)/manifest.json: $(DATA)/training_solutions_rev1.csv
 	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) $(PREPROCESS_FLAGS)
@@ -109,6 +118,9 @@ demo: $(RUN)/report.json $(DEMO_SUBMISSIONS) ## the whole pipeline on a small sy
 
 bench: install ## speed and memory benchmarks (bench/)
 	$(PY) -m bench
+
+bench-gpu: install ## training img/s of each model fed by ShardDataset vs batches already in GPU memory
+	$(PY) -m bench.gpu
 
 quality: install ## candidate recipes trained QUALITY_MINUTES each on 20,000 synthetic galaxies, scored against the floor
 	QUALITY_MINUTES=$(QUALITY_MINUTES) $(PY) -m bench.quality

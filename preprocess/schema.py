@@ -21,6 +21,21 @@ QUESTIONS: dict[int, tuple[int, str | None]] = {
     11: (6, "Class4.1"),
 }
 
+# The answers of each question, in column order (Willett et al. 2013, Galaxy Zoo 2, table 2).
+ANSWERS: dict[int, tuple[str, ...]] = {
+    1: ("smooth", "features or disk", "star or artifact"),
+    2: ("edge-on", "not edge-on"),
+    3: ("barred", "no bar"),
+    4: ("spiral", "no spiral arms"),
+    5: ("no bulge", "noticeable bulge", "obvious bulge", "dominant bulge"),
+    6: ("odd", "nothing odd"),
+    7: ("completely round", "in between", "cigar-shaped"),
+    8: ("ring", "lens or arc", "disturbed", "irregular", "other", "merger", "dust lane"),
+    9: ("rounded bulge", "boxy bulge", "no bulge"),
+    10: ("tight", "medium", "loose"),
+    11: ("1", "2", "3", "4", "more than 4", "a number of"),
+}
+
 COLUMNS: list[str] = [f"Class{q}.{a}" for q, (n, _) in QUESTIONS.items() for a in range(1, n + 1)]
 HEADER: list[str] = ["GalaxyID", *COLUMNS]
 N_COLUMNS = len(COLUMNS)

@@ -4,54 +4,19 @@ from pathlib import Path
 
 import click
 
-from preprocess.cache import Cache, CacheError
-from preprocess.cli import existing_cache, write_failure
+from preprocess.cli import write_failure
 from preprocess.labels import LabelError
 from preprocess.lock import FolderBusy
 from train.baselines import BASELINES
+from train.catalog_cli import predict_command
 from train.distribute import STRATEGIES, DistributeError
 from train.evaluate import Scores, evaluate_runs, score_submissions
 from train.fit import RunError, fit
 from train.models import FEATURES, HEADS
-from train.predict import DEFAULT_TTA, TTA_VIEWS, RunMismatch, SubmissionError, submit_baseline, submit_models
+from train.options import CACHE, POSITIVE, TTA, interrupted, model_runs_option, open_cache
+from train.predict import DEFAULT_TTA, RunMismatch, SubmissionError, submit_baseline, submit_models
 from train.recipes import PRECISIONS, RECIPES, SCHEDULES, configure
 from train.runs import MODEL
-
-POSITIVE = click.IntRange(min=1)
-CACHE = click.option(
-    "--cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    callback=existing_cache,
-    help="Cache folder written by `python -m preprocess run`.",
-)
-TTA = click.Choice([str(n) for n in TTA_VIEWS])
-
-
-def open_cache(folder: Path) -> Cache:
-    try:
-        return Cache.open(folder)
-    except CacheError as error:
-        raise click.ClickException(str(error)) from None
-
-
-def model_runs(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]) -> list[Path]:
-    """Run folders that hold a trained model."""
-    for run in value:
-        if not (run / MODEL).exists():
-            raise click.BadParameter(f"{run / MODEL} not found: run `make train` first")
-    return list(value)
-
-
-def model_runs_option(**kwargs):
-    return click.option(
-        "--run",
-        "runs",
-        type=click.Path(file_okay=False, path_type=Path),
-        multiple=True,
-        callback=model_runs,
-        **kwargs,
-    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,6 +28,7 @@ def main() -> None:
     evaluate  RMSE per question on the valid split, against the baselines
     submit    predict the test split and write a Kaggle submission CSV
     score     score submissions against a solutions CSV (Kaggle's metric, locally)
+    predict   a morphology catalog (CSV or HDF5) and gallery of any galaxy images
     """
 
 
@@ -80,8 +46,8 @@ def main() -> None:
     type=click.Choice(list(RECIPES)),
     default="default",
     show_default=True,
-    help="default: compact CNN + tree head + augmentation. winner: the Kaggle winner's viewpoint network, "
-    "divisive head and step schedule. seed: the published VGG16 recipe.",
+    help="default: the compact CNN on the central box, tree head, augmentation, step schedule. winner: the Kaggle "
+    "winner's viewpoint network, divisive head and step schedule. seed: the published VGG16 recipe.",
 )
 @click.option("--model", type=click.Choice(list(FEATURES)), help="Override the recipe's model.")
 @click.option("--head", type=click.Choice(list(HEADS)), help="Override the recipe's output head.")
@@ -218,8 +184,7 @@ def submit_command(cache: Path, runs: list[Path], out: Path, tta: str, batch: in
     except OSError as error:
         raise write_failure(error) from None
     except KeyboardInterrupt:
-        click.echo(f"\ninterrupted: {out} was not written (it appears only when complete)", err=True)
-        raise SystemExit(130) from None
+        raise interrupted(out) from None
     click.echo(f"wrote {path}")
 
 
@@ -237,3 +202,6 @@ def score_command(submissions: tuple[Path, ...], solutions: Path) -> None:
         print_table(score_submissions(list(submissions), solutions))
     except LabelError as error:
         raise click.ClickException(str(error)) from None
+
+
+main.add_command(predict_command)

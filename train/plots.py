@@ -1,5 +1,6 @@
-"""Figures of a run: learning curves and the evaluation report (matplotlib, no display needed)."""
+"""Figures: a run's learning curves and evaluation report, and a catalog's gallery (matplotlib, no display)."""
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -70,4 +71,22 @@ def plot_budget_curves(histories: dict[str, Path], out: Path) -> Path:
     axis.set(xlabel="minutes of training", ylabel="validation RMSE", title="validation RMSE at equal wall time")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
+    return save_figure(figure, out)
+
+
+def plot_gallery(best: dict[str, list[tuple[float, str, str]]], images: dict[str, np.ndarray], out: Path) -> Path:
+    """One row per morphology class: the galaxies the model is most sure of, captioned with their description
+    and their share of the votes for the class."""
+    columns = max((len(items) for items in best.values()), default=1) or 1
+    figure, axes = plt.subplots(len(best), columns, figsize=(2.6 * columns, 2.9 * len(best)), squeeze=False)
+    for row, (name, items) in zip(axes, best.items()):
+        row[0].set_title(name, loc="left", fontsize=11, fontweight="bold", pad=18)
+        for axis in row:
+            axis.axis("off")
+        for axis, (score, path, text) in zip(row, items):
+            axis.imshow(images[path])
+            caption = "\n".join(textwrap.wrap(text, 30))
+            label = f"{Path(path).stem} ({score:.2f})\n{caption}"
+            axis.text(0.5, -0.03, label, transform=axis.transAxes, ha="center", va="top", fontsize=6.5)
+    figure.subplots_adjust(hspace=0.75, wspace=0.05)
     return save_figure(figure, out)

@@ -52,9 +52,14 @@ def predict(
     label = f"predicting {split} ({len(models)} model(s) x {tta} view(s))"
     for i in tqdm(range(len(dataset)), desc=label, unit="batch", disable=not progress):
         images = dataset[i][0] if dataset.labelled else dataset[i]
-        views_of_batch = [view(images, angle, flip) for angle, flip in views]
-        outputs.append(np.mean([m.predict_on_batch(v) for m in models for v in views_of_batch], axis=0))
+        outputs.append(predict_each_model(models, images, views).mean(axis=0))
     return dataset.ids, np.concatenate(outputs)
+
+
+def predict_each_model(models: list[keras.Model], images: np.ndarray, views: list[tuple[float, float]]) -> np.ndarray:
+    """(models, n, 37): each model's predictions for the uint8 `images`, averaged over the views."""
+    turned = [view(images, angle, flip) for angle, flip in views]
+    return np.stack([np.mean([model.predict_on_batch(v) for v in turned], axis=0) for model in models])
 
 
 class RunMismatch(RuntimeError):

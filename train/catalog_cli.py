@@ -1,0 +1,86 @@
+"""`python -m train predict`: a morphology catalog (and a gallery) of any galaxy images."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import click
+
+from preprocess.cli import write_failure
+from train.catalog import CATALOG_SUFFIXES, InputError, find_images, predict_catalog
+from train.options import POSITIVE, TTA, interrupted, model_runs_option
+from train.plots import plot_gallery
+from train.predict import DEFAULT_TTA
+
+SHOWN_REJECTS = 10
+
+
+@click.command("predict")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@model_runs_option(required=True, help="Run folder with model.keras; repeat to average several runs (and see spread).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help=f"The catalog: {' or '.join(CATALOG_SUFFIXES)} (HDF5 for big catalogs). Written when complete.",
+)
+@click.option("--gallery", type=click.Path(dir_okay=False, path_type=Path), help="Also draw a gallery PNG here.")
+@click.option(
+    "--crop-fraction",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    help="Side of the central square kept, as a fraction of the shorter side. Default: the run's training crop "
+    "(0.5, Kaggle's framing, for the default cache); 1.0 for cutouts already cropped to the galaxy.",
+)
+@click.option("--tta", type=TTA, default=str(DEFAULT_TTA), show_default=True, help="Views averaged per galaxy.")
+@click.option("--batch", type=POSITIVE, default=64, show_default=True, help="Images per batch.")
+@click.option("--jobs", type=POSITIVE, default=2, show_default=True, help="Processes decoding images.")
+@click.option("--skip-bad", is_flag=True, help="Exit 0 even when some files could not be read (they stay named).")
+def predict_command(
+    paths: tuple[Path, ...],
+    runs: list[Path],
+    out: Path,
+    gallery: Path | None,
+    crop_fraction: float | None,
+    tta: str,
+    batch: int,
+    jobs: int,
+    skip_bad: bool,
+) -> None:
+    """Predict the 37 Galaxy Zoo columns and a plain-English morphology for every image in PATHS.
+
+    A PATH is an image (.jpg, .jpeg, .png), a folder (searched recursively) or a text file listing paths (one
+    per line, relative to the list's folder). Any size, square or not, grey or colour, 8 or 16 bit. The
+    GalaxyID is the file name without its extension. Files that cannot be read are skipped and named in
+    OUT's .rejects.csv; the exit status is then 2 (0 with --skip-bad).
+    """
+    if out.suffix not in CATALOG_SUFFIXES:
+        raise click.BadParameter(f"must end in {' or '.join(CATALOG_SUFFIXES)}", param_hint="--out")
+    if gallery is not None and gallery.suffix.lower() != ".png":
+        raise click.BadParameter("must end in .png", param_hint="--gallery")
+    fraction = None if crop_fraction is None else Fraction(str(crop_fraction))
+    try:
+        images = find_images(list(paths))
+        if not images:
+            raise InputError(f"no .jpg, .jpeg or .png files in {', '.join(map(str, paths))}")
+        result = predict_catalog(runs, images, out, fraction, int(tta), batch, jobs)
+        if gallery is not None and result.rows:
+            plot_gallery(result.best, result.gallery_images(), gallery)
+    except InputError as error:
+        raise click.UsageError(str(error)) from None
+    except OSError as error:
+        raise write_failure(error) from None
+    except KeyboardInterrupt:
+        raise interrupted(out) from None
+    click.echo(f"wrote {out}: {result.rows} galaxies from {len(runs)} run(s), {tta} view(s) each")
+    if gallery is not None and result.rows:
+        click.echo(f"wrote {gallery}")
+    if result.rejects:
+        for path, reason in result.rejects[:SHOWN_REJECTS]:
+            click.echo(f"skipped {path}: {reason}", err=True)
+        more = len(result.rejects) - SHOWN_REJECTS
+        click.echo(
+            f"{len(result.rejects)} file(s) could not be read{f' ({more} more not shown)' if more > 0 else ''}; "
+            f"all are named in {result.rejects_path}",
+            err=True,
+        )
+        if not skip_bad:
+            raise SystemExit(2)

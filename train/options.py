@@ -1,0 +1,52 @@
+"""Click options and checks shared by the training stage's commands."""
+
+from pathlib import Path
+
+import click
+
+from preprocess.cache import Cache, CacheError
+from preprocess.cli import existing_cache
+from train.predict import TTA_VIEWS
+from train.runs import MODEL
+
+POSITIVE = click.IntRange(min=1)
+CACHE = click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    callback=existing_cache,
+    help="Cache folder written by `python -m preprocess run`.",
+)
+TTA = click.Choice([str(n) for n in TTA_VIEWS])
+
+
+def open_cache(folder: Path) -> Cache:
+    try:
+        return Cache.open(folder)
+    except CacheError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def model_runs(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]) -> list[Path]:
+    """Run folders that hold a trained model."""
+    for run in value:
+        if not (run / MODEL).exists():
+            raise click.BadParameter(f"{run / MODEL} not found: run `make train` first")
+    return list(value)
+
+
+def model_runs_option(**kwargs):
+    return click.option(
+        "--run",
+        "runs",
+        type=click.Path(file_okay=False, path_type=Path),
+        multiple=True,
+        callback=model_runs,
+        **kwargs,
+    )
+
+
+def interrupted(out: Path) -> SystemExit:
+    """Ctrl-C while writing `out`: say that nothing partial was left, exit with the shell's status for it."""
+    click.echo(f"\ninterrupted: {out} was not written (it appears only when complete)", err=True)
+    return SystemExit(130)
