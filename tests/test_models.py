@@ -66,3 +66,29 @@ def test_augmentation_is_inside_the_model_and_only_while_training():
     images = random_images(4)
     np.testing.assert_allclose(model(images, training=False), model(images, training=False))
     assert not np.allclose(model.get_layer("augment")(images / 255.0, training=True), images / 255.0)
+
+
+def apparent_radius(images: np.ndarray) -> np.ndarray:
+    """Root mean square distance of the light from its centroid, per image (a shift does not change it)."""
+    light = images.sum(axis=-1)
+    total = light.sum(axis=(1, 2))
+    y, x = np.indices(light.shape[1:])
+    cy, cx = (
+        ((light * y).sum(axis=(1, 2)) / total)[:, None, None],
+        ((light * x).sum(axis=(1, 2)) / total)[:, None, None],
+    )
+    return np.sqrt((light * ((x - cx) ** 2 + (y - cy) ** 2)).sum(axis=(1, 2)) / total)
+
+
+def test_the_default_augmentation_keeps_a_galaxy_s_apparent_size_and_zoom_changes_it():
+    y, x = np.indices(SHAPE[:2]) - (SHAPE[0] - 1) / 2
+    blob = np.exp(-(x**2 + (y / 0.5) ** 2) / (2 * 8.0**2))  # an elongated galaxy: rotations move its pixels
+    images = np.repeat((blob[None, :, :, None] * np.ones(3))[None, 0], 32, axis=0).astype("float32")
+    radius = apparent_radius(images)[0]
+    turned = keras.ops.convert_to_numpy(
+        build_model("centre", "tree", SHAPE, augment=True).get_layer("augment")(images, training=True)
+    )
+    zoomed = build_model("centre", "tree", SHAPE, augment=True, zoom=1.3).get_layer("augment")(images, training=True)
+    np.testing.assert_allclose(apparent_radius(turned), radius, rtol=0.02)
+    assert np.ptp(apparent_radius(keras.ops.convert_to_numpy(zoomed))) > 0.2 * radius
+    assert not np.allclose(turned, images, atol=0.05)  # it did turn the galaxy

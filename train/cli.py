@@ -65,6 +65,12 @@ def main() -> None:
 @click.option("--batch", type=POSITIVE, help="Batch size.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate.")
 @click.option("--augment/--no-augment", default=None, help="Random rotation, mirror image, zoom, shift and brightness.")
+@click.option(
+    "--zoom",
+    type=click.FloatRange(min=1),
+    help="Largest zoom of the augmentation, e.g. 1.3 for 1/1.3 to 1.3 (the winner's); 1: none (the default: "
+    "votes depend on apparent size).",
+)
 @click.option("--patience", type=POSITIVE, help="Epochs without a better val_rmse before stopping early.")
 @click.option("--seed", type=int, help="Seed of weights, shuffling and augmentation.")
 @click.option(

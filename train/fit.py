@@ -129,7 +129,7 @@ def fit(
 def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> keras.Model:
     keras.mixed_precision.set_dtype_policy("mixed_float16" if config.precision == "mixed" else "float32")
     try:
-        model = build_model(config.model, config.head, input_shape, augment=config.augment)
+        model = build_model(config.model, config.head, input_shape, augment=config.augment, zoom=config.zoom)
     finally:
         keras.mixed_precision.set_dtype_policy("float32")  # the policy is global: leave it as it was
     optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr)

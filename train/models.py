@@ -100,8 +100,11 @@ def sigmoid_head(x):
 HEADS = {"tree": tree_head, "divisive": divisive_head, "sigmoid": sigmoid_head}
 
 
-def build_model(name: str, head: str, input_shape: tuple[int, int, int], augment: bool = False) -> keras.Model:
-    """A model from uint8 images of `input_shape` (the cache's) to the 37 Galaxy Zoo columns."""
+def build_model(
+    name: str, head: str, input_shape: tuple[int, int, int], augment: bool = False, zoom: float = 1.0
+) -> keras.Model:
+    """A model from uint8 images of `input_shape` (the cache's) to the 37 Galaxy Zoo columns; `augment` adds
+    RandomAffine with zooms up to `zoom` (1: none)."""
     if name not in FEATURES:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(FEATURES)}")
     if head not in HEADS:
@@ -109,6 +112,6 @@ def build_model(name: str, head: str, input_shape: tuple[int, int, int], augment
     inputs = keras.Input(input_shape, dtype="uint8", name="image")
     x = layers.Rescaling(1.0 / 255.0)(inputs)
     if augment:
-        x = RandomAffine(name="augment")(x)
+        x = RandomAffine(zoom=zoom, name="augment")(x)
     outputs = HEADS[head](FEATURES[name](x))
     return keras.Model(inputs, outputs, name=f"{name}_{head}")
