@@ -25,7 +25,8 @@ from train.recipes import configure
 ROOT = Path(__file__).parent
 WORK, RESULTS, FIGURE = ROOT / "work" / "quality", ROOT / "quality.json", ROOT.parent / "docs" / "quality.png"
 CANDIDATES = {  # name -> recipe and overrides
-    "compact + tree, plateau (before)": {"model": "compact", "head": "tree", "schedule": "plateau", "patience": 6},
+    "compact + tree, plateau (before)": {"model": "compact", "schedule": "plateau", "patience": 6, "zoom": 1.3},
+    "centre + tree, steps, zoom 1.3": {"recipe": "default", "zoom": 1.3},
     "centre + tree, steps (default)": {"recipe": "default"},
     "centre + divisive, steps": {"recipe": "default", "head": "divisive"},
     "viewpoints + divisive, steps (winner)": {"recipe": "winner"},

@@ -3,6 +3,7 @@
 import errno
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +31,12 @@ def assert_same_shards(a: Path, b: Path) -> None:
             np.testing.assert_array_equal(left[name][dataset], right[name][dataset], err_msg=f"{name}/{dataset}")
 
 
+def listen_to_ctrl_c() -> None:
+    """A shell starts background jobs with Ctrl-C ignored, and children inherit that (a test suite run with `&`
+    or `nohup`): give the command the terminal's default back, as a user's shell would."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def python_module(*args: str, **kwargs) -> subprocess.Popen:
     """Start `python -m ...` in its own process group, as a shell would, for signal tests."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -39,6 +46,7 @@ def python_module(*args: str, **kwargs) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=listen_to_ctrl_c,
         env=env,
         **kwargs,
     )
