@@ -46,7 +46,7 @@ def in_memory_rate(model: keras.Model, dataset: ShardDataset, steps: int) -> flo
 
 def fed_rate(model: keras.Model, dataset: ShardDataset, epochs: int) -> float:
     """img/s of model.fit(dataset) as `train fit` runs it (Keras shuffles the batch order)."""
-    model.fit(dataset, epochs=1, steps_per_epoch=2, verbose=0)  # warm-up: tracing
+    model.fit(dataset, epochs=1, verbose=0)  # warm-up: a whole epoch, so the short last batch is traced too
     started = time.perf_counter()
     model.fit(dataset, epochs=epochs, verbose=0)
     return epochs * len(dataset) * dataset.batch_size / (time.perf_counter() - started)
