@@ -65,10 +65,18 @@ def preprocess_throughput(data: Path, work: Path, n_images: int) -> dict:
     }
 
 
+def repeated_rate(function, seconds: float = 1.0) -> float:
+    """Items per second of `function` (which returns how many it served), called until `seconds` have passed."""
+    served, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        served += function()
+    return rate(served, elapsed)
+
+
 def loader_throughput(caches: dict[str, Path], data: Path, batch: int = 64) -> dict:
-    """img/s of one epoch of ShardDataset per compression, its batches asked for in a random order (as
-    `model.fit` asks for them) and in order; the pure-read limit (each shard's images in one call); and a
-    generator that decodes the JPEGs of each batch the seed's way."""
+    """img/s of ShardDataset per compression, its batches asked for in a random order (as `model.fit` asks
+    for them) and in order, after a first epoch that opens the files; the pure-read limit (each shard's
+    images in one read into one buffer); and a generator that decodes the JPEGs of each batch the seed's way."""
     from train.dataset import ShardDataset
 
     out = {}
@@ -76,13 +84,21 @@ def loader_throughput(caches: dict[str, Path], data: Path, batch: int = 64) -> d
         cache = Cache.open(folder)
         dataset = ShardDataset(cache, "train", batch_size=batch, seed=1)
         orders = {"keras_order": np.random.default_rng(0).permutation(len(dataset)), "in_order": range(len(dataset))}
-        rates = {}
-        for order_name, order in orders.items():
-            dataset.set_epoch(1)
-            seconds, served = timed(lambda d=dataset, o=order: sum(len(d[int(i)][0]) for i in o))
-            rates[order_name] = rate(served, seconds)
-        seconds, served = timed(lambda c=cache: sum(len(b["images"]) for b in c.blocks("train", ("images",), 10**9)))
-        out[name] = {**rates, "pure_read": rate(served, seconds)}
+
+        def epoch(order, d=dataset) -> int:
+            d.on_epoch_end()
+            return sum(len(d[int(i)][0]) for i in order)
+
+        epoch(orders["in_order"])
+        rates = {order_name: repeated_rate(lambda o=order: epoch(o)) for order_name, order in orders.items()}
+        buffer = np.empty((max(s.count for s in dataset.shards), *cache.image_shape), np.uint8)
+
+        def pure_read(d=dataset, b=buffer) -> int:
+            for k, shard in enumerate(d.shards):
+                d.reader(k).read("images", 0, b[: shard.count])
+            return d.size
+
+        out[name] = {**rates, "pure_read": repeated_rate(pure_read)}
     ids = dataset.ids
     folder = data / kaggle.TRAIN_IMAGES
 

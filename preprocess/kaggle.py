@@ -27,10 +27,10 @@ def image_path(data: Path, folder: str, galaxy_id: int) -> Path:
 def list_images(folder: Path) -> tuple[dict[int, Path], list[Path]]:
     """GalaxyID -> path for `<digits>.jpg` files, and every other file found."""
     images, ignored = {}, []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+    for entry in os.scandir(folder):
         stem, ext = os.path.splitext(entry.name)
         if entry.is_file() and ext.lower() in IMAGE_SUFFIXES and stem.isdigit():
             images[int(stem)] = Path(entry.path)
         else:
             ignored.append(Path(entry.path))
-    return images, ignored
+    return dict(sorted(images.items())), sorted(ignored)

@@ -8,6 +8,7 @@ is skipped when its file verifies and its inputs and settings are unchanged.
 
 import hashlib
 import json
+import os
 import signal
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -45,7 +46,6 @@ class ShardPlan:
     ids: np.ndarray
     paths: list[Path]
     labels: np.ndarray | None
-    fingerprint: str = ""
 
     @property
     def name(self) -> str:
@@ -146,8 +146,12 @@ def fingerprint(plan: ShardPlan, settings: Settings) -> str:
     """Hash of everything a shard is made from: settings, file names, sizes, mtimes, labels."""
     digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
     for galaxy_id, path in zip(plan.ids.tolist(), plan.paths):
-        stat = path.stat() if path.exists() else None
-        digest.update(f"{galaxy_id}:{path.name}:{stat and stat.st_size}:{stat and stat.st_mtime_ns};".encode())
+        try:
+            stat = os.stat(path)
+            size, mtime = stat.st_size, stat.st_mtime_ns
+        except OSError:
+            size = mtime = None
+        digest.update(f"{galaxy_id}:{path.name}:{size}:{mtime};".encode())
     if plan.labels is not None:
         digest.update(np.ascontiguousarray(plan.labels, dtype=np.float32).tobytes())
     return digest.hexdigest()
@@ -175,32 +179,37 @@ def plan_shards(inputs: Inputs, members: dict[str, list[int]], settings: Setting
         usable = [i for i in members[split] if i in images and i not in inputs.off_tree]
         for index, chunk in enumerate(assign_shards(usable, settings.shard_size)):
             labels = None if split == "test" else np.stack([label_of[i] for i in chunk.tolist()])
-            plan = ShardPlan(split, index, chunk, [images[i] for i in chunk.tolist()], labels)
-            plan.fingerprint = fingerprint(plan, settings)
-            plans.append(plan)
+            plans.append(ShardPlan(split, index, chunk, [images[i] for i in chunk.tolist()], labels))
     return plans
 
 
 def build_shard(plan: ShardPlan, cache: Path, settings: Settings, source: str) -> Shard:
-    """Decode one shard's images and write its file (runs in a worker process)."""
-    images, keep, rejects = [], [], []
+    """Decode one shard's images and write its file (runs in a worker process, which also takes the
+    fingerprint: the stat of every input is then off the main process's path before the first task)."""
+    made_from = fingerprint(plan, settings)
+    images = np.empty((len(plan.paths), *settings.image_shape), np.uint8)
+    keep, rejects = [], []
     for i, path in enumerate(plan.paths):
         try:
-            images.append(load_galaxy(path, settings.crop, settings.size, settings.max_bytes))
+            images[len(keep)] = load_galaxy(path, settings.crop, settings.size, settings.max_bytes)
             keep.append(i)
         except BadImage as error:
             rejects.append((int(plan.ids[i]), str(path), error.reason))
-    stacked = np.stack(images) if images else np.zeros((0, *settings.image_shape), np.uint8)
     ids, labels = plan.ids[keep], None if plan.labels is None else plan.labels[keep]
-    count, sha256 = write_shard(cache, plan.name, stacked, ids, labels, settings, source)
+    count, sha256 = write_shard(cache, plan.name, images[: len(keep)], ids, labels, settings, source)
     first, last = (int(ids[0]), int(ids[-1])) if count else (None, None)
-    return Shard(plan.name, plan.split, count, first, last, sha256, plan.fingerprint, tuple(rejects))
+    return Shard(plan.name, plan.split, count, first, last, sha256, made_from, tuple(rejects))
 
 
 def is_done(shard: Shard | None, plan: ShardPlan, cache: Path, settings: Settings) -> bool:
-    if shard is None or shard.fingerprint != plan.fingerprint:
+    if shard is None or shard.fingerprint != fingerprint(plan, settings):
         return False
     return not check_shard(cache / shard.name, shard, settings)
+
+
+def worker_ready() -> None:
+    """A task that does nothing: unpickling it makes a starting worker import this module (numpy, h5py, the
+    decoders), the slow part of starting one, which `run` gets done while it plans."""
 
 
 def ignore_interrupts() -> None:
@@ -237,14 +246,23 @@ def run(
     `timeout` seconds for it.
     """
     data, cache = data.resolve(), cache.resolve()  # workers elsewhere need absolute paths
-    inputs = read_inputs(data)
-    members = split_members(inputs, settings)
-    plans = plan_shards(inputs, members, settings)
-    cache.mkdir(parents=True, exist_ok=True)
-    source = str(data)
-    previous = previous_shards(cache)
-    done = {p.name: previous[p.name] for p in plans if is_done(previous.get(p.name), p, cache, settings)}
+    if backend == "dask":
+        workers, options, warm_up = dask_workers(scheduler, jobs, timeout), {"n_jobs": -1}, []
+    else:
+        workers, options = nullcontext(), {"n_jobs": jobs, "initializer": ignore_interrupts}
+        # joblib dispatches a generator's first tasks at once: the workers start while this process plans
+        warm_up = Parallel(return_as="generator_unordered", **options)(delayed(worker_ready)() for _ in range(jobs))
+    try:
+        inputs = read_inputs(data)
+        members = split_members(inputs, settings)
+        plans = plan_shards(inputs, members, settings)
+        cache.mkdir(parents=True, exist_ok=True)
+        previous = previous_shards(cache)
+        done = {p.name: previous[p.name] for p in plans if is_done(previous.get(p.name), p, cache, settings)}
+    finally:  # exhausted, even after an error: joblib shuts down the workers of a generator collected mid-way
+        list(warm_up)
     todo = sorted((p for p in plans if p.name not in done), key=lambda p: -len(p.ids))  # largest first: even load
+    source = str(data)
 
     def finished() -> list[Shard]:
         return [done[p.name] for p in plans if p.name in done]
@@ -254,10 +272,6 @@ def run(
 
     remove_leftovers(cache, keep=set(done))
     save_manifest()
-    if backend == "dask":
-        workers, options = dask_workers(scheduler, jobs, timeout), {"n_jobs": -1}
-    else:
-        workers, options = nullcontext(), {"n_jobs": jobs, "initializer": ignore_interrupts}
     total = sum(len(p.ids) for p in todo)
     try:
         with workers, tqdm(total=total, desc="decoding galaxies", unit="img", disable=not progress) as bar:

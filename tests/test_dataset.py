@@ -1,3 +1,5 @@
+import os
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -37,6 +39,28 @@ def test_one_epoch_serves_every_id_once_with_its_labels(small_cache):
     counts = [len(c["ids"]) for n, c in contents.items() if n.startswith("train")]
     assert len(ds) == sum(-(-n // 16) for n in counts)  # a 16-row run a batch; a shard's last run may be short
     assert all(len(ds[i][0]) == 16 for i in range(len(ds)) if all(n == 16 for _, _, n in ds.plan[i]))
+
+
+def test_compressed_shards_serve_the_same_rows_as_uncompressed(small_cache, kaggle_dir, tmp_path):
+    """Uncompressed rows are read as raw bytes, compressed ones through h5py: the same galaxies either way."""
+    run(kaggle_dir, tmp_path / "lzf", replace(SMALL, compression="lzf"), progress=False)
+    raw, lzf = (ShardDataset(cache, "train", batch_size=16, seed=2) for cache in (small_cache, tmp_path / "lzf"))
+    for epoch in range(3):  # new offsets each epoch: some runs wrap past a shard's end
+        raw.set_epoch(epoch)
+        served = served_rows(raw, shard_contents(small_cache))
+        assert sorted(served) == sorted(served_rows(lzf, shard_contents(tmp_path / "lzf")))
+    assert any(start + count > raw.shards[shard].count for runs in raw.plan for shard, start, count in runs)
+
+
+def test_a_truncated_shard_is_named(small_cache, tmp_path):
+    cache = tmp_path / "cache"
+    shutil.copytree(small_cache, cache)
+    ds = ShardDataset(cache, "train", batch_size=16, shuffle=False)
+    shard = cache / ds.shards[0].name
+    ds.reader(0)  # opened while whole, as during an epoch; then the file loses its end
+    os.truncate(shard, shard.stat().st_size - 70_000)
+    with pytest.raises(CacheError, match=f"{shard.name}: truncated"):
+        [ds[i] for i in range(len(ds))]
 
 
 def test_orders_differ_between_epochs_and_repeat_with_the_seed(small_cache):
@@ -89,11 +113,11 @@ class CountingReads(ShardDataset):
 
     reads: dict = {}
 
-    def read_rows(self, shard, start, count, name):
+    def read_rows(self, out, shard, start, name):
         if name == "images" and self.split == "train":
             rows = self.reads.setdefault(self.shards[shard].name, np.zeros(self.shards[shard].count, int))
-            rows[(start + np.arange(count)) % len(rows)] += 1
-        return super().read_rows(shard, start, count, name)
+            rows[(start + np.arange(len(out))) % len(rows)] += 1
+        super().read_rows(out, shard, start, name)
 
 
 def test_model_fit_reads_every_row_of_every_shard_once_per_epoch(small_cache):
