@@ -83,7 +83,7 @@ def table(r: dict) -> str:
             ),
             ratio_row("  in order", entry["in_order"], "img/s", entry["keras_order"], "Keras's order"),
             ratio_row(
-                "  pure read, a shard in one call", entry["pure_read"], "img/s", entry["keras_order"], "Keras's order"
+                "  a shard in one read", entry["pure_read"], "img/s", entry["keras_order"], "Keras's order"
             ),
         ]
     for name, key in (("near-free model", "fit_free"), ("compact model", "fit_compact")):

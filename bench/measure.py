@@ -113,9 +113,9 @@ def loader_throughput(caches: dict[str, Path], data: Path, batch: int = 64) -> d
     return {**out, "jpeg_generator": rate(served, seconds)}
 
 
-def fit_feed(cache: Path, model_name: str | None, batch: int = 64, epochs: int = 2) -> dict:
-    """img/s of model.fit fed by ShardDataset and by the same images as numpy arrays in memory, best of two
-    rounds each. model_name None: a near-free model (rescale, average, one dense layer), so the loader's cost
+def fit_feed(cache: Path, model_name: str | None, batch: int = 64, epochs: int = 4, rounds: int = 3) -> dict:
+    """img/s of model.fit fed by ShardDataset and by the same images as numpy arrays in memory, the best of
+    `rounds` taken in turns (these shared machines halve a rate for seconds at a time, either feed's). model_name None: a near-free model (rescale, average, one dense layer), so the loader's cost
     shows; else that model of train.models."""
     import keras
 
@@ -126,7 +126,7 @@ def fit_feed(cache: Path, model_name: str | None, batch: int = 64, epochs: int =
     images = np.concatenate([dataset[i][0] for i in range(len(dataset))])
     labels = np.concatenate([dataset[i][1] for i in range(len(dataset))])
     rates: dict[str, float] = {}
-    for name in ("numpy", "shard_dataset") * 2:
+    for name in ("numpy", "shard_dataset") * rounds:
         keras.utils.set_random_seed(0)
         if model_name is None:
             free = [keras.layers.Rescaling(1 / 255), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(37)]

@@ -177,14 +177,16 @@ class ShardReader:
     def __init__(self, path: os.PathLike):
         self.path = path
         self.file = h5py.File(path, "r")
-        self.raw = open(path, "rb", buffering=0)  # noqa: SIM115 - open as long as the reader
+        self.raw = open(path, "rb", buffering=0)  # open as long as the reader, like self.file
         datasets = {name: self.file[name] for name in self.file}
         self.rows = len(datasets["ids"])
         self.dtypes = {name: d.dtype for name, d in datasets.items()}
         self.row_shape = {name: d.shape[1:] for name, d in datasets.items()}
-        # None where h5py must read: chunked (compressed) storage, or bytes not in this machine's order
+        # None where h5py must read: chunked (compressed) storage, bytes not in this machine's order, no preadv
+        raw = hasattr(os, "preadv")
         self.offsets = {
-            name: d.id.get_offset() if d.dtype.isnative and d.chunks is None else None for name, d in datasets.items()
+            name: d.id.get_offset() if raw and d.dtype.isnative and d.chunks is None else None
+            for name, d in datasets.items()
         }
 
     def read(self, name: str, start: int, out: np.ndarray) -> None:
