@@ -82,9 +82,7 @@ def table(r: dict) -> str:
                 f"the seed's way (target >= {target}x)",
             ),
             ratio_row("  in order", entry["in_order"], "img/s", entry["keras_order"], "Keras's order"),
-            ratio_row(
-                "  a shard in one read", entry["pure_read"], "img/s", entry["keras_order"], "Keras's order"
-            ),
+            ratio_row("  a shard in one read", entry["pure_read"], "img/s", entry["keras_order"], "Keras's order"),
         ]
     for name, key in (("near-free model", "fit_free"), ("compact model", "fit_compact")):
         fed = r[key]

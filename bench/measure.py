@@ -115,8 +115,9 @@ def loader_throughput(caches: dict[str, Path], data: Path, batch: int = 64) -> d
 
 def fit_feed(cache: Path, model_name: str | None, batch: int = 64, epochs: int = 4, rounds: int = 3) -> dict:
     """img/s of model.fit fed by ShardDataset and by the same images as numpy arrays in memory, the best of
-    `rounds` taken in turns (these shared machines halve a rate for seconds at a time, either feed's). model_name None: a near-free model (rescale, average, one dense layer), so the loader's cost
-    shows; else that model of train.models."""
+    `rounds` taken in turns (these shared machines halve a rate for seconds at a time, either feed's).
+    model_name None: a near-free model (rescale, average, one dense layer), so the loader's cost shows; else
+    that model of train.models."""
     import keras
 
     from train.dataset import ShardDataset
