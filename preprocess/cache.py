@@ -5,7 +5,8 @@ and, for train/valid, `labels` float32 (n, 37). `manifest.json` lists every shar
 first/last ID, sha256, the fingerprint of its inputs) and the settings; it is marked complete
 only after `rejects.csv` (GalaxyID, split, path, reason) is written. Every file is written under
 a temporary name and renamed when complete, so a crash never leaves a half file under a final
-name. `Cache.open` is the only way in for readers: it validates once.
+name. `Cache.open` is the only way in for readers: it validates once. `Cache.reader` serves a
+shard's rows a few at a time (ShardReader: raw reads of uncompressed shards).
 """
 
 import csv
@@ -163,6 +164,9 @@ class Cache:
     def open_shard(self, shard: Shard) -> h5py.File:
         return h5py.File(self.path(shard), "r")
 
+    def reader(self, shard: Shard) -> "ShardReader":
+        return ShardReader(self.path(shard))
+
     def read(self, split: str, names: tuple[str, ...] = ("ids", "labels"), limit: int | None = None) -> dict:
         """Datasets `names` of a split, shard after shard (contiguous reads); at most `limit` rows."""
         parts: dict[str, list] = {name: [] for name in names}
@@ -252,3 +256,37 @@ def check_shard(path: Path, shard: Shard, settings: Settings, rehash: bool = Tru
     except OSError as error:
         problems.append(f"{path}: cannot be read as HDF5 ({error})")
     return problems
+
+
+class ShardReader:
+    """Rows of one shard file, for a reader that asks for a few rows at a time (train.dataset). An
+    uncompressed dataset is contiguous bytes in the file (HDF5's contiguous layout, which the writer
+    uses without compression): its rows are read with one `os.preadv` straight into the caller's array,
+    about 7x cheaper than an h5py slice, whose selection machinery costs more than copying 16 images
+    (bench: loader rows). Compressed datasets go through h5py, which decompresses their chunks."""
+
+    def __init__(self, path: os.PathLike):
+        self.path = path
+        self.file = h5py.File(path, "r")
+        self.raw = open(path, "rb", buffering=0)  # open as long as the reader, like self.file
+        datasets = {name: self.file[name] for name in self.file}
+        self.rows = len(datasets["ids"])
+        self.dtypes = {name: d.dtype for name, d in datasets.items()}
+        self.row_shape = {name: d.shape[1:] for name, d in datasets.items()}
+        # None where h5py must read: chunked (compressed) storage, bytes not in this machine's order, no preadv
+        raw = hasattr(os, "preadv")
+        self.offsets = {
+            name: d.id.get_offset() if raw and d.dtype.isnative and d.chunks is None else None
+            for name, d in datasets.items()
+        }
+
+    def read(self, name: str, start: int, out: np.ndarray) -> None:
+        """Rows start .. start + len(out) of dataset `name` into `out` (C-contiguous)."""
+        offset = self.offsets[name]
+        if offset is None:
+            out[...] = self.file[name][start : start + len(out)]
+            return
+        row_bytes = out.nbytes // max(len(out), 1)
+        got = os.preadv(self.raw.fileno(), [memoryview(out).cast("B")], offset + start * row_bytes)
+        if got != out.nbytes:
+            raise CacheError(f"{self.path}: truncated ({name} rows {start}..{start + len(out)} missing)")

@@ -9,7 +9,7 @@ from preprocess.cache import Cache, CacheError
 from preprocess.pipeline import run
 from tests.conftest import SMALL
 from tests.helpers import shard_contents
-from train.dataset import ShardDataset
+from train.dataset import BatchBuffers, ShardDataset
 
 
 def served_rows(ds, contents):
@@ -150,3 +150,21 @@ def test_a_batch_is_a_few_contiguous_reads_on_chunk_boundaries_in_compressed_sha
         ds.set_epoch(epoch)
         for runs in ds.plan:
             assert len(runs) <= 2 and all(start % 16 == 0 for _, start, _ in runs)  # 32 rows: two runs of a chunk
+
+
+def test_batch_arrays_are_reused_only_once_nobody_holds_them(small_cache):
+    ds = ShardDataset(small_cache, "train", batch_size=16, shuffle=False)
+    first = ds[0][0]
+    assert first.ctypes.data % 64 == 0, "TensorFlow takes a 64-byte aligned batch without copying it"
+    expected = first.copy()
+    part = first[2:5]
+    del first
+    second = ds[1][0]
+    assert not np.shares_memory(part, second), "a view of a batch still holds its memory"
+    np.testing.assert_array_equal(part, expected[2:5])
+    del part, second
+    third = ds[2][0]
+    assert any(np.shares_memory(third, pooled) for pooled in next(iter(ds._buffers.pool.values())))
+    held = [ds[i % len(ds)][0] for i in range(BatchBuffers(16).limit + 4)]  # more batches out than the pool keeps
+    assert all(len(arrays) <= BatchBuffers(16).limit for arrays in ds._buffers.pool.values())
+    assert not any(np.shares_memory(a, b) for i, a in enumerate(held) for b in held[i + 1 :])

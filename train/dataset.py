@@ -22,11 +22,10 @@ import os
 import sys
 import threading
 
-import h5py
 import keras
 import numpy as np
 
-from preprocess.cache import LABELLED, Cache, CacheError
+from preprocess.cache import LABELLED, Cache, CacheError, ShardReader
 
 RUN_ROWS = 16  # rows read at once: ~0.5 MB of 106x106x3 images; the chunk of compressed shards
 
@@ -92,11 +91,11 @@ class ShardDataset(keras.utils.PyDataset):
         runs = sum(-(-shard.count // self.run_rows) for shard in self.shards)
         return -(-runs // self.runs_per_batch)
 
-    def reader(self, shard: int) -> "ShardReader":
+    def reader(self, shard: int) -> ShardReader:
         """The reader of shard number `shard`, opened once per process."""
         key = (os.getpid(), shard)  # file handles must not cross a fork
         if key not in self._readers:
-            self._readers[key] = ShardReader(self.cache.path(self.shards[shard]))
+            self._readers[key] = self.cache.reader(self.shards[shard])
         return self._readers[key]
 
     def read_rows(self, out: np.ndarray, shard: int, start: int, name: str) -> None:
@@ -166,36 +165,3 @@ class BatchBuffers:
         memory = np.empty(nbytes + cls.ALIGNMENT, np.uint8)
         skip = -memory.ctypes.data % cls.ALIGNMENT
         return memory[skip : skip + nbytes].view(dtype).reshape(shape)
-
-
-class ShardReader:
-    """Rows of one shard file. An uncompressed dataset is contiguous bytes in the file: its rows are read
-    with one `os.preadv` straight into the batch, about 7x cheaper than an h5py slice, whose selection
-    machinery costs more than copying 16 images (bench: loader rows). Compressed datasets go through h5py,
-    which decompresses their chunks."""
-
-    def __init__(self, path: os.PathLike):
-        self.path = path
-        self.file = h5py.File(path, "r")
-        self.raw = open(path, "rb", buffering=0)  # open as long as the reader, like self.file
-        datasets = {name: self.file[name] for name in self.file}
-        self.rows = len(datasets["ids"])
-        self.dtypes = {name: d.dtype for name, d in datasets.items()}
-        self.row_shape = {name: d.shape[1:] for name, d in datasets.items()}
-        # None where h5py must read: chunked (compressed) storage, bytes not in this machine's order, no preadv
-        raw = hasattr(os, "preadv")
-        self.offsets = {
-            name: d.id.get_offset() if raw and d.dtype.isnative and d.chunks is None else None
-            for name, d in datasets.items()
-        }
-
-    def read(self, name: str, start: int, out: np.ndarray) -> None:
-        """Rows start .. start + len(out) of dataset `name` into `out` (C-contiguous)."""
-        offset = self.offsets[name]
-        if offset is None:
-            out[...] = self.file[name][start : start + len(out)]
-            return
-        row_bytes = out.nbytes // max(len(out), 1)
-        got = os.preadv(self.raw.fileno(), [memoryview(out).cast("B")], offset + start * row_bytes)
-        if got != out.nbytes:
-            raise CacheError(f"{self.path}: truncated ({name} rows {start}..{start + len(out)} missing)")
