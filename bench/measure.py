@@ -75,8 +75,8 @@ def repeated_rate(function, seconds: float = 1.0) -> float:
 
 def loader_throughput(caches: dict[str, Path], data: Path, batch: int = 64) -> dict:
     """img/s of ShardDataset per compression, its batches asked for in a random order (as `model.fit` asks
-    for them) and in order, after a first epoch that opens the files; the pure-read limit (each shard's
-    images in one read into one buffer); and a generator that decodes the JPEGs of each batch the seed's way."""
+    for them) and in order, after a first epoch that opens the files; each shard's images in one read into
+    one buffer, for reference; and a generator that decodes the JPEGs of each batch the seed's way."""
     from train.dataset import ShardDataset
 
     out = {}
