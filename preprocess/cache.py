@@ -27,6 +27,7 @@ FORMAT_VERSION = 2
 MANIFEST, REJECTS = "manifest.json", "rejects.csv"
 SPLITS = ("train", "valid", "test")
 LABELLED = ("train", "valid")
+CHUNK_ROWS = 16  # rows of a compressed shard's HDF5 chunk; readers take runs of it, so none is decompressed twice
 
 
 class CacheError(RuntimeError):

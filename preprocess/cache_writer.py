@@ -13,6 +13,7 @@ import numpy as np
 
 from preprocess.atomic import replacing, write_json
 from preprocess.cache import (
+    CHUNK_ROWS,
     FORMAT_VERSION,
     MANIFEST,
     REJECTS,
@@ -25,8 +26,6 @@ from preprocess.cache import (
     load_manifest,
     shard_from_entry,
 )
-
-CHUNK_ROWS = 16  # of compressed images: a reader's batch starts on a chunk, at one of batch / 16 offsets
 
 
 def write_shard(

@@ -25,9 +25,9 @@ import threading
 import keras
 import numpy as np
 
-from preprocess.cache import LABELLED, Cache, CacheError, ShardReader
+from preprocess.cache import CHUNK_ROWS, LABELLED, Cache, CacheError, ShardReader
 
-RUN_ROWS = 16  # rows read at once: ~0.5 MB of 106x106x3 images; the chunk of compressed shards
+RUN_ROWS = CHUNK_ROWS  # rows read at once: ~0.5 MB of 106x106x3 images; a compressed shard's chunk
 
 
 class ShardDataset(keras.utils.PyDataset):
