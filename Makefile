@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 DATA   ?= data/synthetic
 CACHE  ?= cache
 RUN    ?= runs/default
-JOBS   ?= 2
+JOBS   ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 SUBMISSION ?= $(RUN)/submission.csv
 # `make predict`: images, folders or path lists to catalogue, and where the catalog and its gallery go
 IMAGES ?= $(DATA)/images_test_rev1
@@ -17,12 +17,9 @@ GALLERY ?= $(basename $(CATALOG))_gallery.png
 SYNTH_TRAIN ?= 6000
 SYNTH_TEST  ?= 1000
 SEED   ?= 0
-# galaxies held out for validation: 4000 like the seed, fewer for the small synthetic set
-ifeq ($(DATA),data/synthetic)
-VALID ?= 500
-else
-VALID ?= 4000
-endif
+# galaxies held out for validation: 4000 like the seed, 500 for a synthetic set (the shell tells them apart
+# when the command runs, after `make synth`: only a synthetic set has test_expected.csv)
+VALID ?= $$(test -f $(DATA)/test_expected.csv && echo 500 || echo 4000)
 # extra flags, e.g. PREPROCESS_FLAGS=--skip-bad TRAIN_FLAGS="--recipe seed" SUBMIT_FLAGS="--tta 1"
 # PREDICT_FLAGS="--crop-fraction 1.0 --skip-bad"
 PREPROCESS_FLAGS ?=
@@ -38,7 +35,7 @@ QUALITY_MINUTES ?= 20
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
-	@echo "  variables: DATA=$(DATA) CACHE=$(CACHE) RUN=$(RUN) JOBS=$(JOBS)"
+	@echo "  variables: DATA=$(DATA) CACHE=$(CACHE) RUN=$(RUN) JOBS=$(JOBS) VALID=$(VALID)"
 
 install: $(VENV)/.installed ## create .venv and install the pinned versions of requirements.lock, then the project
 

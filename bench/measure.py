@@ -165,9 +165,9 @@ def inference(cache: Path) -> dict:
 
     cache = Cache.open(cache)
     model = build_model("compact", "tree", cache.image_shape)
-    predict([model], cache, "test", tta=1, progress=False)  # warm-up
     out = {}
     for tta in (1, 16):
+        predict([model], cache, "test", tta=tta, progress=False)  # warm-up: the first batches trace the model
         seconds, (ids, _) = timed(predict, [model], cache, "test", tta=tta, progress=False)
         out[f"tta{tta}"] = rate(len(ids), seconds)
     return out

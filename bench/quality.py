@@ -13,14 +13,15 @@ from pathlib import Path
 
 from bench.measure import cpu_model
 from preprocess import kaggle
-from preprocess.cache import Cache, Settings
+from preprocess.cache import Cache, CacheError, Settings
 from preprocess.pipeline import run
 from synth.dataset import write_dataset
-from train.evaluate import score_submissions
 from train.fit import fit
 from train.plots import plot_budget_curves
-from train.predict import DEFAULT_TTA, submit_models
+from train.predict import submit_models
 from train.recipes import configure
+from train.scores import score_submissions
+from train.tta import DEFAULT_TTA
 
 ROOT = Path(__file__).parent
 WORK, RESULTS, FIGURE = ROOT / "work" / "quality", ROOT / "quality.json", ROOT.parent / "docs" / "quality.png"
@@ -43,9 +44,11 @@ def data_set(n_train: int, n_test: int, seed: int) -> tuple[Path, Cache]:
     data, cache = WORK / f"data-{n_train}-{n_test}-{seed}", WORK / f"cache-{n_train}-{n_test}-{seed}"
     if not (data / kaggle.TEST_EXPECTED).exists():
         write_dataset(data, n_train, n_test, seed=seed, jobs=os.cpu_count() or 1)
-    if not (cache / "manifest.json").exists():
+    try:
+        return data, Cache.open(cache)
+    except CacheError:  # not made yet, or interrupted: preprocessing resumes
         run(data, cache, Settings(valid=max(500, n_train // 20)), jobs=os.cpu_count() or 1)
-    return data, Cache.open(cache)
+        return data, Cache.open(cache)
 
 
 def main() -> None:
@@ -59,7 +62,7 @@ def main() -> None:
         config = configure(recipe, minutes=minutes, **{k: v for k, v in overrides.items() if k != "recipe"})
         print(f"training {name} for {minutes:g} minutes ...", flush=True)
         fit(cache, folder, config, overwrite=True, verbose=2)
-        submissions[name] = submit_models([folder], cache, folder / "submission.csv", tta=DEFAULT_TTA)
+        submissions[name] = submit_models([folder], cache, folder / "submission.csv", tta=DEFAULT_TTA).path
         histories[name] = folder / "history.csv"
     write_results(submissions, histories, data / kaggle.TEST_SOLUTIONS, minutes, n_train, n_test)
 

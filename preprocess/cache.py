@@ -5,8 +5,9 @@ and, for train/valid, `labels` float32 (n, 37). `manifest.json` lists every shar
 first/last ID, sha256, the fingerprint of its inputs) and the settings; it is marked complete
 only after `rejects.csv` (GalaxyID, split, path, reason) is written. Every file is written under
 a temporary name and renamed when complete, so a crash never leaves a half file under a final
-name. `Cache.open` is the only way in for readers: it validates once. `Cache.reader` serves a
-shard's rows a few at a time (ShardReader: raw reads of uncompressed shards).
+name. `Cache.open` is the only way in for readers: it checks what is cheap (every shard present with
+its manifest's size and modification time, its shapes); `verify` re-hashes everything. `Cache.reader`
+serves a shard's rows a few at a time (preprocess.cache_reader.ShardReader).
 """
 
 import csv
@@ -20,18 +21,15 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from preprocess.cache_reader import CacheError, ShardReader, open_hdf5
 from preprocess.images import DECODER, MAX_BYTES
 from preprocess.schema import N_COLUMNS, TREE_TOLERANCE, hierarchy_errors
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: shards' size and modification time in the manifest
 MANIFEST, REJECTS = "manifest.json", "rejects.csv"
 SPLITS = ("train", "valid", "test")
 LABELLED = ("train", "valid")
 CHUNK_ROWS = 16  # rows of a compressed shard's HDF5 chunk; readers take runs of it, so none is decompressed twice
-
-
-class CacheError(RuntimeError):
-    """A cache that is missing, damaged or inconsistent; the message says what and where."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,8 @@ class Shard:
     last_id: int | None
     sha256: str
     fingerprint: str
+    bytes: int  # the file's size and modification time when written: a cheap sign that it is unchanged
+    mtime_ns: int
     rejects: tuple[tuple[int, str, str], ...] = ()  # (GalaxyID, path, reason) of inputs left out of this shard
 
 
@@ -135,7 +135,7 @@ class Cache:
         if check:
             if not cache.complete:
                 raise CacheError(f"{folder} is incomplete (an interrupted run): rerun `make preprocess` first")
-            problems = [p for shard in cache.shards for p in cache.shard_problems(shard)]
+            problems = [p for shard in cache.shards for p in cache.shard_problems(shard, rehash=False)]
             if problems:
                 raise CacheError("the cache is damaged; rerun `make preprocess` to rebuild it:\n" + "\n".join(problems))
         return cache
@@ -163,10 +163,18 @@ class Cache:
         return self.folder / shard.name
 
     def open_shard(self, shard: Shard) -> h5py.File:
-        return h5py.File(self.path(shard), "r")
+        return open_hdf5(self.path(shard))
 
-    def reader(self, shard: Shard) -> "ShardReader":
+    def reader(self, shard: Shard) -> ShardReader:
         return ShardReader(self.path(shard))
+
+    def split_ids(self, split: str) -> np.ndarray:
+        """Every GalaxyID of a split, sorted."""
+        parts = [np.zeros(0, np.int64)]
+        for shard in self.split(split):
+            with self.open_shard(shard) as f:
+                parts.append(f["ids"][()])
+        return np.sort(np.concatenate(parts))
 
     def read(self, split: str, names: tuple[str, ...] = ("ids", "labels"), limit: int | None = None) -> dict:
         """Datasets `names` of a split, shard after shard (contiguous reads); at most `limit` rows."""
@@ -198,7 +206,8 @@ class Cache:
         return [r for r in rows if split is None or r.split == split]
 
     def shard_problems(self, shard: Shard, rehash: bool = True) -> list[str]:
-        """Problems with one shard against its manifest entry; an empty list means it is sound."""
+        """Problems with one shard against its manifest entry; an empty list means it is sound. Without
+        `rehash`, only a file whose size or modification time changed is hashed, and labels are not read."""
         return check_shard(self.path(shard), shard, self.settings, rehash)
 
     def verify(self) -> list[str]:
@@ -229,7 +238,11 @@ def check_shard(path: Path, shard: Shard, settings: Settings, rehash: bool = Tru
     """Problems with the shard file at `path` against its entry and the cache's settings."""
     if not path.is_file():
         return [f"{path}: missing"]
-    if rehash and file_sha256(path) != shard.sha256:
+    stat = path.stat()
+    if stat.st_size != shard.bytes:
+        return [f"{path}: {stat.st_size} bytes, the manifest says {shard.bytes} (file changed or damaged)"]
+    unchanged = stat.st_mtime_ns == shard.mtime_ns  # else copied or touched: the hash tells whether it changed
+    if (rehash or not unchanged) and file_sha256(path) != shard.sha256:
         return [f"{path}: sha256 differs from the manifest (file changed or damaged)"]
     problems = []
     n, size = shard.count, settings.size
@@ -248,7 +261,7 @@ def check_shard(path: Path, shard: Shard, settings: Settings, rehash: bool = Tru
             for key in ("crop", "size"):
                 if f.attrs.get(key) != getattr(settings, key):
                     problems.append(f"{path}: made with {key}={f.attrs.get(key)}, cache uses {getattr(settings, key)}")
-            if not problems and "labels" in expected and n:
+            if rehash and not problems and "labels" in expected and n:
                 labels = f["labels"][()]
                 if labels.min() < 0 or labels.max() > 1:
                     problems.append(f"{path}: labels outside [0, 1]")
@@ -257,37 +270,3 @@ def check_shard(path: Path, shard: Shard, settings: Settings, rehash: bool = Tru
     except OSError as error:
         problems.append(f"{path}: cannot be read as HDF5 ({error})")
     return problems
-
-
-class ShardReader:
-    """Rows of one shard file, for a reader that asks for a few rows at a time (train.dataset). An
-    uncompressed dataset is contiguous bytes in the file (HDF5's contiguous layout, which the writer
-    uses without compression): its rows are read with one `os.preadv` straight into the caller's array,
-    about 7x cheaper than an h5py slice, whose selection machinery costs more than copying 16 images
-    (bench: loader rows). Compressed datasets go through h5py, which decompresses their chunks."""
-
-    def __init__(self, path: os.PathLike):
-        self.path = path
-        self.file = h5py.File(path, "r")
-        self.raw = open(path, "rb", buffering=0)  # open as long as the reader, like self.file
-        datasets = {name: self.file[name] for name in self.file}
-        self.rows = len(datasets["ids"])
-        self.dtypes = {name: d.dtype for name, d in datasets.items()}
-        self.row_shape = {name: d.shape[1:] for name, d in datasets.items()}
-        # None where h5py must read: chunked (compressed) storage, bytes not in this machine's order, no preadv
-        raw = hasattr(os, "preadv")
-        self.offsets = {
-            name: d.id.get_offset() if raw and d.dtype.isnative and d.chunks is None else None
-            for name, d in datasets.items()
-        }
-
-    def read(self, name: str, start: int, out: np.ndarray) -> None:
-        """Rows start .. start + len(out) of dataset `name` into `out` (C-contiguous)."""
-        offset = self.offsets[name]
-        if offset is None:
-            out[...] = self.file[name][start : start + len(out)]
-            return
-        row_bytes = out.nbytes // max(len(out), 1)
-        got = os.preadv(self.raw.fileno(), [memoryview(out).cast("B")], offset + start * row_bytes)
-        if got != out.nbytes:
-            raise CacheError(f"{self.path}: truncated ({name} rows {start}..{start + len(out)} missing)")

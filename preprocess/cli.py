@@ -5,15 +5,15 @@ from pathlib import Path
 import click
 
 from preprocess.cache import MANIFEST, Cache, CacheError, Settings, is_cache, rejects_path
+from preprocess.cli_support import CONTEXT, EXIT_STATUSES, POSITIVE, BadInput, interrupted, os_failure, rejected
 from preprocess.cluster import ClusterUnavailable
 from preprocess.images import MAX_BYTES
 from preprocess.kaggle import SOLUTIONS, TRAIN_IMAGES
 from preprocess.labels import LabelError
+from preprocess.listing import ImageListError
 from preprocess.lock import FolderBusy, exclusive
 from preprocess.pipeline import DataError, SettingsError, run
 from preprocess.summary import cache_sheet, describe_cache
-
-POSITIVE = click.IntRange(min=1)
 
 
 def data_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
@@ -39,16 +39,7 @@ def existing_cache(ctx: click.Context, param: click.Parameter, value: Path) -> P
     return value
 
 
-def write_failure(error: OSError) -> click.ClickException:
-    """A failed write (disk full, permissions): nothing finished is lost, so the same command can resume."""
-    where = f" writing {error.filename}" if error.filename else ""
-    return click.ClickException(
-        f"failed{where}: {error.strerror or error}; finished work is kept, "
-        "fix the problem (e.g. free disk space) and rerun the same command"
-    )
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings=CONTEXT, epilog=EXIT_STATUSES)
 def main() -> None:
     """Galaxy Zoo preprocessing: decode every JPEG once into sharded HDF5 tensors.
 
@@ -59,7 +50,7 @@ def main() -> None:
     """
 
 
-@main.command("run")
+@main.command("run", epilog=EXIT_STATUSES)
 @click.option(
     "--data",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -98,7 +89,7 @@ def main() -> None:
     show_default=True,
     help="Image files larger than this are rejected without being read.",
 )
-@click.option("--skip-bad", is_flag=True, help="Exit 0 even when some galaxies were rejected.")
+@click.option("--skip-bad", is_flag=True, help="Exit 0 even when some galaxies were rejected (else 3).")
 @click.option(
     "--backend",
     type=click.Choice(["local", "dask"]),
@@ -143,17 +134,16 @@ def run_command(
     try:
         with exclusive(cache, "python -m preprocess run"):
             result = run(data, cache, settings, jobs, backend=backend, scheduler=scheduler, timeout=scheduler_timeout)
-    except (LabelError, DataError, FolderBusy, ClusterUnavailable) as error:
+    except (LabelError, DataError, ImageListError) as error:
+        raise BadInput(str(error)) from None
+    except (FolderBusy, ClusterUnavailable) as error:
         raise click.ClickException(str(error)) from None
     except SettingsError as error:
         raise click.BadParameter(str(error), param_hint=error.option) from None
     except OSError as error:
-        raise write_failure(error) from None
+        raise os_failure(error, outputs=(cache,)) from None
     except KeyboardInterrupt:
-        click.echo(
-            f"\ninterrupted: finished shards are kept in {cache}; run the same command again to resume", err=True
-        )
-        raise SystemExit(130) from None
+        raise interrupted(f"finished shards are kept in {cache}; run the same command again to resume") from None
     counts = result.counts
     click.echo(
         f"cache {cache}: {counts['train']} train, {counts['valid']} valid, {counts['test']} test galaxies "
@@ -174,15 +164,13 @@ def run_command(
             click.echo(f"rejected {reject.galaxy_id} ({reject.split}): {reject.reason} ({reject.path})", err=True)
         click.echo(f"{len(rejects)} galaxies rejected, listed in {rejects_path(cache)}", err=True)
         if not skip_bad:
-            click.echo(
+            raise rejected(
                 "fix or remove those files and rerun (only their shards are redone), "
-                "or rerun with --skip-bad to accept the cache without them",
-                err=True,
+                "or rerun with --skip-bad to accept the cache without them"
             )
-            raise SystemExit(2)
 
 
-@main.command()
+@main.command(epilog=EXIT_STATUSES)
 @click.argument("cache", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Save a contact sheet of galaxies here.")
 @click.option("--n", "count", type=POSITIVE, default=64, show_default=True, help="Galaxies on the contact sheet.")
@@ -193,11 +181,13 @@ def inspect(cache: Path, png: Path | None, count: int) -> None:
         click.echo(describe_cache(opened))
         if png:
             click.echo(f"contact sheet: {cache_sheet(opened, png, count)}")
-    except (CacheError, ValueError, OSError) as error:
+    except (CacheError, ValueError) as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise os_failure(error, outputs=(png,) if png else ()) from None
 
 
-@main.command()
+@main.command(epilog=EXIT_STATUSES)
 @click.argument("cache", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def verify(cache: Path) -> None:
     """Re-hash every shard against the manifest and check shapes, dtypes, IDs and labels."""
@@ -205,6 +195,10 @@ def verify(cache: Path) -> None:
         problems = Cache.open(cache, check=False).verify()
     except CacheError as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise os_failure(error) from None
+    except KeyboardInterrupt:
+        raise interrupted(f"{cache} was not fully verified") from None
     for problem in problems:
         click.echo(problem, err=True)
     if problems:

@@ -19,7 +19,7 @@ JPEG_START = b"\xff\xd8"
 FORMATS = ("JPEG", "PNG")
 MAX_BYTES = 4_000_000  # Kaggle's largest galaxy JPEG is far below 1 MB
 MAX_PIXELS = 40_000_000  # larger claims are refused before decoding (decompression bombs)
-HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
+HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L")  # 16-bit PNGs (Pillow opens some as 32-bit "I")
 
 
 class BadImage(ValueError):
@@ -33,10 +33,9 @@ class BadImage(ValueError):
 def _to_rgb(im: Image.Image) -> Image.Image:
     if im.mode == "RGB":
         return im
-    if im.mode in HIGH_BIT_MODES:  # 16-bit or float greyscale: scale to 8 bits rather than clip
+    if im.mode in HIGH_BIT_MODES:  # 16-bit greyscale: the same scale for every image, so brightness compares
         values = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if values.max() > 255 else 255.0
-        im = Image.fromarray(np.clip(values * (255.0 / top), 0, 255).astype(np.uint8))
+        im = Image.fromarray(np.clip(np.rint(values * (255.0 / 65535.0)), 0, 255).astype(np.uint8))
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         im = im.convert("RGBA")
         background = Image.new("RGBA", im.size, (0, 0, 0, 255))  # transparent pixels become sky
@@ -144,3 +143,15 @@ def load_cutout(
         if isinstance(error, FileNotFoundError):
             reason = "file not found"
         raise BadImage(path, reason) from None
+
+
+def load_cutouts(paths: list[Path], fraction: Fraction, size: int) -> list[np.ndarray | str]:
+    """Each image of `paths` as load_cutout gives it, or the reason it cannot be used. A task for decoding
+    processes: this module imports no TensorFlow, so neither do they."""
+    decoded = []
+    for path in paths:
+        try:
+            decoded.append(load_cutout(path, fraction, size))
+        except BadImage as error:
+            decoded.append(error.reason)
+    return decoded

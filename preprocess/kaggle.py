@@ -4,7 +4,6 @@ Source: the competition's data page ("Galaxy Zoo - The Galaxy Challenge", 2013-2
 module that reads or writes a data folder takes its names from here.
 """
 
-import os
 from pathlib import Path
 
 TRAIN_IMAGES = "images_training_rev1"  # <GalaxyID>.jpg, one per row of SOLUTIONS
@@ -17,20 +16,8 @@ TEST_SOLUTIONS = "test_solutions.csv"
 TEST_EXPECTED = "test_expected.csv"
 
 FRAME = 424  # every Kaggle image is FRAME x FRAME pixels with the galaxy at the centre
-IMAGE_SUFFIXES = (".jpg", ".jpeg")
 
 
 def image_path(data: Path, folder: str, galaxy_id: int) -> Path:
+    """Kaggle's name for a galaxy's image (preprocess.listing also finds .jpeg and .png files)."""
     return data / folder / f"{galaxy_id}.jpg"
-
-
-def list_images(folder: Path) -> tuple[dict[int, Path], list[Path]]:
-    """GalaxyID -> path for `<digits>.jpg` files, and every other file found."""
-    images, ignored = {}, []
-    for entry in os.scandir(folder):
-        stem, ext = os.path.splitext(entry.name)
-        if entry.is_file() and ext.lower() in IMAGE_SUFFIXES and stem.isdigit():
-            images[int(stem)] = Path(entry.path)
-        else:
-            ignored.append(Path(entry.path))
-    return dict(sorted(images.items())), sorted(ignored)

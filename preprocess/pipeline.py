@@ -24,7 +24,8 @@ from preprocess.cache_writer import previous_shards, remove_leftovers, write_man
 from preprocess.cluster import dask_workers
 from preprocess.images import BadImage, load_galaxy
 from preprocess.labels import read_solutions
-from preprocess.schema import COLUMNS, PARENT_INDEX, SLICES, TREE_TOLERANCE, row_hierarchy_errors
+from preprocess.listing import list_images
+from preprocess.schema import COLUMNS, N_COLUMNS, PARENT_INDEX, SLICES, TREE_TOLERANCE, row_hierarchy_errors
 
 
 class DataError(RuntimeError):
@@ -84,9 +85,9 @@ def read_inputs(data: Path) -> Inputs:
         if not (data / name).exists():
             raise DataError(f"{data / name} not found: --data must be a folder in Kaggle's layout (see README)")
     train_ids, train_labels = read_solutions(data / kaggle.SOLUTIONS)
-    train_images, ignored = kaggle.list_images(data / kaggle.TRAIN_IMAGES)
+    train_images, ignored = list_images(data / kaggle.TRAIN_IMAGES)
     test_folder = data / kaggle.TEST_IMAGES
-    test_images, test_ignored = kaggle.list_images(test_folder) if test_folder.is_dir() else ({}, [])
+    test_images, test_ignored = list_images(test_folder) if test_folder.is_dir() else ({}, [])
     labelled = set(train_ids.tolist())
     unlabelled = sorted(set(train_images) - labelled)
     missing = [i for i in train_ids.tolist() if i not in train_images]
@@ -178,7 +179,7 @@ def plan_shards(inputs: Inputs, members: dict[str, list[int]], settings: Setting
         images = inputs.test_images if split == "test" else inputs.train_images
         usable = [i for i in members[split] if i in images and i not in inputs.off_tree]
         for index, chunk in enumerate(assign_shards(usable, settings.shard_size)):
-            labels = None if split == "test" else np.stack([label_of[i] for i in chunk.tolist()])
+            labels = None if split == "test" else np.array([label_of[i] for i in chunk.tolist()]).reshape(-1, N_COLUMNS)
             plans.append(ShardPlan(split, index, chunk, [images[i] for i in chunk.tolist()], labels))
     return plans
 
@@ -198,7 +199,10 @@ def build_shard(plan: ShardPlan, cache: Path, settings: Settings, source: str) -
     ids, labels = plan.ids[keep], None if plan.labels is None else plan.labels[keep]
     count, sha256 = write_shard(cache, plan.name, images[: len(keep)], ids, labels, settings, source)
     first, last = (int(ids[0]), int(ids[-1])) if count else (None, None)
-    return Shard(plan.name, plan.split, count, first, last, sha256, made_from, tuple(rejects))
+    stat = (cache / plan.name).stat()
+    return Shard(
+        plan.name, plan.split, count, first, last, sha256, made_from, stat.st_size, stat.st_mtime_ns, tuple(rejects)
+    )
 
 
 def is_done(shard: Shard | None, plan: ShardPlan, cache: Path, settings: Settings) -> bool:

@@ -33,7 +33,7 @@ ANSWERS: dict[int, tuple[str, ...]] = {
     8: ("ring", "lens or arc", "disturbed", "irregular", "other", "merger", "dust lane"),
     9: ("rounded bulge", "boxy bulge", "no bulge"),
     10: ("tight", "medium", "loose"),
-    11: ("1", "2", "3", "4", "more than 4", "a number of"),
+    11: ("1", "2", "3", "4", "more than 4", "can't tell"),
 }
 
 COLUMNS: list[str] = [f"Class{q}.{a}" for q, (n, _) in QUESTIONS.items() for a in range(1, n + 1)]

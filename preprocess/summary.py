@@ -5,10 +5,8 @@ from pathlib import Path
 import numpy as np
 
 from preprocess.cache import LABELLED, SPLITS, Cache, rejects_path
-from preprocess.schema import COLUMNS, SLICES
+from preprocess.schema import ANSWERS, COLUMNS, SLICES
 from preprocess.sheet import contact_sheet
-
-Q1_ANSWERS = ("smooth", "features", "star")
 
 
 def describe_cache(cache: Cache) -> str:
@@ -50,6 +48,6 @@ def cache_sheet(cache: Cache, out: Path, n: int = 64) -> Path:
         caption = str(galaxy_id)
         if "labels" in rows:
             top = int(np.argmax(rows["labels"][i, SLICES[1]]))
-            caption += f" {Q1_ANSWERS[top]} {rows['labels'][i, top]:.2f}"
+            caption += f" {ANSWERS[1][top].split()[0]} {rows['labels'][i, top]:.2f}"
         captions.append(caption)
     return contact_sheet(list(rows["images"]), captions, out)

@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from preprocess import kaggle
+from preprocess.cli_support import CONTEXT, EXIT_STATUSES, interrupted, os_failure
 from synth.dataset import preview, write_dataset
 
 MAX_GALAXIES = 900_000  # GalaxyIDs have 6 digits
@@ -18,7 +19,7 @@ parameters: the best possible prediction, a floor no model beats on average).
 """
 
 
-@click.command(help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(help=HELP, context_settings=CONTEXT, epilog=EXIT_STATUSES)
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write (Kaggle layout)."
 )
@@ -36,7 +37,12 @@ def main(out: Path, n_train: int, n_test: int, seed: int, jobs: int, sheet: Path
         raise click.BadParameter("ask for at least one galaxy", param_hint="--train/--test")
     if n_train + n_test > MAX_GALAXIES:
         raise click.BadParameter(f"at most {MAX_GALAXIES:,} galaxies (6-digit GalaxyIDs)", param_hint="--train/--test")
-    written = write_dataset(out, n_train, n_test, seed=seed, jobs=jobs)
+    try:
+        written = write_dataset(out, n_train, n_test, seed=seed, jobs=jobs)
+    except OSError as error:
+        raise os_failure(error, outputs=(out,)) from None
+    except KeyboardInterrupt:
+        raise interrupted(f"{out} is incomplete; run the same command again to write it whole") from None
     click.echo(f"wrote {written.train} training and {written.test} test galaxies to {out}")
     if sheet:
         click.echo(f"contact sheet: {preview(sheet, seed)}")

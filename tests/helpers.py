@@ -3,10 +3,13 @@
 import errno
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
@@ -37,6 +40,9 @@ def listen_to_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+ROOT = Path(__file__).parent.parent
+
+
 def python_module(*args: str, **kwargs) -> subprocess.Popen:
     """Start `python -m ...` in its own process group, as a shell would, for signal tests."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -48,15 +54,45 @@ def python_module(*args: str, **kwargs) -> subprocess.Popen:
         start_new_session=True,
         preexec_fn=listen_to_ctrl_c,
         env=env,
+        cwd=ROOT,
         **kwargs,
     )
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on now."""
+def paused_command(flag: Path, target: str, calls: int, *command: str, timeout: float = 240) -> subprocess.Popen:
+    """Start `python -m COMMAND...` (tests.pause) and wait until it has paused mid-work: right after its
+    `calls`-th call of `target` ("module:function" or "module:Class.method") returned. Fails if it ends first."""
+    process = python_module("tests.pause", target, str(calls), str(flag), *command)
+    deadline = time.monotonic() + timeout
+    while not flag.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"ended before pausing: {process.communicate()[0][-3000:]}")
+        assert time.monotonic() < deadline, "did not pause in time"
+        time.sleep(0.05)
+    return process
+
+
+@contextmanager
+def refusing_port():
+    """A loopback TCP port where nothing listens, and nothing can start to while the block runs: it is bound
+    here without listening, so every connection is refused."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        yield s.getsockname()[1]
+
+
+def free_port() -> int:
+    """A loopback TCP port that nothing uses now, below the kernel's ephemeral range: the kernel never hands
+    such a port to another program's connection or bind(0), so it stays free until a server binds it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.Random().sample(range(20000, low), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def disk_full(*args, **kwargs):
@@ -74,5 +110,5 @@ def assert_usage_error(main, args: list[str], option: str, values: dict) -> None
 
     result = CliRunner().invoke(main, [a.format(**values) for a in args])
     assert result.exit_code == 2, result.output
-    assert option in result.output and "Traceback" not in result.output
+    assert option in result.output and "Traceback" not in result.output and "No such option" not in result.output
     assert result.output.strip().splitlines()[-1].startswith("Error:")

@@ -1,7 +1,10 @@
 """`train predict`: any images into a catalog that agrees with `submit`, averages runs and names broken files."""
 
 import csv
+import json
 import shutil
+import subprocess
+import sys
 from fractions import Fraction
 
 import h5py
@@ -13,8 +16,10 @@ from PIL import Image
 from preprocess.cache import Cache
 from preprocess.images import load_cutout, load_galaxy
 from preprocess.labels import read_solutions
+from preprocess.listing import ImageListError, find_images
 from preprocess.schema import COLUMNS, row_hierarchy_errors
-from train.catalog import InputError, find_images, predict_catalog
+from tests.helpers import ROOT
+from train.catalog import InputError, predict_catalog
 from train.cli import main
 from train.morphology import describe
 from train.predict import submit_models
@@ -63,11 +68,11 @@ def test_find_images_walks_folders_reads_lists_and_refuses_what_is_neither(mixed
     listing.write_text(f"# two galaxies\n{found[0]}\n\n{found[1].relative_to(mixed_folder)}\n")
     shutil.copy(found[1], tmp_path / found[1].name)  # a relative entry is relative to the list's folder
     assert find_images([listing]) == [found[0], tmp_path / found[1].name]
-    with pytest.raises(InputError, match="nowhere"):
+    with pytest.raises(ImageListError, match="nowhere"):
         find_images([tmp_path / "nowhere"])
     binary = tmp_path / "image.fits"
     binary.write_bytes(bytes(range(256)))
-    with pytest.raises(InputError, match="image.fits"):
+    with pytest.raises(ImageListError, match="image.fits"):
         find_images([binary])
 
 
@@ -87,7 +92,7 @@ def test_a_kaggle_image_gives_the_cache_pixels(kaggle_dir):
 
 
 def test_the_catalog_of_kaggle_test_images_equals_the_submission(kaggle_dir, small_cache, trained_run, tmp_path):
-    submission = submit_models([trained_run], Cache.open(small_cache), tmp_path / "sub.csv", tta=2)
+    submission = submit_models([trained_run], Cache.open(small_cache), tmp_path / "sub.csv", tta=2).path
     ids, expected = read_solutions(submission)
     images = find_images([kaggle_dir / "images_test_rev1"])
     result = predict_catalog([trained_run], images, tmp_path / "cat.csv", tta=2, batch=16, jobs=1, progress=False)
@@ -113,7 +118,7 @@ def test_every_image_kind_gets_a_row_on_the_tree_and_broken_files_are_named(mixe
     out, gallery = tmp_path / "catalog.csv", tmp_path / "gallery.png"
     args = ["predict", "--run", str(trained_run), "--out", str(out), "--gallery", str(gallery), "--tta", "2"]
     result = CliRunner().invoke(main, [*args, str(mixed_folder)])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 3, result.output
     assert "empty.jpg: file is empty" in result.output and "notes.png: not a JPEG or PNG image" in result.output
     rows = read_catalog(out)
     assert len(rows) == 8 and all(row["morphology"] for row in rows)
@@ -134,7 +139,7 @@ def test_every_image_kind_gets_a_row_on_the_tree_and_broken_files_are_named(mixe
 def test_no_catalog_is_left_when_prediction_fails_midway(mixed_folder, trained_run, tmp_path, monkeypatch):
     calls = []
 
-    def failing(models, images, views):
+    def failing(models, images):
         calls.append(len(images))
         if len(calls) == 2:
             raise KeyboardInterrupt
@@ -158,6 +163,10 @@ def test_no_catalog_is_left_when_prediction_fails_midway(mixed_folder, trained_r
         ({"1.2": 0.9, "2.1": 0.8, "9.2": 0.5}, "disk, edge-on, boxy bulge"),
         ({"1.3": 0.9}, "star or artifact"),
         (
+            {"1.2": 0.9, "2.2": 0.9, "3.2": 0.9, "4.1": 0.8, "10.3": 0.5, "11.6": 0.5, "5.2": 0.5},
+            "disk, not edge-on, no bar, loose spiral arms, their number unclear, noticeable bulge",
+        ),
+        (
             {"1.2": 0.9, "2.2": 0.9, "3.2": 0.9, "4.2": 0.9, "5.1": 0.9},
             "disk, not edge-on, no bar, no spiral arms, no bulge",
         ),
@@ -178,7 +187,47 @@ def test_user_mistakes_give_one_line_and_status_2(trained_run, mixed_folder, tmp
         ([*base, "--out", str(tmp_path / "c.txt"), str(mixed_folder)], "--out"),
         ([*base, "--out", str(tmp_path / "c.csv"), str(tmp_path / "nowhere")], "nowhere: no such file"),
         ([*base, "--out", str(tmp_path / "c.csv"), "--crop-fraction", "0", str(mixed_folder)], "--crop-fraction"),
-        ([*base, "--out", str(tmp_path / "c.csv"), str(tmp_path)], "no .jpg, .jpeg or .png files"),
+        ([*base, "--out", str(tmp_path / "c.csv"), str(tmp_path)], "no .jpg, .jpeg, .png files"),
     ):
         result = runner.invoke(main, args)
         assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output, result.output
+
+
+def test_two_images_of_one_galaxy_are_refused_naming_both(mixed_folder, trained_run, tmp_path):
+    folder = tmp_path / "images"
+    shutil.copytree(mixed_folder, folder)
+    first = next(p for p in sorted(folder.glob("*")) if p.stem.isdigit())
+    twin = folder / f"0{first.stem}.png"  # a leading zero: the same GalaxyID
+    shutil.copy(first, twin)
+    result = CliRunner().invoke(
+        main, ["predict", "--run", str(trained_run), "--out", str(tmp_path / "c.csv"), str(folder)]
+    )
+    assert result.exit_code == 2 and str(first) in result.output and str(twin) in result.output, result.output
+    assert not (tmp_path / "c.csv").exists()
+
+
+def test_runs_trained_on_other_crops_are_not_averaged(mixed_folder, trained_run, tmp_path):
+    other = tmp_path / "other-run"
+    shutil.copytree(trained_run, other)
+    config = json.loads((other / "config.json").read_text())
+    config["cache_settings"]["crop"] = 300
+    (other / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InputError, match="cropped or sized differently"):
+        predict_catalog([trained_run, other], find_images([mixed_folder]), tmp_path / "c.csv", progress=False)
+
+
+def test_decoding_processes_never_import_tensorflow(mixed_folder, trained_run, tmp_path, monkeypatch):
+    """The tasks that predict sends to its decoding processes are functions of a module that imports no
+    TensorFlow, so the processes (which import only that module) never load it."""
+    from joblib import delayed
+
+    from train import catalog
+
+    sent = []
+    monkeypatch.setattr(catalog, "delayed", lambda function: sent.append(function) or delayed(function))
+    predict_catalog([trained_run], find_images([mixed_folder]), tmp_path / "c.csv", tta=1, jobs=2, progress=False)
+    modules = {function.__module__ for function in sent}
+    assert sent and modules == {"preprocess.images"}
+    code = "import sys, preprocess.images; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.strip() == "False"

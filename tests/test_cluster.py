@@ -1,5 +1,6 @@
 """Scaling out: preprocessing on a real dask.distributed cluster on loopback."""
 
+import json
 import subprocess
 import sys
 import time
@@ -10,41 +11,32 @@ from click.testing import CliRunner
 from preprocess.cache import Settings
 from preprocess.cli import main
 from preprocess.pipeline import run
-from tests.helpers import assert_same_shards, free_port
+from tests.helpers import assert_same_shards, refusing_port
 
 pytest.importorskip("distributed")
 
 
 @pytest.fixture
-def dask_cluster():
-    """A scheduler and two single-threaded worker processes, as `dask scheduler` / `dask worker` start them."""
-    address = f"tcp://127.0.0.1:{free_port()}"
-    port = address.rsplit(":", 1)[1]
+def dask_cluster(tmp_path):
+    """A scheduler on a port of its choosing (written to a scheduler file) and two single-threaded worker
+    processes, as `dask scheduler` / `dask worker` start them."""
+    scheduler_file = tmp_path / "scheduler.json"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    dask = [sys.executable, "-m", "dask"]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"],
+            [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+            + ["--scheduler-file", str(scheduler_file)],
             **quiet,
         )
     ]
+    while not scheduler_file.exists() or not scheduler_file.read_text():  # bounded by the test's timeout
+        assert processes[0].poll() is None, "the dask scheduler did not start"
+        time.sleep(0.05)
+    address = json.loads(scheduler_file.read_text())["address"]
     for _ in range(2):
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "dask",
-                    "worker",
-                    address,
-                    "--nthreads",
-                    "1",
-                    "--no-dashboard",
-                    "--host",
-                    "127.0.0.1",
-                ],
-                **quiet,
-            )
-        )
+        worker = ["worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"]
+        processes.append(subprocess.Popen([*dask, *worker], **quiet))
     from distributed import Client
 
     client = Client(address, timeout=60)
@@ -61,7 +53,6 @@ def dask_cluster():
 
 
 def test_preprocess_on_a_dask_cluster_matches_a_local_run(kaggle_dir, tmp_path, dask_cluster):
-    started = time.time()
     args = [
         "run",
         "--data",
@@ -81,24 +72,11 @@ def test_preprocess_on_a_dask_cluster_matches_a_local_run(kaggle_dir, tmp_path, 
     assert result.exit_code == 0, result.output
     run(kaggle_dir, tmp_path / "local", Settings(shard_size=32, valid=30), jobs=2, progress=False)
     assert_same_shards(tmp_path / "dask", tmp_path / "local")
-    assert time.time() - started < 120
 
 
 def test_unreachable_scheduler_is_a_clear_error(kaggle_dir, tmp_path):
-    args = [
-        "run",
-        "--data",
-        str(kaggle_dir),
-        "--cache",
-        str(tmp_path / "c"),
-        "--backend",
-        "dask",
-        "--scheduler",
-        f"tcp://127.0.0.1:{free_port()}",
-        "--scheduler-timeout",
-        "2",
-        "--valid",
-        "30",
-    ]
-    result = CliRunner().invoke(main, args)
+    args = ["run", "--data", str(kaggle_dir), "--cache", str(tmp_path / "c"), "--valid", "30", "--backend", "dask"]
+    with refusing_port() as port:
+        options = ["--scheduler", f"tcp://127.0.0.1:{port}", "--scheduler-timeout", "2"]
+        result = CliRunner().invoke(main, [*args, *options])
     assert result.exit_code == 1 and "cannot reach the dask scheduler" in result.output

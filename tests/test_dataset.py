@@ -1,11 +1,15 @@
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 
+import h5py
 import numpy as np
 import pytest
 
 from preprocess.cache import Cache, CacheError
+from preprocess.cache_reader import ShardReader
 from preprocess.pipeline import run
 from tests.conftest import SMALL
 from tests.helpers import shard_contents
@@ -36,9 +40,9 @@ def test_one_epoch_serves_every_id_once_with_its_labels(small_cache):
     rows = served_rows(ds, contents)
     assert sorted(rows) == sorted(train_ids.tolist())
     assert rows == ds.ids.tolist(), "ids must list the galaxies in the order they are served"
-    counts = [len(c["ids"]) for n, c in contents.items() if n.startswith("train")]
-    assert len(ds) == sum(-(-n // 16) for n in counts)  # a 16-row run a batch; a shard's last run may be short
-    assert all(len(ds[i][0]) == 16 for i in range(len(ds)) if all(n == 16 for _, _, n in ds.plan[i]))
+    shards = [n for n in contents if n.startswith("train")]
+    sizes = [len(ds[i][0]) for i in range(len(ds))]
+    assert max(sizes) == 16 and sum(size < 16 for size in sizes) <= len(shards)  # short: a shard's last rows
 
 
 def test_compressed_shards_serve_the_same_rows_as_uncompressed(small_cache, kaggle_dir, tmp_path):
@@ -143,13 +147,32 @@ def test_model_fit_reads_every_row_of_every_shard_once_per_epoch(small_cache):
         assert all((rows == 1).all() for rows in reads.values())
 
 
-def test_a_batch_is_a_few_contiguous_reads_on_chunk_boundaries_in_compressed_shards(kaggle_dir, tmp_path):
+def test_each_chunk_of_a_compressed_shard_is_read_once_per_epoch(kaggle_dir, tmp_path, monkeypatch):
+    """A compressed shard is read a whole HDF5 chunk at a time, so no chunk is decompressed twice in an epoch."""
     run(kaggle_dir, tmp_path / "gzip", replace(SMALL, compression="gzip"), progress=False)
+    reads, read = [], ShardReader.read
+
+    def counted(self, name, start, out):
+        if name == "images":
+            reads.append((str(self.path), start, len(out)))
+        read(self, name, start, out)
+
+    monkeypatch.setattr(ShardReader, "read", counted)
     ds = ShardDataset(tmp_path / "gzip", "train", batch_size=32, seed=4)
+    chunks = {}
+    for shard in ds.shards:
+        with h5py.File(tmp_path / "gzip" / shard.name) as f:
+            rows = f["images"].chunks[0]
+        chunks[str(tmp_path / "gzip" / shard.name)] = [
+            (s, min(rows, shard.count - s)) for s in range(0, shard.count, rows)
+        ]
     for epoch in range(3):
         ds.set_epoch(epoch)
-        for runs in ds.plan:
-            assert len(runs) <= 2 and all(start % 16 == 0 for _, start, _ in runs)  # 32 rows: two runs of a chunk
+        reads.clear()
+        for i in range(len(ds)):
+            ds[i]
+        for path, expected in chunks.items():
+            assert sorted((start, n) for p, start, n in reads if p == path) == expected
 
 
 def test_batch_arrays_are_reused_only_once_nobody_holds_them(small_cache):
@@ -163,8 +186,68 @@ def test_batch_arrays_are_reused_only_once_nobody_holds_them(small_cache):
     assert not np.shares_memory(part, second), "a view of a batch still holds its memory"
     np.testing.assert_array_equal(part, expected[2:5])
     del part, second
+    pool = next(iter(ds._buffers.pool.values()))
     third = ds[2][0]
-    assert any(np.shares_memory(third, pooled) for pooled in next(iter(ds._buffers.pool.values())))
+    assert len(pool) == 2 and any(np.shares_memory(third, pooled) for pooled in pool), "a free array is reused"
+    del third
     held = [ds[i % len(ds)][0] for i in range(BatchBuffers(16).limit + 4)]  # more batches out than the pool keeps
     assert all(len(arrays) <= BatchBuffers(16).limit for arrays in ds._buffers.pool.values())
     assert not any(np.shares_memory(a, b) for i, a in enumerate(held) for b in held[i + 1 :])
+
+
+def test_a_batch_that_tensorflow_holds_is_never_overwritten(small_cache):
+    """Keras feeds a PyDataset through tf.data.Dataset.from_generator, which keeps an aligned batch's memory
+    instead of copying it: while TensorFlow holds that tensor, the pool must not hand the memory out again."""
+    import tensorflow as tf
+
+    ds = ShardDataset(small_cache, "train", batch_size=16, shuffle=False)
+    expected = [images.copy() for images, _ in ShardDataset(small_cache, "train", batch_size=16, shuffle=False)]
+    signature = (tf.TensorSpec((None, 106, 106, 3), tf.uint8), tf.TensorSpec((None, 37), tf.float32))
+    stream = tf.data.Dataset.from_generator(lambda: (ds[i] for i in range(len(ds))), output_signature=signature)
+    held = [images for images, _ in stream]  # tensors over the batches' memory, all held at once
+    for i in range(len(ds)):  # as many batches again through the same pool
+        ds[i]
+    for tensor, images in zip(held, expected, strict=True):
+        np.testing.assert_array_equal(tensor.numpy(), images)
+
+
+def test_open_files_stay_bounded_whatever_the_number_of_shards(kaggle_dir, tmp_path):
+    """Caches of 90 one-galaxy shards (about 60 hold a galaxy), raw and compressed, read to the end twice under
+    an open-files limit that reading every shard at once would pass."""
+    for compression in (None, "lzf"):
+        run(kaggle_dir, tmp_path / str(compression), replace(SMALL, shard_size=1, compression=compression))
+    code = f"""
+import os, resource
+from train.dataset import OPEN_SHARDS, ShardDataset
+for cache, files in (({str(tmp_path / "None")!r}, 1), ({str(tmp_path / "lzf")!r}, 2)):  # fds per open shard
+    ds = ShardDataset(cache, "train", batch_size=16, seed=1)
+    assert len(ds.shards) > OPEN_SHARDS + 24, len(ds.shards)
+    limit = len(os.listdir("/proc/self/fd")) + files * OPEN_SHARDS + 16
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    for epoch in range(2):
+        ds.set_epoch(epoch)
+        print(sum(len(ds[i][0]) for i in range(len(ds))))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["90"] * 4
+
+
+def test_raw_reads_check_bounds_dtype_and_row_shape(small_cache):
+    cache = Cache.open(small_cache)
+    reader = cache.reader(cache.split("train")[0])
+    images = np.empty((4, 106, 106, 3), np.uint8)
+    reader.read("images", reader.rows - 4, images)  # the last rows: fine
+    with pytest.raises(IndexError, match="outside"):
+        reader.read("images", reader.rows - 3, images)
+    with pytest.raises(IndexError, match="outside"):
+        reader.read("images", -1, images)
+    with pytest.raises(ValueError, match="uint8"):
+        reader.read("images", 0, np.empty((4, 106, 106, 3), np.float32))
+    with pytest.raises(ValueError, match="uint8"):
+        reader.read("images", 0, np.empty((4, 106, 106, 4), np.uint8))
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        reader.read("images", 0, np.empty((8, 106, 106, 3), np.uint8)[::2])
+    reader.close()
+    assert not reader.is_open
+    reader.read("ids", 0, np.empty(3, np.int64))  # a closed reader opens its file again

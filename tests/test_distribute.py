@@ -6,10 +6,13 @@ import os
 import subprocess
 import sys
 
+from click.testing import CliRunner
+
 from preprocess.cache import Settings
 from preprocess.pipeline import run
 from synth.dataset import replicate
 from tests.helpers import free_port
+from train.cli import main
 
 
 def test_two_workers_train_together_on_disjoint_shards(kaggle_dir, tmp_path):
@@ -52,26 +55,80 @@ def test_two_workers_train_together_on_disjoint_shards(kaggle_dir, tmp_path):
     assert sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) == [
         "config.json",
         "curves.png",
+        "galaxies.npz",
         "history.csv",
         "model.keras",
     ]
 
 
-def test_an_epoch_on_two_mirrored_replicas_is_one_pass_over_the_data(small_cache):
-    """Two replicas split each global batch: an epoch is (train galaxies / global batch) steps, not twice that."""
-    code = f"""
-import tensorflow as tf
+TWO_REPLICAS = """
+import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from preprocess.cache import Cache
-from train.distribute import WorkerRole, distributed_inputs
-from train.recipes import FitConfig
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-cache = Cache.open({str(small_cache)!r})
-inputs = distributed_inputs(strategy, cache, FitConfig(batch=16), WorkerRole(), log=lambda *a, **k: None)
-print(strategy.num_replicas_in_sync, inputs["steps_per_epoch"], inputs["validation_steps"], cache.count("train"))
 """
+
+
+def test_every_validation_galaxy_is_scored_once_per_epoch_on_two_replicas(kaggle_dir, tmp_path):
+    """With the model frozen (learning rate 0), each epoch's val_rmse is the model's RMSE over the whole valid
+    split, whatever the batch: valid shards of about 10 galaxies make short batches, an odd number of them."""
+    cache = tmp_path / "cache"
+    run(kaggle_dir, cache, Settings(shard_size=10, valid=30), progress=False)
+    code = (
+        TWO_REPLICAS
+        + f"""
+import keras
+from preprocess.cache import Cache
+from train.dataset import ShardDataset
+from train.distribute import WorkerRole, distributed_inputs, forget_strategy
+from train.models import build_model
+from train.recipes import FitConfig
+cache = Cache.open({str(cache)!r})
+valid = cache.read("valid", ("labels",))["labels"]
+for batch in (16, 32):
+    inputs = distributed_inputs(strategy, cache, FitConfig(batch=batch), WorkerRole(), log=lambda *a, **k: None)
+    with strategy.scope():
+        model = forget_strategy(build_model("compact", "tree", cache.image_shape))
+        for layer in model.layers:  # frozen batch normalisation keeps its statistics: the model never changes
+            layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
+        model.compile(keras.optimizers.SGD(0.0), "mse", metrics=[keras.metrics.RootMeanSquaredError("rmse")])
+        history = model.fit(**inputs, epochs=3, verbose=0)
+    batches = ShardDataset(cache, "valid", 16, shuffle=False)
+    predictions = np.concatenate([model.predict_on_batch(batches[i][0]) for i in range(len(batches))])
+    expected = np.sqrt(np.mean((predictions - valid) ** 2))
+    print(len(ShardDataset(cache, "valid", batch // 2)), *(abs(v - expected) for v in history.history["val_rmse"]))
+"""
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert any(int(line[0]) % 2 for line in lines), "an odd number of batches: one is cut to even the steps"
+    for line in lines:
+        assert max(map(float, line[1:])) < 1e-5, line
+
+
+def test_keras_still_reads_the_strategy_that_forget_strategy_clears():
+    """forget_strategy sets Keras's private `_distribute_strategy`; if Keras stopped reading it, the model would
+    still report the strategy it was built in."""
+    code = (
+        TWO_REPLICAS
+        + """
+from train.distribute import forget_strategy
+from train.models import build_model
+with strategy.scope():
+    model = build_model("compact", "tree", (106, 106, 3))
+remembered = model.distribute_strategy is strategy
+forget_strategy(model)
+print(remembered, model.distribute_strategy is strategy)
+"""
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    replicas, steps, validation_steps, n_train = map(int, result.stdout.split()[-4:])
-    assert replicas == 2 and steps == n_train // 16 and validation_steps == -(-30 // 16)
+    assert result.stdout.split()[-2:] == ["True", "False"]
+
+
+def test_a_malformed_tf_config_is_one_line_and_status_2(small_cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {}}')
+    args = ["fit", "--cache", str(small_cache), "--run", str(tmp_path / "r"), "--strategy", "multiworker"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "TF_CONFIG" in result.output and "Traceback" not in result.output, result.output

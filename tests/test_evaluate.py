@@ -1,4 +1,6 @@
+import errno
 import json
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -6,12 +8,15 @@ import pytest
 from click.testing import CliRunner
 
 from preprocess.cache import Cache
-from preprocess.kaggle import TEST_EXPECTED, TEST_SOLUTIONS, ZEROS
+from preprocess.kaggle import SOLUTIONS, TEST_EXPECTED, TEST_SOLUTIONS, ZEROS
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.pipeline import run
+from synth.dataset import replicate
 from tests.conftest import SMALL
 from train.cli import main
-from train.evaluate import rmse, score_submissions
+from train.fit import RunError, fit
+from train.recipes import FitConfig
+from train.scores import score_submissions
 
 
 def test_evaluate_reports_model_and_baselines(small_cache, trained_run):
@@ -35,10 +40,8 @@ def test_score_truth_is_zero_and_zeros_match_hand_computation(kaggle_dir):
     lines = {line.split()[0]: line.split() for line in result.output.splitlines()[1:]}
     assert float(lines["test_solutions.csv"][1]) == 0.0
     _, values = read_solutions(truth)
-    assert float(lines["all_zeros_benchmark.csv"][1]) == pytest.approx(
-        np.sqrt(np.mean(values.astype(float) ** 2)), abs=1e-5
-    )
-    assert rmse(np.zeros_like(values), values) == pytest.approx(float(lines["all_zeros_benchmark.csv"][1]), abs=1e-5)
+    squares = sum(float(v) ** 2 for row in values for v in row)  # by hand: every (galaxy, column) pair
+    assert float(lines["all_zeros_benchmark.csv"][1]) == pytest.approx((squares / values.size) ** 0.5, abs=1e-5)
 
 
 def with_field(line: str, index: int, text: str) -> str:
@@ -69,7 +72,7 @@ def bad_submission(tmp_path, kaggle_dir, change):
 def test_score_refuses_bad_submissions(kaggle_dir, tmp_path, change, message):
     path = bad_submission(tmp_path, kaggle_dir, change)
     result = CliRunner().invoke(main, ["score", str(path), str(kaggle_dir / TEST_SOLUTIONS)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert message in result.output
 
 
@@ -112,3 +115,48 @@ def test_a_cache_with_another_validation_split_is_refused(kaggle_dir, small_cach
         "\n", ""
     )
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_cache_rebuilt_from_a_csv_with_rows_removed_is_refused(kaggle_dir, small_cache, trained_run, tmp_path):
+    """Same settings, other split: the validation split is the IDs of smallest hash among all CSV rows, so
+    removing rows moves galaxies the model trained on into it. evaluate, submit and fit's resume refuse it."""
+    data = replicate(kaggle_dir, tmp_path / "data", 1)
+    ids, labels = read_solutions(data / SOLUTIONS)
+    valid = set(Cache.open(small_cache).split_ids("valid").tolist())
+    removed = [i for i in ids.tolist() if i in valid][:10]  # ten validation galaxies gone: ten others move in
+    keep = ~np.isin(ids, removed)
+    write_solutions(data / SOLUTIONS, ids[keep], labels[keep], decimals=9)
+    other = tmp_path / "other-cache"
+    run(data, other, SMALL, progress=False)
+    assert Cache.open(other).settings == Cache.open(small_cache).settings
+    for command in ("evaluate", "submit"):
+        args = [command, "--cache", str(other), "--run", str(trained_run)]
+        result = CliRunner().invoke(main, args + (["--out", str(tmp_path / "s.csv")] if command == "submit" else []))
+        assert result.exit_code == 2, result.output
+        words = " ".join(result.output.split())
+        assert "20 galaxies are in another split or missing" in words, words
+        assert "10 of its validation galaxies trained the run" in words
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(trained_run, unfinished)
+    config = json.loads((unfinished / "config.json").read_text())
+    (unfinished / "config.json").write_text(json.dumps({**config, "finished": False}))
+    with pytest.raises(RunError, match="20 galaxies are in another split or missing"):
+        fit(other, unfinished, FitConfig(**config["config"]), verbose=0)
+
+
+@pytest.mark.parametrize(
+    "error, status, words",
+    [
+        (KeyboardInterrupt(), 130, "report.json was not written"),
+        (OSError(errno.EIO, "Input/output error", "runs/a/model.keras"), 1, "failed reading runs/a/model.keras"),
+    ],
+)
+def test_evaluate_interrupted_or_unable_to_read_says_so_in_a_line(
+    small_cache, trained_run, monkeypatch, error, status, words
+):
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("train.evaluate.evaluate_runs", failing)
+    result = CliRunner().invoke(main, ["evaluate", "--cache", str(small_cache), "--run", str(trained_run)])
+    assert result.exit_code == status and words in result.output and "Traceback" not in result.output

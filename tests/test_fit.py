@@ -1,8 +1,8 @@
 import csv
 import json
 import os
+import shlex
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -11,16 +11,17 @@ from click.testing import CliRunner
 from preprocess.cache import Cache
 from preprocess.lock import exclusive
 from preprocess.schema import hierarchy_errors
-from tests.helpers import disk_full, python_module
-from train.callbacks import AtomicBackupAndRestore, AtomicCheckpoint
-from train.cli import main
-from train.dataset import ShardDataset
-from train.evaluate import rmse
-from train.fit import RunError, fit
+from tests.helpers import disk_full, paused_command, python_module
+from train.callbacks import backup_state
+from train.cli import main, retry_command
+from train.fit import LossNotFinite, RunError, fit
 from train.predict import load_models, predict
 from train.recipes import MAX_EPOCHS, FitConfig, configure
+from train.scores import rmse
 
 TINY = FitConfig(epochs=2, batch=16, patience=2)
+# an epoch's last callback: once it has run, the epoch's history row, checkpoint and backup are written
+EPOCH_END = "train.callbacks:PlotCurves.on_epoch_end"
 
 
 def history_epochs(run):
@@ -28,43 +29,67 @@ def history_epochs(run):
         return [int(row["epoch"]) for row in csv.DictReader(f)]
 
 
+def best_val_rmse(run) -> float:
+    with open(run / "history.csv", newline="") as f:
+        return min(float(row["val_rmse"]) for row in csv.DictReader(f))
+
+
+def valid_rmse_of_saved_model(run, cache_folder) -> float:
+    cache = Cache.open(cache_folder)
+    _, predictions = predict(load_models([run], cache), cache, "valid", tta=1, progress=False)
+    return rmse(predictions, cache.read("valid", ("labels",))["labels"])
+
+
 def test_fit_writes_the_run_folder(small_cache, tmp_path):
     run = tmp_path / "run"
     result = fit(small_cache, run, TINY, verbose=0)
     assert result.epochs == 2 and result.best_val_rmse > 0
     assert history_epochs(run) == [0, 1]
-    for name in ("model.keras", "curves.png", "config.json"):
+    for name in ("model.keras", "curves.png", "config.json", "galaxies.npz"):
         assert (run / name).stat().st_size > 0, name
     config = json.loads((run / "config.json").read_text())
     assert config["finished"] and config["config"]["model"] == "centre" and len(config["manifest_sha256"]) == 64
+    assert config["splits"]["valid"]["galaxies"] == 30 and config["splits"]["train"]["galaxies"] == 90
     assert not (run / "backup").exists()
     with pytest.raises(RunError, match="already holds a finished run; pass --overwrite"):
         fit(small_cache, run, TINY, verbose=0)
 
 
+def fit_args(cache, run, epochs: int) -> list[str]:
+    return ["train", "fit", "--cache", str(cache), "--run", str(run), "--epochs", str(epochs), "--batch", "16"]
+
+
 def test_kill_9_during_fit_then_rerun_resumes(small_cache, tmp_path):
     run = tmp_path / "run"
-    args = ["train", "fit", "--cache", str(small_cache), "--run", str(run), "--epochs", "4", "--batch", "16"]
-    process = python_module(*args)
-    deadline = time.time() + 240
-    while not ((run / "history.csv").exists() and len(history_epochs(run)) >= 2):
-        assert time.time() < deadline and process.poll() is None, "fit did not finish an epoch"
-        time.sleep(0.2)
+    args = fit_args(small_cache, run, 4)
+    process = paused_command(tmp_path / "paused", EPOCH_END, 2, *args)  # two epochs done, the third not begun
     process.kill()
     process.wait()
-    done = len(history_epochs(run))
+    assert history_epochs(run) == [0, 1] and backup_state(run / "backup")["epoch"] == 2
+    assert not json.loads((run / "config.json").read_text()).get("finished")
     rerun = python_module(*args)
     output, _ = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, output
-    assert f"Epoch {done + 1}/4" in output and "Epoch 1/4" not in output
+    assert "Epoch 3/4" in output and "Epoch 1/4" not in output
     assert history_epochs(run) == [0, 1, 2, 3]
     # model.keras is the best epoch of the whole history, not the best since the resume
-    with open(run / "history.csv", newline="") as f:
-        best = min(float(row["val_rmse"]) for row in csv.DictReader(f))
-    cache = Cache.open(small_cache)
-    _, predictions = predict(load_models([run], cache), cache, "valid", tta=1, progress=False)
-    assert rmse(predictions, cache.read("valid", ("labels",))["labels"]) == pytest.approx(best, abs=2e-3)
+    best = best_val_rmse(run)
+    assert valid_rmse_of_saved_model(run, small_cache) == pytest.approx(best, abs=2e-3)
     assert json.loads((run / "config.json").read_text())["best_val_rmse"] == pytest.approx(best)
+
+
+def test_ctrl_c_during_fit_then_rerun_resumes(small_cache, tmp_path):
+    run = tmp_path / "run"
+    args = fit_args(small_cache, run, 3)
+    process = paused_command(tmp_path / "paused", EPOCH_END, 1, *args)
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output[-2000:]
+    assert "rerun the same command to continue" in output and "Traceback" not in output
+    assert history_epochs(run) == [0] and not [p for p in run.rglob("*") if ".tmp" in p.name]
+    rerun = python_module(*args)
+    assert rerun.wait(timeout=300) == 0
+    assert history_epochs(run) == [0, 1, 2]
 
 
 def test_fit_refuses_a_missing_cache_and_a_changed_one(small_cache, tmp_path):
@@ -78,44 +103,59 @@ def test_fit_refuses_a_missing_cache_and_a_changed_one(small_cache, tmp_path):
 
 
 def test_fit_rejects_bad_options(small_cache, tmp_path):
-    for option, value in (("--epochs", "0"), ("--batch", "-1"), ("--lr", "0")):
+    for option, value in (("--epochs", "0"), ("--batch", "-1"), ("--lr", "0"), ("--loader-workers", "0")):
         args = ["fit", "--cache", str(small_cache), "--run", str(tmp_path / "r"), option, value]
         result = CliRunner().invoke(main, args)
-        assert result.exit_code == 2 and option in result.output
+        assert result.exit_code == 2 and option in result.output and "No such option" not in result.output
 
 
-def test_nan_loss_stops_with_a_clear_error(small_cache, tmp_path, monkeypatch):
-    serve = ShardDataset.__getitem__
+@pytest.fixture
+def nan_in_epoch_2(monkeypatch):
+    """The logits layer's weights turn NaN as the second epoch begins, so its first loss is NaN whatever the
+    platform's arithmetic; the first epoch trains normally."""
+    import keras
 
-    def poisoned(self, index):
-        """Training batches carry a NaN label, so the loss is NaN whatever the platform's arithmetic."""
-        images, labels = serve(self, index)
-        if self.split == "train":
-            labels = labels.copy()
-            labels[0, 0] = np.nan
-        return images, labels
+    from train import fit as fit_module
 
-    monkeypatch.setattr(ShardDataset, "__getitem__", poisoned)
-    with pytest.raises(RunError, match="the loss became NaN at epoch 1; try a lower --lr"):
-        fit(small_cache, tmp_path / "run", FitConfig(epochs=3, batch=16), verbose=0)
+    class Poison(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                kernel = self.model.get_layer("logits").kernel
+                kernel.assign(np.full(kernel.shape, np.nan, kernel.dtype))
+
+    chosen = fit_module.callbacks
+    monkeypatch.setattr(fit_module, "callbacks", lambda *args, **kwargs: [Poison(), *chosen(*args, **kwargs)])
 
 
-def test_ctrl_c_during_fit_then_rerun_resumes(small_cache, tmp_path):
+def all_finite(weights) -> bool:
+    return all(np.isfinite(w).all() for w in weights)
+
+
+def test_a_nan_loss_stops_before_its_epoch_is_saved(small_cache, tmp_path, nan_in_epoch_2, monkeypatch):
     run = tmp_path / "run"
-    args = ["train", "fit", "--cache", str(small_cache), "--run", str(run), "--epochs", "3", "--batch", "16"]
-    process = python_module(*args)
-    deadline = time.time() + 240
-    while not ((run / "history.csv").exists() and history_epochs(run)):
-        assert time.time() < deadline and process.poll() is None, "fit did not finish an epoch"
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGINT)
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == 130, output[-2000:]
-    assert "rerun the same command to continue" in output and "Traceback" not in output
-    assert not [p for p in run.iterdir() if p.name.endswith(".tmp.keras")]
-    rerun = python_module(*args)
-    assert rerun.wait(timeout=300) == 0
-    assert history_epochs(run) == [0, 1, 2]
+    config = FitConfig(epochs=3, batch=16)
+    with pytest.raises(LossNotFinite, match=r"the loss became nan in epoch 2 \(batch 1\)"):
+        fit(small_cache, run, config, verbose=0)
+    assert history_epochs(run) == [0] and backup_state(run / "backup")["epoch"] == 1
+    import keras
+
+    assert all_finite(keras.models.load_model(run / "model.keras").get_weights())
+    model = keras.models.load_model(run / "model.keras")
+    model.load_weights(run / "backup" / backup_state(run / "backup")["weights"])
+    assert all_finite(model.get_weights())
+    monkeypatch.undo()
+    assert fit(small_cache, run, config, verbose=0).epochs == 3  # the same command resumes from epoch 2
+
+
+def test_a_nan_loss_says_the_command_to_retry(small_cache, tmp_path, nan_in_epoch_2, monkeypatch):
+    run = tmp_path / "run"
+    args = ["fit", "--cache", str(small_cache), "--run", str(run), "--epochs", "3", "--batch", "16", "--lr=0.002"]
+    monkeypatch.setattr("sys.argv", ["train/__main__.py", *args])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    command = result.output.strip().splitlines()[-1].strip()
+    assert shlex.split(command) == ["python", "-m", "train", *args[:-1], "--lr", "0.0002", "--overwrite"]
+    assert retry_command(["fit", "--lr", "0.1", "--overwrite"], 0.01) == "python -m train fit --overwrite --lr 0.01"
 
 
 def test_disk_full_while_saving_a_checkpoint(small_cache, tmp_path, monkeypatch):
@@ -159,34 +199,44 @@ def test_a_time_budget_stops_after_the_epoch_that_passes_it(small_cache, tmp_pat
     assert result.epochs == 1 and history_epochs(tmp_path / "run") == [0]
 
 
-def test_keras_still_calls_the_private_hooks_that_make_saving_atomic(small_cache, tmp_path, monkeypatch):
-    """AtomicCheckpoint and AtomicBackupAndRestore override private Keras methods; a Keras release that
-    renamed them would silently write files the non-atomic way. This fails first."""
-    calls = []
-    for cls in (AtomicCheckpoint, AtomicBackupAndRestore):
+def loader_processes(monkeypatch, tmp_path) -> list[int]:
+    """Record, in a file, the pid of every process that opens a shard for reading (forked loaders included)."""
+    from preprocess import cache_reader
 
-        def spy(self, *args, _original=cls._save_model, _name=cls.__name__, **kwargs):
-            calls.append(_name)
-            if _name == "AtomicBackupAndRestore":  # the names Keras restores from
-                assert self._weights_path.endswith(".weights.h5") and self._training_metadata_path
-            return _original(self, *args, **kwargs)
+    record, opened = tmp_path / "readers", cache_reader.ShardReader.__init__
 
-        monkeypatch.setattr(cls, "_save_model", spy)
-    fit(small_cache, tmp_path / "run", FitConfig(epochs=2, batch=64, augment=False), verbose=0)
-    assert calls.count("AtomicCheckpoint") >= 1 and calls.count("AtomicBackupAndRestore") == 2
+    def spy(self, path):
+        with open(record, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        opened(self, path)
+
+    monkeypatch.setattr(cache_reader.ShardReader, "__init__", spy)
+    return record
 
 
 @pytest.mark.parametrize(
     "options",
     [{"precision": "mixed"}, {"jit": True, "augment": False}, {"loader_workers": 2}, {"tensorboard": True}],
 )
-def test_gpu_and_loader_options_train_save_and_load(small_cache, tmp_path, options):
-    """On the CPU: mixed precision, XLA, two loader processes and TensorBoard logs train, save and load."""
-    run = tmp_path / "run"
-    fit(small_cache, run, FitConfig(epochs=1, batch=32, **options), verbose=0)
+def test_gpu_and_loader_options_take_effect_train_save_and_load(small_cache, tmp_path, monkeypatch, options):
+    """On the CPU: mixed precision, XLA, two loader processes and TensorBoard logs each do what they say, and
+    the saved model is the best epoch's."""
+    import keras
+
+    run, readers = tmp_path / "run", loader_processes(monkeypatch, tmp_path)
+    fit(small_cache, run, FitConfig(epochs=2, batch=32, **options), verbose=0)
+    loaders = set(readers.read_text().split()) - {str(os.getpid())}  # Keras peeks at a first batch here
+    assert bool(loaders) == bool(options.get("loader_workers")), "only loader processes read in other processes"
+    model = keras.models.load_model(run / "model.keras")
+    assert valid_rmse_of_saved_model(run, small_cache) == pytest.approx(best_val_rmse(run), abs=2e-3)
     cache = Cache.open(small_cache)
-    _, predictions = predict(load_models([run], cache), cache, "valid", tta=1, progress=False)
+    _, predictions = predict([model], cache, "valid", tta=1, progress=False)
     assert np.isfinite(predictions).all() and predictions.dtype == np.float32
     assert hierarchy_errors(predictions).max() < 1e-5
-    if options.get("tensorboard"):
-        assert list((run / "logs").rglob("*.tfevents.*"))
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    compute = {layer.dtype_policy.compute_dtype for layer in convolutions}
+    assert compute == ({"float16"} if options.get("precision") else {"float32"})
+    assert model.get_layer("logits").dtype_policy.compute_dtype == "float32"
+    if options.get("jit"):  # Keras's "auto" compiles with XLA on GPUs only; --jit asks for it on the CPU too
+        assert model.get_compile_config()["jit_compile"] is True
+    assert bool(list((run / "logs").rglob("*.tfevents.*"))) == bool(options.get("tensorboard"))

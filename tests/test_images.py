@@ -1,8 +1,8 @@
 """load_galaxy: the central crop at half scale matches a full decode; damaged and unusual files give BadImage."""
 
 import io
-import time
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,12 +58,15 @@ def test_other_modes_and_sizes_become_rgb(tmp_path, name, image, kwargs):
     assert out[53, 53].max() > 150 and out[0, 0].max() < 100  # the galaxy stays centred
 
 
-def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
+def test_sixteen_bit_pngs_are_scaled_alike_not_clipped(tmp_path):
+    """Every 16-bit image gets the same scale (65535 is white), so a faint exposure stays faint beside a bright one."""
     values = np.asarray(galaxy_like(mode="L")).astype(np.uint16)
-    out = load_galaxy(save(tmp_path, "deep.png", Image.fromarray(values * 257), format="PNG"))
+    bright = load_galaxy(save(tmp_path, "bright.png", Image.fromarray(values * 257), format="PNG"))
+    faint = load_galaxy(save(tmp_path, "faint.png", Image.fromarray(values // 2), format="PNG"))  # below 128 of 65535
     expected = values[106:318, 106:318].reshape(106, 2, 106, 2).mean(axis=(1, 3))
-    assert out.shape == (106, 106, 3)
-    assert np.abs(out[..., 0] - expected).max() <= 1.0
+    assert bright.shape == faint.shape == (106, 106, 3)
+    assert np.abs(bright[..., 0] - expected).max() <= 1.0
+    assert faint.max() == 0  # not stretched to look like an 8-bit image
 
 
 @pytest.mark.parametrize(
@@ -93,9 +96,6 @@ def test_truncated_jpeg_raises_bad_image(kaggle_dir, tmp_path):
 def test_missing_file_raises_bad_image(tmp_path):
     with pytest.raises(BadImage, match="file not found"):
         load_galaxy(tmp_path / "gone.jpg")
-
-
-HANG_GUARD_S = 10.0  # a decode this slow counts as a hang
 
 
 def real_jpeg(kaggle_dir) -> bytes:
@@ -153,6 +153,7 @@ NOT_DECODED = {"gif", "bmp", "tiff", "postscript", "html", "zeros", "empty", "tw
 DECODED = {"png", "greyscale", "cmyk", "rgba", "16-bit png", "exif rotated", "progressive"}
 
 
+@pytest.mark.timeout(120)  # a decode that hangs fails the test
 def test_every_hostile_input_decodes_or_raises_bad_image(kaggle_dir, tmp_path):
     data = real_jpeg(kaggle_dir)
     cases = corrupted_variants(data, np.random.default_rng(0)) + unusual_files(data)
@@ -161,7 +162,6 @@ def test_every_hostile_input_decodes_or_raises_bad_image(kaggle_dir, tmp_path):
     for i, (name, content) in enumerate(cases):
         path = tmp_path / f"{i}.jpg"
         path.write_bytes(content)
-        started = time.perf_counter()
         try:
             image = load_galaxy(path)
         except BadImage as error:
@@ -170,7 +170,6 @@ def test_every_hostile_input_decodes_or_raises_bad_image(kaggle_dir, tmp_path):
         else:
             assert image.shape == (106, 106, 3) and image.dtype == np.uint8, name
             outcomes[name] = "decoded"
-        assert time.perf_counter() - started < HANG_GUARD_S, f"{name} took too long"
     assert {name for name in NOT_DECODED if outcomes[name] != "rejected"} == set()
     assert {name for name in DECODED if outcomes[name] != "decoded"} == set()
 
@@ -183,14 +182,18 @@ def test_formats_other_than_jpeg_and_png_are_named_and_never_decoded(tmp_path, n
         load_galaxy(path)
 
 
-def test_a_file_over_the_size_cap_is_refused_unread(tmp_path):
+def test_a_file_over_the_size_cap_is_refused_unread(tmp_path, monkeypatch):
     path = tmp_path / "123456.jpg"
     with open(path, "wb") as f:
         f.truncate(2_000_000_000)  # 2 GB, sparse: reading it would take seconds and 2 GB of memory
-    started = time.perf_counter()
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the file was read")
+
+    monkeypatch.setattr(Path, "read_bytes", no_reading)
+    monkeypatch.setattr(Image, "open", no_reading)
     with pytest.raises(BadImage, match="2,000,000,000 bytes, more than the 4,000,000 allowed"):
         load_galaxy(path)
-    assert time.perf_counter() - started < HANG_GUARD_S
 
 
 @pytest.mark.parametrize("format_options", [{"format": "PNG"}, {"format": "JPEG", "quality": 100, "subsampling": 0}])

@@ -122,3 +122,14 @@ def test_a_divisive_answer_clamped_to_zero_still_learns():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(out)[0, SLICES[6]], [0.5, 0.5], atol=1e-6)
     assert gradient[0] < 0 < gradient[1]  # raise the first answer, lower the second
     assert np.abs(gradient).max() < 1.0  # and no explosion from dividing by a sum of nearly zero
+
+
+def test_the_mirror_flip_is_never_zero(monkeypatch):
+    """Every random draw at the middle of its range (where sign(uniform(-1, 1)) would give a flip of 0 and flatten
+    the image): a half turn, no zoom, no shift, no mirror, unit brightness."""
+    monkeypatch.setattr(
+        keras.random, "uniform", lambda shape, low, high, seed=None: keras.ops.full(shape, (low + high) / 2)
+    )
+    images = np.random.default_rng(2).random((2, 10, 10, 3)).astype(np.float32)
+    out = keras.ops.convert_to_numpy(RandomAffine(zoom=1.3)(images, training=True))
+    np.testing.assert_allclose(out, np.rot90(images, 2, axes=(1, 2)), atol=1e-5)

@@ -14,7 +14,7 @@ from preprocess.labels import read_solutions, write_solutions
 from preprocess.pipeline import run
 from synth.dataset import replicate
 from tests.conftest import SMALL
-from tests.helpers import assert_same_shards, python_module, read_manifest, shard_contents
+from tests.helpers import assert_same_shards, paused_command, python_module, read_manifest, shard_contents
 
 
 @pytest.fixture(scope="module")
@@ -75,26 +75,22 @@ def run_command(data, cache, jobs: int = 1) -> list[str]:
     return ["preprocess", "run", "--data", str(data), "--cache", str(cache), *options]
 
 
-def shards_done(cache) -> int:
-    try:
-        return len(read_manifest(cache)["shards"])
-    except (OSError, ValueError):
-        return 0
+# the manifest is written once before the first shard and again after each finished shard
+MANIFEST_WRITES = "preprocess.pipeline:write_manifest"
 
 
 def test_kill_9_then_rerun_gives_identical_shards(kaggle_dir, tmp_path):
     data = replicate(kaggle_dir, tmp_path / "data", 8)  # 1280 galaxies in 20 shards
     run(data, tmp_path / "reference", Settings(shard_size=64, valid=100), progress=False)
     cache = tmp_path / "cache"
-    for target in (1, 4, 9, 14):  # kill once this many of the 20 shards are done
-        process = python_module(*run_command(data, cache))
-        deadline = time.time() + 120
-        while shards_done(cache) < target:
-            assert process.poll() is None and time.time() < deadline, "the run ended before it could be killed"
-            time.sleep(0.01)
+    for done in (1, 4, 9, 14):  # kill once this many of the 20 shards are done (cumulative over the reruns)
+        flag = tmp_path / f"paused-{done}"
+        already = len(read_manifest(cache)["shards"]) if (cache / "manifest.json").exists() else 0
+        process = paused_command(flag, MANIFEST_WRITES, 1 + done - already, *run_command(data, cache))
         process.kill()
         process.wait()
-        assert not read_manifest(cache)["complete"], "killed after the work was done: not an interruption"
+        manifest = read_manifest(cache)
+        assert len(manifest["shards"]) == done and not manifest["complete"], "killed mid-work"
     assert python_module(*run_command(data, cache)).wait() == 0
     assert_same_shards(cache, tmp_path / "reference")
 
@@ -102,15 +98,13 @@ def test_kill_9_then_rerun_gives_identical_shards(kaggle_dir, tmp_path):
 def test_ctrl_c_stops_and_leaves_only_complete_shards(kaggle_dir, tmp_path):
     data = replicate(kaggle_dir, tmp_path / "data", 8)
     cache = tmp_path / "cache"
-    process = python_module(*run_command(data, cache, jobs=2))
-    deadline = time.time() + 60
-    while not list(cache.glob("*.h5")) and time.time() < deadline:
-        time.sleep(0.05)
+    process = paused_command(tmp_path / "paused", MANIFEST_WRITES, 2, *run_command(data, cache, jobs=2))
     os.killpg(process.pid, signal.SIGINT)
-    output, _ = process.communicate(timeout=30)
+    output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
     assert "run the same command again to resume" in output
     assert "Traceback" not in output
+    assert not read_manifest(cache)["complete"] and len(read_manifest(cache)["shards"]) == 1
     assert not [p for p in cache.iterdir() if p.name.endswith(".tmp")]
     shard_contents(cache)  # every .h5 under a final name opens and reads
 
@@ -119,11 +113,7 @@ def test_second_run_on_the_same_cache_is_refused(kaggle_dir, tmp_path):
     data = replicate(kaggle_dir, tmp_path / "data", 8)
     cache = tmp_path / "cache"
     args = run_command(data, cache)
-    first = python_module(*args)
-    deadline = time.time() + 60
-    while not (cache / ".lock").exists() or not (cache / ".lock").read_text():
-        assert time.time() < deadline
-        time.sleep(0.05)
+    first = paused_command(tmp_path / "paused", MANIFEST_WRITES, 1, *args)  # holds the cache, mid-work
     second = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=60)
     first.kill()
     first.wait()

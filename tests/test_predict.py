@@ -1,13 +1,15 @@
+import errno
+import json
 import math
 import os
 import shutil
 import signal
-import time
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from preprocess import labels
 from preprocess.cache import Cache
 from preprocess.kaggle import TEST_IMAGES, TEST_SOLUTIONS, ZEROS
 from preprocess.labels import read_solutions, write_solutions
@@ -15,9 +17,11 @@ from preprocess.pipeline import run
 from preprocess.schema import HEADER, hierarchy_errors
 from synth.dataset import replicate
 from tests.conftest import SMALL
-from tests.helpers import disk_full, python_module
+from tests.helpers import paused_command
 from train.cli import main
-from train.predict import tta_views
+from train.dataset import ShardDataset
+from train.predict import predict
+from train.tta import tta_views
 
 
 def test_submission_has_every_test_id_once_with_kaggle_header(kaggle_dir, small_cache, trained_run, tmp_path):
@@ -66,34 +70,50 @@ def test_a_submission_whose_ids_differ_from_the_sample_submission_is_not_written
     assert not out.exists()
 
 
-def start_submit_and_wait_until_predicting(small_cache, trained_run, out):
-    """A submit process that has begun predicting (its progress bar is out) and so is mid-work: with batches
-    of 4 and 16 views, the 40 test galaxies take it 160 predictions."""
-    args = ["--cache", str(small_cache), "--run", str(trained_run), "--out", str(out), "--tta", "16", "--batch", "4"]
-    process = python_module("train", "submit", *args)
-    deadline, output = time.time() + 120, ""
-    while "predicting" not in output:
-        assert process.poll() is None and time.time() < deadline, output
-        output += process.stdout.read(1)
-    return process, output
+def submit_paused_mid_work(small_cache, trained_run, out):
+    """A submit process paused right after predicting its first batch of ten (the 40 test galaxies take four)."""
+    args = ["--cache", str(small_cache), "--run", str(trained_run), "--out", str(out), "--tta", "2", "--batch", "10"]
+    flag = out.parent.parent / f"{out.parent.name}-paused"  # outside the folder the test looks into
+    return paused_command(flag, "train.predict:predict_each_model", 1, "train", "submit", *args)
 
 
 def test_killing_submit_never_leaves_a_partial_file(small_cache, trained_run, tmp_path):
-    out = tmp_path / "sub.csv"
-    process, _ = start_submit_and_wait_until_predicting(small_cache, trained_run, out)
+    out = tmp_path / "out" / "sub.csv"
+    out.parent.mkdir()
+    process = submit_paused_mid_work(small_cache, trained_run, out)
     process.kill()
     process.wait()
-    assert list(tmp_path.iterdir()) == []  # neither the submission nor a temporary file
+    assert list(out.parent.iterdir()) == []  # neither the submission nor a temporary file
 
 
 def test_ctrl_c_during_submit_leaves_no_partial_file(small_cache, trained_run, tmp_path):
-    out = tmp_path / "sub.csv"
-    process, output = start_submit_and_wait_until_predicting(small_cache, trained_run, out)
+    out = tmp_path / "out" / "sub.csv"
+    out.parent.mkdir()
+    process = submit_paused_mid_work(small_cache, trained_run, out)
     os.killpg(process.pid, signal.SIGINT)
-    output += process.communicate(timeout=60)[0]
+    output = process.communicate(timeout=60)[0]
     assert process.returncode == 130, output[-2000:]
     assert "Traceback" not in output and "was not written" in output
-    assert list(tmp_path.iterdir()) == []
+    assert list(out.parent.iterdir()) == []
+
+
+class FillsUp:
+    """A text file opened for writing on a disk that fills up after its first line."""
+
+    def __init__(self, file):
+        self.file, self.writes = file, 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        if self.writes > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", self.file.name)
+        return self.file.write(text)
 
 
 def test_disk_full_while_writing_a_submission_keeps_the_old_one(small_cache, tmp_path, monkeypatch):
@@ -101,9 +121,12 @@ def test_disk_full_while_writing_a_submission_keeps_the_old_one(small_cache, tmp
     args = ["submit", "--cache", str(small_cache), "--baseline", "means", "--out", str(out)]
     assert CliRunner().invoke(main, args).exit_code == 0
     before = out.read_bytes()
-    monkeypatch.setattr("preprocess.labels.os.replace", disk_full)
+    opened = labels._open_text
+    monkeypatch.setattr(
+        labels, "_open_text", lambda path, mode: FillsUp(opened(path, mode)) if mode == "w" else opened(path, mode)
+    )
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 1 and "No space left on device" in result.output
+    assert result.exit_code == 1 and "No space left on device" in result.output and "failed writing" in result.output
     assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["sub.csv"]
 
 
@@ -125,3 +148,53 @@ def test_an_ensemble_averages_its_runs(small_cache, trained_run, second_run, tmp
         outputs[name] = read_solutions(tmp_path / f"{name}.csv")[1]
     np.testing.assert_allclose(outputs["ab"], (outputs["a"] + outputs["b"]) / 2, atol=2e-6)
     assert np.abs(outputs["a"] - outputs["b"]).max() > 1e-3  # two different models
+
+
+def float_views_one_by_one(model, images: np.ndarray, tta: int) -> np.ndarray:
+    """The reference: the model's layers on each view resampled in float (never rounded), one call per view."""
+    import keras
+
+    from train.layers import transform
+
+    floats = keras.Input(model.input_shape[1:], dtype="float32")
+    body = keras.models.clone_model(model, input_tensors=floats, clone_function=lambda layer: layer)
+    views = [keras.ops.convert_to_numpy(transform(images.astype("float32"), a, flip=f)) for a, f in tta_views(tta)]
+    return np.mean([body.predict_on_batch(view) for view in views], axis=0)
+
+
+def test_16_views_are_one_model_call_per_batch_and_the_mean_of_the_views(small_cache, trained_run, monkeypatch):
+    import keras
+
+    cache = Cache.open(small_cache)
+    model = keras.models.load_model(trained_run / "model.keras")
+    calls, predict_on_batch = [], keras.Model.predict_on_batch
+
+    def counted(self, x):
+        calls.append(len(x))
+        return predict_on_batch(self, x)
+
+    monkeypatch.setattr(keras.Model, "predict_on_batch", counted)
+    ids, predictions = predict([model], cache, "test", tta=16, batch=16, progress=False)
+    batches = ShardDataset(cache, "test", 16, shuffle=False)
+    assert calls == [len(batch) for batch in batches]  # one call per batch of galaxies, all 16 views inside
+    monkeypatch.undo()
+    images = np.concatenate(list(batches))
+    np.testing.assert_allclose(predictions, float_views_one_by_one(model, images, 16), atol=1e-5)
+
+
+def test_the_sample_submission_check_is_never_skipped_silently(kaggle_dir, small_cache, tmp_path):
+    """A cache whose data folder moved: submit says the IDs went unchecked, and --sample checks them again."""
+    cache = tmp_path / "cache"
+    shutil.copytree(small_cache, cache)
+    manifest = json.loads((cache / "manifest.json").read_text())
+    (cache / "manifest.json").write_text(json.dumps({**manifest, "source": str(tmp_path / "moved")}))
+    args = ["submit", "--cache", str(cache), "--baseline", "means", "--out", str(tmp_path / "s.csv")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0 and "not checked against Kaggle's sample submission" in result.output
+    assert "--sample" in result.output
+    ids, zeros = read_solutions(kaggle_dir / ZEROS)
+    write_solutions(tmp_path / "sample.csv", ids[1:], zeros[1:])
+    result = CliRunner().invoke(main, [*args, "--sample", str(tmp_path / "sample.csv")])
+    assert result.exit_code == 1 and "1 not in it" in result.output
+    result = CliRunner().invoke(main, [*args, "--sample", str(kaggle_dir / ZEROS)])
+    assert result.exit_code == 0 and "not checked" not in result.output

@@ -1,3 +1,4 @@
+import errno
 import json
 import os
 import shutil
@@ -8,9 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import preprocess.atomic
 import preprocess.pipeline
 from preprocess.cache import Cache
 from preprocess.cli import main
+from preprocess.cli_support import os_failure
 from preprocess.kaggle import SOLUTIONS, TEST_IMAGES, TRAIN_IMAGES, ZEROS
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.lock import shared
@@ -42,7 +45,7 @@ def test_bad_images_are_rejected_and_reported(kaggle_dir, tmp_path):
     cache = tmp_path / "cache"
     args = ["run", "--data", str(data), "--cache", str(cache), "--valid", "30", "--shard-size", "32", "--jobs", "1"]
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 3, result.output
     assert f"rejected {ids[0]} (" in result.output and "truncated" in result.output
     assert f"rejected {ids[1]} (" in result.output and "missing image" in result.output
     assert "--skip-bad" in result.output
@@ -66,7 +69,7 @@ def test_bad_csv_stops_before_any_work(kaggle_dir, tmp_path):
     (data / SOLUTIONS).write_text("\n".join(lines) + "\n")
     cache = tmp_path / "cache"
     result = CliRunner().invoke(main, ["run", "--data", str(data), "--cache", str(cache)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"line 6 (GalaxyID {fields[0]}), column Class1.3: 'oops' is not a number" in result.output
     assert not list(cache.glob("*.h5")) and not (cache / "manifest.json").exists()
 
@@ -119,10 +122,19 @@ def test_disk_full_while_writing_the_manifest_keeps_the_last_good_one(kaggle_dir
     run(kaggle_dir, cache, SMALL, progress=False)
     before = (cache / "manifest.json").read_text()
     (cache / "train-00000.h5").unlink()  # some work to redo, so the manifest is rewritten
-    monkeypatch.setattr("preprocess.atomic.Path.write_text", disk_full)
+
+    class FullDisk(type(cache)):
+        """A temporary file on a disk that fills up halfway through the text."""
+
+        def write_text(self, text, *args, **kwargs):
+            super().write_text(text[: len(text) // 2], *args, **kwargs)
+            disk_full()
+
+    temporary = preprocess.atomic.temporary_path
+    monkeypatch.setattr(preprocess.atomic, "temporary_path", lambda *args: FullDisk(temporary(*args)))
     result = CliRunner().invoke(main, run_args(kaggle_dir, cache))
-    assert result.exit_code == 1 and "No space left on device" in result.output
-    assert (cache / "manifest.json").read_text() == before
+    assert result.exit_code == 1 and "No space left on device" in result.output and "failed writing" in result.output
+    assert (cache / "manifest.json").read_text() == before and not list(cache.glob(".*tmp*"))
     monkeypatch.undo()
     assert CliRunner().invoke(main, run_args(kaggle_dir, cache)).exit_code == 0
 
@@ -158,7 +170,7 @@ def test_a_row_off_the_tree_a_postscript_file_and_a_huge_file_are_rejected_and_t
         f.truncate(2_000_000_000)
     cache = tmp_path / "cache"
     result = CliRunner().invoke(main, ["run", "--data", str(data), "--cache", str(cache), "--valid", "30"])
-    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.exit_code == 3 and "Traceback" not in result.output
     rejects = {r.galaxy_id: r for r in Cache.open(cache).rejects()}
     assert set(rejects) == {int(ids[7]), int(test_ids[0]), int(test_ids[1])}
     assert "Q1's answers sum to 1.2" in rejects[ids[7]].reason and rejects[ids[7]].split in ("train", "valid")
@@ -181,3 +193,31 @@ def test_preprocess_refuses_a_cache_that_a_reader_holds_and_changes_nothing(kagg
     after = shard_contents(cache)
     assert after.keys() == before.keys()
     assert all(np.array_equal(after[name]["ids"], before[name]["ids"]) for name in after)
+
+
+def test_a_failed_read_is_reported_as_a_read(kaggle_dir, tmp_path, monkeypatch):
+    folder = kaggle_dir / TRAIN_IMAGES
+
+    def unreadable(path):
+        raise OSError(errno.EIO, "Input/output error", str(path))
+
+    monkeypatch.setattr(preprocess.pipeline, "list_images", unreadable)
+    result = CliRunner().invoke(main, run_args(kaggle_dir, tmp_path / "cache"))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"failed reading {folder}: Input/output error" in result.output and "writing" not in result.output
+    monkeypatch.undo()
+    error = OSError(errno.EMFILE, "Too many open files", "cache/train-00001.h5")
+    assert "raise the limit (e.g. `ulimit -n 4096`)" in os_failure(error).message
+
+
+@pytest.mark.parametrize("twin", ["0{id}.jpg", "{id}.JPG", "{id}.jpeg", "{id}.png"])
+def test_two_images_of_one_galaxy_are_refused_naming_both(kaggle_dir, tmp_path, twin):
+    data = replicate(kaggle_dir, tmp_path / "data", 1)
+    galaxy_id = read_solutions(data / SOLUTIONS)[0][0]
+    original = data / TRAIN_IMAGES / f"{galaxy_id}.jpg"
+    copy = data / TRAIN_IMAGES / twin.format(id=galaxy_id)
+    shutil.copy(original, copy)
+    result = CliRunner().invoke(main, run_args(data, tmp_path / "cache"))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert str(original) in result.output and str(copy) in result.output and "keep one" in result.output
+    assert not (tmp_path / "cache" / "manifest.json").exists()

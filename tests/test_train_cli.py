@@ -3,14 +3,55 @@ import sys
 
 import pytest
 
-from tests.helpers import assert_usage_error
+from tests.helpers import ROOT, assert_usage_error
 from train.cli import main
+
+TENSORFLOW_START_UP = ("absl::InitializeLog", "oneDNN custom operations", "cuda drivers")
 
 
 def test_help_lists_the_commands():
     result = subprocess.run([sys.executable, "-m", "train", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    assert all(command in result.stdout for command in ("fit", "evaluate", "submit", "score"))
+    assert all(command in result.stdout for command in ("fit", "evaluate", "submit", "score", "predict"))
+    assert "Exit status: 0 done" in result.stdout and "TF_CPP_MIN_LOG_LEVEL=0" in result.stdout
+
+
+def test_help_of_every_command_never_imports_tensorflow():
+    """--help is instant because only the commands that need TensorFlow import it, once they run."""
+    code = """
+import sys
+from click.testing import CliRunner
+from train.cli import main
+for args in ([], ["fit"], ["evaluate"], ["submit"], ["score"], ["predict"]):
+    result = CliRunner().invoke(main, [*args, "--help"])
+    assert result.exit_code == 0 and "Exit status" in result.output, (args, result.output)
+print(sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[]"]
+
+
+def test_start_up_lines_are_held_back_and_warnings_pass(tmp_path):
+    """A module that writes TensorFlow's start-up lines and a warning of its own to the stderr descriptor while
+    it loads: only the warning comes through. Then Keras itself loads without those lines."""
+    (tmp_path / "noisy.py").write_text(
+        "import os\n"
+        "os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n')\n"
+        "os.write(2, b'I0000 00:00:17.9 1 port.cc:153] oneDNN custom operations are on.\\n')\n"
+        "os.write(2, b'I0000 00:00:17.9 1 cudart_stub.cc:31] Could not find cuda drivers on your machine\\n')\n"
+        "os.write(2, b'W0000 00:00:17.9 1 something.cc:1] a warning that matters\\n')\n"
+    )
+    code = "from train.backend import load_keras, quiet_import\nquiet_import('noisy')\nload_keras()\n"
+    env = {"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": ""}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "a warning that matters" in result.stderr
+    assert not any(line in result.stderr for line in TENSORFLOW_START_UP), result.stderr
+    env["TF_CPP_MIN_LOG_LEVEL"] = "0"  # asked for: everything comes through
+    code = "from train.backend import quiet_import\nquiet_import('noisy')\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert all(line in result.stderr for line in TENSORFLOW_START_UP), result.stderr
 
 
 @pytest.mark.parametrize(
@@ -19,7 +60,7 @@ def test_help_lists_the_commands():
         (["fit", "--cache", "{data}", "--run", "{tmp}/r"], "--cache"),
         (["fit", "--cache", "{cache}", "--run", "{tmp}/r", "--epochs", "0"], "--epochs"),
         (["fit", "--cache", "{cache}", "--run", "{tmp}/r", "--batch", "0"], "--batch"),
-        (["fit", "--cache", "{cache}", "--run", "{tmp}/r", "--workers", "-2"], "--workers"),
+        (["fit", "--cache", "{cache}", "--run", "{tmp}/r", "--loader-workers", "0"], "--loader-workers"),
         (["fit", "--cache", "{cache}", "--run", "{tmp}/r", "--model", "resnet"], "--model"),
         (["evaluate", "--cache", "{tmp}/nowhere", "--run", "{tmp}/r"], "--cache"),
         (["evaluate", "--cache", "{cache}", "--run", "{tmp}/r"], "--run"),
@@ -27,8 +68,13 @@ def test_help_lists_the_commands():
         (["submit", "--cache", "{cache}", "--out", "{tmp}/s.csv"], "--run"),
         (["submit", "--cache", "{cache}", "--baseline", "zeros", "--out", "{tmp}/s.txt"], "--out"),
         (["submit", "--cache", "{cache}", "--baseline", "zeros", "--out", "{tmp}/s.csv", "--batch", "0"], "--batch"),
+        (
+            ["submit", "--cache", "{cache}", "--baseline", "zeros", "--run", "{run}", "--out", "{tmp}/s.csv"],
+            "--baseline",
+        ),
         (["score", "{tmp}/nowhere.csv"], "SOLUTIONS"),
     ],
 )
-def test_user_mistakes_give_one_line_and_status_2(kaggle_dir, small_cache, tmp_path, args, option):
-    assert_usage_error(main, args, option, {"tmp": tmp_path, "data": kaggle_dir, "cache": small_cache})
+def test_user_mistakes_give_one_line_and_status_2(kaggle_dir, small_cache, trained_run, tmp_path, args, option):
+    values = {"tmp": tmp_path, "data": kaggle_dir, "cache": small_cache, "run": trained_run}
+    assert_usage_error(main, args, option, values)

@@ -2,4 +2,5 @@
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter (e.g. "no CUDA") out
+# TensorFlow's log level once it has started (train.backend holds back what it prints while starting)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

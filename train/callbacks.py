@@ -1,45 +1,96 @@
-"""The callbacks of `train fit`: Keras's own where they serve, made atomic where a kill could leave half a file."""
+"""The callbacks of `train fit`: Keras's own where they serve; small public-API ones where a kill must never leave
+half a file, and where training must stop before a NaN is saved."""
 
 import json
-import os
+import math
+import shutil
 import time
 from pathlib import Path
 
 import keras
 
-from preprocess.atomic import replacing, temporary_path
+from preprocess.atomic import replacing, write_json
 from train.plots import plot_curves
 from train.recipes import FitConfig
 from train.runs import BACKUP, CURVES, HISTORY, LOGS, MODEL, history_rows
 
 STEPS = ((0.72, 0.1), (0.92, 0.1))  # the winner's schedule: at these fractions of training, multiply the rate
+BACKUP_STATE = "state.json"  # {"epoch": epochs finished, "weights": the file holding their weights}
 
 
-class AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
-    """ModelCheckpoint that writes to a temporary name and renames, so a kill never leaves half a model."""
-
-    def _save_model(self, epoch, batch, logs):
-        final = self.filepath
-        self.filepath = str(temporary_path(Path(final), suffix=".keras"))
-        try:
-            super()._save_model(epoch, batch, logs)
-            if os.path.exists(self.filepath):
-                os.replace(self.filepath, final)
-        finally:
-            Path(self.filepath).unlink(missing_ok=True)
-            self.filepath = final
+class LossNotFinite(RuntimeError):
+    """The training loss became NaN or infinite; nothing of that epoch was saved."""
 
 
-class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore whose files are replaced atomically: an interruption during a backup
-    (Ctrl-C, kill -9) leaves the previous backup whole instead of a half-written one."""
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stops training at the first batch whose loss is not finite, by raising LossNotFinite: before its epoch
+    ends, so no history row, checkpoint or backup ever holds that epoch's weights (as TerminateOnNaN with
+    raise_error=True, with an exception of our own to catch)."""
 
-    def _save_model(self):
-        os.makedirs(self.backup_dir, exist_ok=True)
-        with replacing(Path(self._weights_path), suffix=".weights.h5") as tmp:
-            self.model.save_weights(str(tmp), overwrite=True)
-        with replacing(Path(self._training_metadata_path)) as tmp:
-            tmp.write_text(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise LossNotFinite(f"the loss became {float(loss)} in epoch {self.epoch + 1} (batch {batch + 1})")
+
+
+class BestModel(keras.callbacks.Callback):
+    """model.keras: the epoch with the lowest val_rmse so far, `best` being that of earlier runs of the same
+    training; written under a temporary name and renamed, so a kill never leaves half a model."""
+
+    def __init__(self, path: Path, best: float | None = None):
+        super().__init__()
+        self.path, self.best = path, best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get("val_rmse")
+        if value is None or not math.isfinite(value) or (self.best is not None and value >= self.best):
+            return
+        self.best = value
+        with replacing(self.path, suffix=".keras") as tmp:
+            self.model.save(tmp)
+
+
+def backup_state(folder: Path) -> dict:
+    """What Backup saved last: the epochs finished and their weights' file; {"epoch": 0} when none."""
+    path = folder / BACKUP_STATE
+    return json.loads(path.read_text()) if path.exists() else {"epoch": 0}
+
+
+class Backup(keras.callbacks.Callback):
+    """The weights and optimizer state after each finished epoch, so that rerunning the command after Ctrl-C, a
+    crash or kill -9 continues from there: `fit` starts model.fit at `backup_state(folder)["epoch"]` and this
+    callback loads the weights as training begins; the backup is removed when training ends.
+
+    Each epoch's weights go to a file of their own before state.json (written atomically) names it, so a kill
+    at any moment leaves a state whose weights and epoch belong together.
+    """
+
+    def __init__(self, folder: Path):
+        super().__init__()
+        self.folder = folder
+
+    def on_train_begin(self, logs=None):
+        state = backup_state(self.folder)
+        if "weights" in state:
+            if self.model.optimizer is not None and not self.model.optimizer.built:
+                self.model.optimizer.build(self.model.trainable_variables)
+            self.model.load_weights(self.folder / state["weights"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"after-epoch-{epoch + 1}.weights.h5"
+        with replacing(self.folder / name, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp)
+        write_json(self.folder / BACKUP_STATE, {"epoch": epoch + 1, "weights": name})
+        for old in self.folder.glob("after-epoch-*.weights.h5"):
+            if old.name != name:
+                old.unlink()
+
+    def on_train_end(self, logs=None):
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class EpochLogs(keras.callbacks.Callback):
@@ -69,7 +120,7 @@ def seconds_trained(history: Path) -> float:
 
 def best_so_far(history: Path) -> float | None:
     """The best val_rmse of the epochs already trained: a resumed run's checkpoint must beat it to replace
-    model.keras (ModelCheckpoint itself starts each process with no best value)."""
+    model.keras."""
     values = [float(row["val_rmse"]) for row in history_rows(history) if row.get("val_rmse")]
     return min(values) if values else None
 
@@ -93,29 +144,21 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class StepSchedule(keras.callbacks.Callback):
-    """The learning rate multiplied by each factor of STEPS once `progress(epoch)` passes its fraction."""
-
-    def __init__(self, lr: float, progress):
-        super().__init__()
-        self.lr, self.progress = lr, progress
-
-    def on_epoch_begin(self, epoch, logs=None):
-        done = self.progress(epoch)
-        lr = self.lr
-        for fraction, factor in STEPS:
-            lr *= factor if done >= fraction else 1.0
-        self.model.optimizer.learning_rate.assign(lr)
+def step_rate(lr: float, done: float) -> float:
+    """The rate of the step schedule once `done` of training is done: multiplied by each factor of STEPS passed."""
+    for fraction, factor in STEPS:
+        lr *= factor if done >= fraction else 1.0
+    return lr
 
 
 def callbacks(run: Path, config: FitConfig, backup: bool = True) -> list:
     budget = TimeBudget(config.minutes, run / HISTORY) if config.minutes else None
-    chosen = [keras.callbacks.TerminateOnNaN()]
+    chosen = [StopOnNonFinite()]
     if budget:
         chosen.append(budget)
     if config.schedule == "steps":
         progress = budget.progress if budget else lambda epoch: epoch / config.epochs
-        chosen.append(StepSchedule(config.lr, progress))
+        chosen.append(keras.callbacks.LearningRateScheduler(lambda epoch, lr: step_rate(config.lr, progress(epoch))))
     if config.schedule == "plateau":
         patience = max(1, (config.patience or 6) // 3)
         chosen.append(
@@ -126,16 +169,10 @@ def callbacks(run: Path, config: FitConfig, backup: bool = True) -> list:
     chosen += [
         EpochLogs(),
         keras.callbacks.CSVLogger(str(run / HISTORY), append=True),
-        AtomicCheckpoint(
-            str(run / MODEL),
-            monitor="val_rmse",
-            mode="min",
-            save_best_only=True,
-            initial_value_threshold=best_so_far(run / HISTORY),
-        ),
+        BestModel(run / MODEL, best_so_far(run / HISTORY)),
         # After the history row and the checkpoint: an epoch counts as done once both are written
         # (see fit.trim_history).
-        *([AtomicBackupAndRestore(str(run / BACKUP))] if backup else []),
+        *([Backup(run / BACKUP)] if backup else []),
         PlotCurves(run),
     ]
     if config.tensorboard:

@@ -5,16 +5,17 @@ from pathlib import Path
 
 import click
 
-from preprocess.cli import write_failure
-from train.catalog import CATALOG_SUFFIXES, InputError, find_images, predict_catalog
-from train.options import POSITIVE, TTA, interrupted, model_runs_option
-from train.plots import plot_gallery
-from train.predict import DEFAULT_TTA
+from preprocess.cli_support import EXIT_STATUSES, POSITIVE, BadInput, os_failure, rejected
+from preprocess.listing import IMAGE_SUFFIXES, ImageListError, find_images
+from train.backend import load_keras
+from train.catalog_files import CATALOG_SUFFIXES
+from train.options import TTA, model_runs_option, not_written
+from train.tta import DEFAULT_TTA
 
 SHOWN_REJECTS = 10
 
 
-@click.command("predict")
+@click.command("predict", epilog=EXIT_STATUSES)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @model_runs_option(required=True, help="Run folder with model.keras; repeat to average several runs (and see spread).")
 @click.option(
@@ -33,7 +34,7 @@ SHOWN_REJECTS = 10
 @click.option("--tta", type=TTA, default=str(DEFAULT_TTA), show_default=True, help="Views averaged per galaxy.")
 @click.option("--batch", type=POSITIVE, default=64, show_default=True, help="Images per batch.")
 @click.option("--jobs", type=POSITIVE, default=2, show_default=True, help="Processes decoding images.")
-@click.option("--skip-bad", is_flag=True, help="Exit 0 even when some files could not be read (they stay named).")
+@click.option("--skip-bad", is_flag=True, help="Exit 0 even when some files could not be read (else 3).")
 def predict_command(
     paths: tuple[Path, ...],
     runs: list[Path],
@@ -50,7 +51,7 @@ def predict_command(
     A PATH is an image (.jpg, .jpeg, .png), a folder (searched recursively) or a text file listing paths (one
     per line, relative to the list's folder). Any size, square or not, grey or colour, 8 or 16 bit. The
     GalaxyID is the file name without its extension. Files that cannot be read are skipped and named in
-    OUT's .rejects.csv; the exit status is then 2 (0 with --skip-bad).
+    OUT's .rejects.csv; the exit status is then 3 (0 with --skip-bad).
     """
     if out.suffix not in CATALOG_SUFFIXES:
         raise click.BadParameter(f"must end in {' or '.join(CATALOG_SUFFIXES)}", param_hint="--out")
@@ -59,17 +60,24 @@ def predict_command(
     fraction = None if crop_fraction is None else Fraction(str(crop_fraction))
     try:
         images = find_images(list(paths))
-        if not images:
-            raise InputError(f"no .jpg, .jpeg or .png files in {', '.join(map(str, paths))}")
+    except ImageListError as error:
+        raise BadInput(str(error)) from None
+    if not images:
+        raise BadInput(f"no {', '.join(IMAGE_SUFFIXES)} files in {', '.join(map(str, paths))}")
+    load_keras()
+    from train.catalog import InputError, predict_catalog
+    from train.plots import plot_gallery
+
+    try:
         result = predict_catalog(runs, images, out, fraction, int(tta), batch, jobs)
         if gallery is not None and result.rows:
             plot_gallery(result.best, result.gallery_images(), gallery)
     except InputError as error:
-        raise click.UsageError(str(error)) from None
+        raise BadInput(str(error)) from None
     except OSError as error:
-        raise write_failure(error) from None
+        raise os_failure(error, outputs=(out, *([gallery] if gallery else []))) from None
     except KeyboardInterrupt:
-        raise interrupted(out) from None
+        raise not_written(out) from None
     click.echo(f"wrote {out}: {result.rows} galaxies from {len(runs)} run(s), {tta} view(s) each")
     if gallery is not None and result.rows:
         click.echo(f"wrote {gallery}")
@@ -77,10 +85,10 @@ def predict_command(
         for path, reason in result.rejects[:SHOWN_REJECTS]:
             click.echo(f"skipped {path}: {reason}", err=True)
         more = len(result.rejects) - SHOWN_REJECTS
-        click.echo(
+        message = (
             f"{len(result.rejects)} file(s) could not be read{f' ({more} more not shown)' if more > 0 else ''}; "
-            f"all are named in {result.rejects_path}",
-            err=True,
+            f"all are named in {result.rejects_path}"
         )
         if not skip_bad:
-            raise SystemExit(2)
+            raise rejected(message)
+        click.echo(message, err=True)

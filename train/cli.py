@@ -1,25 +1,30 @@
-"""Command line of the training stage: `python -m train --help`."""
+"""Command line of the training stage: `python -m train --help`.
 
+TensorFlow loads only inside the commands that need it (train.backend), so `--help` and `score` are instant.
+"""
+
+import shlex
+import sys
 from pathlib import Path
 
 import click
 
-from preprocess.cli import write_failure
+from preprocess.cli_support import CONTEXT, EXIT_STATUSES, POSITIVE, BadInput, interrupted, os_failure
 from preprocess.labels import LabelError
 from preprocess.lock import FolderBusy
+from train.backend import load_keras
 from train.baselines import BASELINES
 from train.catalog_cli import predict_command
-from train.distribute import STRATEGIES, DistributeError
-from train.evaluate import Scores, evaluate_runs, score_submissions
-from train.fit import RunError, fit
-from train.models import FEATURES, HEADS
-from train.options import CACHE, POSITIVE, TTA, interrupted, model_runs_option, open_cache
-from train.predict import DEFAULT_TTA, RunMismatch, SubmissionError, submit_baseline, submit_models
-from train.recipes import PRECISIONS, RECIPES, SCHEDULES, configure
+from train.options import CACHE, TTA, model_runs_option, not_written, open_cache
+from train.recipes import HEADS, MODELS, PRECISIONS, RECIPES, SCHEDULES, STRATEGIES, configure
 from train.runs import MODEL
+from train.scores import Scores, score_submissions
+from train.tta import DEFAULT_TTA
+
+TENSORFLOW_LOGS = "TensorFlow's start-up messages are hidden; TF_CPP_MIN_LOG_LEVEL=0 shows them."
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings=CONTEXT, epilog=f"{EXIT_STATUSES}\n\n{TENSORFLOW_LOGS}")
 def main() -> None:
     """Galaxy Zoo training: stream the HDF5 cache into Keras models.
 
@@ -32,7 +37,21 @@ def main() -> None:
     """
 
 
-@main.command("fit")
+def retry_command(args: list[str], lr: float) -> str:
+    """The command in `args` (after `python -m train`) again with another --lr, restarting the run."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--lr":
+            skip = True
+        elif not arg.startswith("--lr="):
+            kept.append(arg)
+    extra = ["--lr", f"{lr:g}"] + ([] if "--overwrite" in kept else ["--overwrite"])
+    return shlex.join(["python", "-m", "train", *kept, *extra])
+
+
+@main.command("fit", epilog=EXIT_STATUSES)
 @CACHE
 @click.option(
     "--run",
@@ -49,8 +68,8 @@ def main() -> None:
     help="default: the compact CNN on the central box, tree head, augmentation, step schedule. winner: the Kaggle "
     "winner's viewpoint network, divisive head and step schedule. seed: the published VGG16 recipe.",
 )
-@click.option("--model", type=click.Choice(list(FEATURES)), help="Override the recipe's model.")
-@click.option("--head", type=click.Choice(list(HEADS)), help="Override the recipe's output head.")
+@click.option("--model", type=click.Choice(MODELS), help="Override the recipe's model.")
+@click.option("--head", type=click.Choice(HEADS), help="Override the recipe's output head.")
 @click.option("--epochs", type=POSITIVE, help="Most epochs (early stopping may end sooner).")
 @click.option(
     "--minutes",
@@ -64,7 +83,11 @@ def main() -> None:
 )
 @click.option("--batch", type=POSITIVE, help="Batch size.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate.")
-@click.option("--augment/--no-augment", default=None, help="Random rotation, mirror image, zoom, shift and brightness.")
+@click.option(
+    "--augment/--no-augment",
+    default=None,
+    help="Random rotation, mirror image, shift, brightness and (with --zoom) zoom, inside the model.",
+)
 @click.option(
     "--zoom",
     type=click.FloatRange(min=1),
@@ -84,7 +107,10 @@ def main() -> None:
     help="mixed: float16 compute with float32 weights and outputs (mixed_float16), for GPUs with tensor cores.",
 )
 @click.option(
-    "--jit", is_flag=True, default=None, help="Compile the training step with XLA (default: where Keras can)."
+    "--jit",
+    is_flag=True,
+    default=None,
+    help="Always compile the training step with XLA (by default Keras compiles it where it can).",
 )
 @click.option(
     "--tensorboard",
@@ -104,17 +130,24 @@ def fit_command(cache: Path, run_dir: Path, recipe: str, overwrite: bool, **over
     Rerunning the same command after an interruption continues from the last finished epoch.
     """
     config = configure(recipe, **overrides)
+    opened = open_cache(cache)
+    load_keras()
+    from train.distribute import DistributeError
+    from train.fit import LossNotFinite, RunError, fit
+
     try:
-        result = fit(open_cache(cache), run_dir, config, overwrite=overwrite)
-    except (RunError, FolderBusy, DistributeError) as error:
+        result = fit(opened, run_dir, config, overwrite=overwrite)
+    except (RunError, DistributeError) as error:
+        raise BadInput(str(error)) from None
+    except LossNotFinite as error:
+        retry = retry_command(sys.argv[1:], config.lr / 10)
+        raise click.ClickException(f"{error}; retry from the start with a lower learning rate:\n  {retry}") from None
+    except FolderBusy as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:
-        raise write_failure(error) from None
+        raise os_failure(error, outputs=(run_dir,)) from None
     except KeyboardInterrupt:
-        click.echo(
-            f"\ninterrupted: rerun the same command to continue {run_dir} from the last finished epoch", err=True
-        )
-        raise SystemExit(130) from None
+        raise interrupted(f"rerun the same command to continue {run_dir} from the last finished epoch") from None
     click.echo(f"best val_rmse {result.best_val_rmse:.5f} after {result.epochs} epochs; model in {run_dir}")
 
 
@@ -129,25 +162,34 @@ def print_table(rows: dict[str, Scores]) -> None:
         click.echo(f"{name:<28} {entry.rmse:>7.5f} {closed}{per_question}")
 
 
-@main.command("evaluate")
+@main.command("evaluate", epilog=EXIT_STATUSES)
 @CACHE
 @model_runs_option(required=True, help="Run folder holding model.keras; repeat to average several runs.")
 @click.option("--tta", type=TTA, default="1", show_default=True, help="Views averaged per galaxy.")
 @click.option("--batch", type=POSITIVE, default=64, show_default=True, help="Batch size.")
 def evaluate_command(cache: Path, runs: list[Path], tta: str, batch: int) -> None:
     """Score the model of each RUN (averaged) on CACHE's valid split; the report goes to the first RUN."""
+    opened = open_cache(cache)
+    load_keras()
+    from train.evaluate import evaluate_runs
+    from train.predict import RunMismatch
+
     try:
-        report = evaluate_runs(runs, open_cache(cache), int(tta), batch)
+        report = evaluate_runs(runs, opened, int(tta), batch)
     except RunMismatch as error:
-        raise click.UsageError(str(error)) from None
+        raise BadInput(str(error)) from None
     except FolderBusy as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise os_failure(error, outputs=(runs[0],)) from None
+    except KeyboardInterrupt:
+        raise not_written(runs[0] / "report.json") from None
     print_table({"model": report.model, **{f"baseline: {k}": v for k, v in report.baselines.items()}})
     click.echo(f"largest decision-tree violation of the model: {report.tree_violation:.2g}")
     click.echo(f"valid galaxies: {report.galaxies}; report in {runs[0]}")
 
 
-@main.command("submit")
+@main.command("submit", epilog=EXIT_STATUSES)
 @CACHE
 @model_runs_option(help="Run folder with model.keras; repeat to average several runs (an ensemble).")
 @click.option(
@@ -167,34 +209,49 @@ def evaluate_command(cache: Path, runs: list[Path], tta: str, batch: int) -> Non
 @click.option(
     "--baseline",
     type=click.Choice(list(BASELINES)),
-    help="Write a reference baseline's predictions instead of a model's (no --run needed).",
+    help="Write a reference baseline's predictions instead of a model's (no --run).",
 )
-def submit_command(cache: Path, runs: list[Path], out: Path, tta: str, batch: int, baseline: str | None) -> None:
+@click.option(
+    "--sample",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Kaggle's sample submission to check the IDs against (default: all_zeros_benchmark.csv in the data "
+    "folder the cache was made from).",
+)
+def submit_command(
+    cache: Path, runs: list[Path], out: Path, tta: str, batch: int, baseline: str | None, sample: Path | None
+) -> None:
     """Predict every test galaxy of CACHE and write a Kaggle submission to OUT (atomically)."""
     if not out.name.endswith((".csv", ".csv.gz")):
         raise click.BadParameter("must end in .csv or .csv.gz", param_hint="--out")
     if baseline is None and not runs:
         raise click.BadParameter(f"needs a run folder holding {MODEL} (or a --baseline)", param_hint="--run")
+    if baseline is not None and runs:
+        raise click.BadParameter("give either --run or --baseline, not both", param_hint="--baseline")
     opened = open_cache(cache)
+    load_keras()
+    from train.predict import RunMismatch, SubmissionError, submit_baseline, submit_models
+
     try:
         if baseline:
-            path = submit_baseline(baseline, opened, out)
+            written = submit_baseline(baseline, opened, out, sample)
         else:
-            path = submit_models(runs, opened, out, int(tta), batch)
+            written = submit_models(runs, opened, out, int(tta), batch, sample)
     except RunMismatch as error:
-        raise click.UsageError(str(error)) from None
-    except FolderBusy as error:
-        raise click.ClickException(str(error)) from None
+        raise BadInput(f"{out} not written: {error}") from None
     except SubmissionError as error:
         raise click.ClickException(f"{out} not written: {error}") from None
+    except FolderBusy as error:
+        raise click.ClickException(str(error)) from None
     except OSError as error:
-        raise write_failure(error) from None
+        raise os_failure(error, outputs=(out,)) from None
     except KeyboardInterrupt:
-        raise interrupted(out) from None
-    click.echo(f"wrote {path}")
+        raise not_written(out) from None
+    for warning in written.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {written.path}")
 
 
-@main.command("score")
+@main.command("score", epilog=EXIT_STATUSES)
 @click.argument("submissions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("solutions", type=click.Path(dir_okay=False, path_type=Path))
 def score_command(submissions: tuple[Path, ...], solutions: Path) -> None:
@@ -207,7 +264,7 @@ def score_command(submissions: tuple[Path, ...], solutions: Path) -> None:
     try:
         print_table(score_submissions(list(submissions), solutions))
     except LabelError as error:
-        raise click.ClickException(str(error)) from None
+        raise BadInput(str(error)) from None
 
 
 main.add_command(predict_command)

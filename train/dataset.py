@@ -14,20 +14,25 @@ IDs go to shards by a hash, so a run is itself a random sample.
 A run costs little to read: an uncompressed shard's rows are plain bytes at a known place in the file,
 read with one system call straight into the batch (ShardReader), and batch arrays are used again once
 TensorFlow has let go of them (BatchBuffers), so feeding a batch costs neither a copy nor fresh memory.
-Memory holds at most BatchBuffers.limit batches, whatever the size of the cache.
+The pool keeps at most BatchBuffers.limit arrays per row shape, whatever the size of the cache.
 """
 
 import math
 import os
 import sys
 import threading
+from collections import OrderedDict
 
 import keras
 import numpy as np
 
-from preprocess.cache import CHUNK_ROWS, LABELLED, Cache, CacheError, ShardReader
+from preprocess.cache import CHUNK_ROWS, LABELLED, Cache, CacheError
+from preprocess.cache_reader import ShardReader
 
 RUN_ROWS = CHUNK_ROWS  # rows read at once: ~0.5 MB of 106x106x3 images; a compressed shard's chunk
+# shards a process keeps open at once, whatever their number (ulimit -n is often 1024): a file descriptor each, two
+# for compressed shards (h5py)
+OPEN_SHARDS = 32
 
 
 class ShardDataset(keras.utils.PyDataset):
@@ -61,6 +66,8 @@ class ShardDataset(keras.utils.PyDataset):
         self.run_rows = math.gcd(batch_size, RUN_ROWS)
         self.runs_per_batch = batch_size // self.run_rows
         self._readers: dict[tuple[int, int], ShardReader] = {}
+        self._open: OrderedDict[tuple[int, int], ShardReader] = OrderedDict()  # least recently read first
+        self._lock = threading.Lock()  # Keras's worker threads may read at once; a file is not closed mid-read
         self._buffers = BatchBuffers(batch_size)
         self.compressed = self.cache.settings.compression is not None
         self.set_epoch(0)
@@ -82,7 +89,11 @@ class ShardDataset(keras.utils.PyDataset):
 
     def __getstate__(self) -> dict:
         """For worker processes: open files stay behind (each process opens its own)."""
-        return {**self.__dict__, "_readers": {}, "_buffers": BatchBuffers(self.batch_size)}
+        state = {**self.__dict__, "_readers": {}, "_open": OrderedDict(), "_buffers": BatchBuffers(self.batch_size)}
+        return {key: value for key, value in state.items() if key != "_lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
 
     def on_epoch_end(self) -> None:
         self.set_epoch(self.epoch + 1)
@@ -92,23 +103,35 @@ class ShardDataset(keras.utils.PyDataset):
         return -(-runs // self.runs_per_batch)
 
     def reader(self, shard: int) -> ShardReader:
-        """The reader of shard number `shard`, opened once per process."""
+        """The reader of shard number `shard` (made once per process), with at most OPEN_SHARDS readers
+        holding open files: the least recently read is closed first."""
         key = (os.getpid(), shard)  # file handles must not cross a fork
         if key not in self._readers:
             self._readers[key] = self.cache.reader(self.shards[shard])
+        self._open[key] = self._open.pop(key, self._readers[key])
+        while len(self._open) > OPEN_SHARDS:
+            self._open.popitem(last=False)[1].close()
         return self._readers[key]
 
     def read_rows(self, out: np.ndarray, shard: int, start: int, name: str) -> None:
         """Fill `out` with rows of a dataset from `start`, wrapping past the shard's end: one or two reads."""
-        reader, count = self.reader(shard), len(out)
-        first = min(count, reader.rows - start)
-        reader.read(name, start, out[:first])
-        if first < count:
-            reader.read(name, 0, out[first:])
+        with self._lock:
+            reader, count = self.reader(shard), len(out)
+            first = min(count, reader.rows - start)
+            reader.read(name, start, out[:first])
+            if first < count:
+                reader.read(name, 0, out[first:])
+
+    def close(self) -> None:
+        """Close every file this process holds open (reading again reopens them)."""
+        with self._lock:
+            while self._open:
+                self._open.popitem()[1].close()
 
     def read(self, index: int, name: str) -> np.ndarray:
         runs = self.plan[index]
-        first = self.reader(runs[0][0])
+        with self._lock:
+            first = self.reader(runs[0][0])
         out = self._buffers.take(sum(count for _, _, count in runs), first.row_shape[name], first.dtypes[name])
         done = 0
         for shard, start, count in runs:

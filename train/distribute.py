@@ -3,25 +3,27 @@
 `mirrored` uses every local GPU (MirroredStrategy); `multiworker` reads the standard TF_CONFIG
 and uses MultiWorkerMirroredStrategy. Each worker streams a disjoint subset of the train shards
 (shard i goes to worker i mod n) and feeds its replicas global_batch / replicas galaxies a
-step; gradients are all-reduced, so every worker holds the same model.
+step; gradients are all-reduced, so every worker holds the same model. Validation batches are
+dealt out to the workers in turn, and the largest are cut in two until every replica has one in
+every step, so every validation galaxy is scored exactly once per epoch.
 """
 
 import json
 import os
 from dataclasses import dataclass
 
-import numpy as np
 import tensorflow as tf
 
 from preprocess.cache import Cache
 from preprocess.schema import N_COLUMNS
 from train.dataset import ShardDataset
 
-STRATEGIES = ("none", "mirrored", "multiworker")
-
 
 class DistributeError(RuntimeError):
     """A cluster set-up that cannot work (TF_CONFIG, shards, batch size); the message says what to change."""
+
+
+EXAMPLE_TF_CONFIG = """'{"cluster": {"worker": ["m1:12345", "m2:12345"]}, "task": {"type": "worker", "index": 0}}'"""
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,9 @@ def worker_role(strategy: str) -> WorkerRole:
         config = json.loads(os.environ["TF_CONFIG"])
         return WorkerRole(int(config["task"]["index"]), len(config["cluster"]["worker"]))
     except (KeyError, ValueError, TypeError) as error:
-        raise ValueError(
-            f"--strategy multiworker needs TF_CONFIG with cluster.worker and task.index ({error})"
+        raise DistributeError(
+            f"--strategy multiworker needs TF_CONFIG with cluster.worker and task.index ({type(error).__name__}: "
+            f"{error}), e.g. {EXAMPLE_TF_CONFIG}"
         ) from None
 
 
@@ -62,6 +65,17 @@ class MultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):
 
 def make_strategy(strategy: str) -> tf.distribute.Strategy:
     return MultiWorkerStrategy() if strategy == "multiworker" else tf.distribute.MirroredStrategy()
+
+
+def forget_strategy(model):
+    """A model built in a strategy's scope, made to find the strategy from the scope it trains in.
+
+    Keras 3.15 builds a model that remembers its strategy from a first batch averaged across workers,
+    which fails for batches split over workers; a model whose private `_distribute_strategy` is None
+    builds when its train step is traced instead (tests/test_distribute.py fails if Keras stops reading it).
+    """
+    model._distribute_strategy = None
+    return model
 
 
 def worker_shards(cache: Cache, role: WorkerRole) -> list[str]:
@@ -94,15 +108,50 @@ def endless(dataset: ShardDataset):
         epoch += 1
 
 
+def validation_steps(batches: int, role: WorkerRole, replicas: int) -> int:
+    """Steps that score `batches` validation batches dealt out to the workers in turn, each step taking one
+    batch per replica of every worker."""
+    most = -(-batches // role.count)  # worker 0 gets the most
+    return -(-most // replicas)
+
+
+def cut_into(sizes: list[int], count: int) -> list[tuple[int, int, int]]:
+    """(batch, first row, rows): batches of `sizes` cut into `count` pieces, the largest halved until there are
+    enough. An empty batch would do instead, but TensorFlow's batch normalisation fails on one."""
+    pieces = [(i, 0, n) for i, n in enumerate(sizes)]
+    while len(pieces) < count:
+        k = max(range(len(pieces)), key=lambda j: pieces[j][2])
+        batch, start, rows = pieces[k]
+        if rows < 2:
+            raise DistributeError(f"too few validation galaxies ({sum(sizes)}) for {count} batches a worker")
+        pieces[k : k + 1] = [(batch, start, rows // 2), (batch, start + rows // 2, rows - rows // 2)]
+    return pieces
+
+
+def every_validation_batch(dataset: ShardDataset, role: WorkerRole, replicas: int):
+    """This worker's share of the validation batches (every role.count-th), cut into a whole number of steps,
+    epoch after epoch: every galaxy is scored once per epoch, and all workers step together."""
+    mine = list(range(role.index, len(dataset), role.count))
+    steps = validation_steps(len(dataset), role, replicas)
+    pieces = cut_into([sum(rows for _, _, rows in dataset.plan[i]) for i in mine], steps * replicas)
+    while True:
+        read = None
+        for batch, start, rows in pieces:
+            if read is None or read[0] != batch:
+                read = (batch, dataset[mine[batch]])
+            images, labels = read[1]
+            yield images[start : start + rows], labels[start : start + rows]
+
+
 def distributed(
-    strategy: tf.distribute.Strategy, make_dataset, global_batch: int, image_shape: tuple[int, int, int]
+    strategy: tf.distribute.Strategy, batches, global_batch: int, image_shape: tuple[int, int, int]
 ) -> tf.distribute.DistributedDataset:
-    """One tf.data pipeline per worker, streaming the ShardDataset that make_dataset(per-replica batch) returns."""
+    """One tf.data pipeline per worker, streaming the batches that batches(per-replica batch) generates."""
 
     def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
-        source = make_dataset(context.get_per_replica_batch_size(global_batch))
+        batch = context.get_per_replica_batch_size(global_batch)
         signature = (tf.TensorSpec((None, *image_shape), tf.uint8), tf.TensorSpec((None, N_COLUMNS), tf.float32))
-        return tf.data.Dataset.from_generator(lambda: endless(source), output_signature=signature).prefetch(2)
+        return tf.data.Dataset.from_generator(lambda: batches(batch), output_signature=signature).prefetch(2)
 
     return strategy.distribute_datasets_from_function(dataset_fn)
 
@@ -117,15 +166,18 @@ def distributed_inputs(strategy, cache: Cache, config, role: WorkerRole, log=pri
     shards = worker_shards(cache, role)
     log(f"worker {role.index} of {role.count} reads train shards {', '.join(shards)}", flush=True)
 
-    def train_source(batch: int) -> ShardDataset:
-        return ShardDataset(cache, "train", batch, seed=config.seed + role.index, shards=shards)
+    replicas = strategy.num_replicas_in_sync // role.count  # on this worker
 
-    def valid_source(batch: int) -> ShardDataset:
-        return ShardDataset(cache, "valid", batch, shuffle=False)
+    def train_batches(batch: int):
+        return endless(ShardDataset(cache, "train", batch, seed=config.seed + role.index, shards=shards))
 
+    def valid_batches(batch: int):
+        return every_validation_batch(ShardDataset(cache, "valid", batch, shuffle=False), role, replicas)
+
+    valid_batch = config.batch // strategy.num_replicas_in_sync
     return {
-        "x": distributed(strategy, train_source, config.batch, cache.image_shape),
+        "x": distributed(strategy, train_batches, config.batch, cache.image_shape),
         "steps_per_epoch": steps_per_epoch(cache, role.count, worker_batch),
-        "validation_data": distributed(strategy, valid_source, config.batch, cache.image_shape),
-        "validation_steps": int(np.ceil(cache.count("valid") / worker_batch)),
+        "validation_data": distributed(strategy, valid_batches, config.batch, cache.image_shape),
+        "validation_steps": validation_steps(len(ShardDataset(cache, "valid", valid_batch)), role, replicas),
     }

@@ -1,9 +1,9 @@
 """Train a model on the cache into a run folder, with Keras's own callbacks.
 
-A run folder holds config.json (every setting, the cache's manifest hash, versions), model.keras
-(the best epoch so far), history.csv, curves.png and, while training, backup/ for
-BackupAndRestore: rerunning the same command after a crash or kill -9 continues from the last
-finished epoch.
+A run folder holds config.json (every setting, the cache's manifest hash, which galaxies trained
+and validated it, versions), galaxies.npz (their IDs), model.keras (the best epoch so far),
+history.csv, curves.png and, while training, backup/: rerunning the same command after a crash or
+kill -9 continues from the last finished epoch.
 """
 
 import csv
@@ -24,16 +24,34 @@ import PIL
 from preprocess.atomic import replacing, write_json
 from preprocess.cache import Cache
 from preprocess.lock import exclusive, shared
-from train.callbacks import best_so_far, callbacks
+from train.callbacks import LossNotFinite, backup_state, best_so_far, callbacks
 from train.dataset import ShardDataset
-from train.distribute import distributed_inputs, make_strategy, worker_role
+from train.distribute import distributed_inputs, forget_strategy, make_strategy, worker_role
 from train.models import build_model
-from train.recipes import OPTIMIZERS, FitConfig
-from train.runs import BACKUP, CONFIG, CURVES, HISTORY, MODEL, REPORT, REPORT_PLOT, history_rows
+from train.recipes import FitConfig
+from train.runs import (
+    BACKUP,
+    CONFIG,
+    CURVES,
+    GALAXIES,
+    HISTORY,
+    MODEL,
+    REPORT,
+    REPORT_PLOT,
+    history_rows,
+    record_splits,
+    split_mismatch,
+)
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+}
 
 
 class RunError(RuntimeError):
-    """A run that cannot start or go on; the message says why and what to do."""
+    """A run that cannot start or go on as asked; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -44,10 +62,10 @@ class FitResult:
 
 def trim_history(run: Path) -> None:
     """Drop history rows of epochs that BackupAndRestore will run again (killed after the row, before the backup)."""
-    metadata, history = run / BACKUP / "training_metadata.json", run / HISTORY
+    history = run / HISTORY
     if not history.exists():
         return
-    resume_at = json.loads(metadata.read_text())["epoch"] if metadata.exists() else 0
+    resume_at = backup_state(run / BACKUP)["epoch"]
     with open(history, newline="") as f:
         rows = list(csv.reader(f))
     kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < resume_at] if rows else []
@@ -71,16 +89,19 @@ def prepare_run(cache: Cache, run: Path, config: FitConfig, overwrite: bool) -> 
         if previous.get("finished"):
             raise RunError(f"{run} already holds a finished run; pass --overwrite to replace it, or use another --run")
         if previous["manifest_sha256"] != record["manifest_sha256"]:
-            raise RunError(f"the cache changed since {run} started; refusing to resume (use --overwrite to restart)")
+            recorded = "splits" in previous and split_mismatch(run, previous, cache)
+            why = recorded or "the cache changed since the run started"
+            raise RunError(f"{why}; refusing to resume {run} (use --overwrite to restart)")
         if previous["config"] != record["config"]:
             raise RunError(
                 f"{run} was started with other settings {previous['config']}; "
                 "rerun with the same options, or pass --overwrite to restart"
             )
         return previous
-    for name in (MODEL, HISTORY, CURVES, REPORT, REPORT_PLOT):
+    for name in (MODEL, HISTORY, CURVES, REPORT, REPORT_PLOT, GALAXIES):
         (run / name).unlink(missing_ok=True)
     shutil.rmtree(run / BACKUP, ignore_errors=True)
+    record["splits"] = record_splits(run, cache)
     write_json(run / CONFIG, record)
     return record
 
@@ -108,30 +129,24 @@ def fit(
             inputs = {"x": train, "validation_data": ShardDataset(cache, "valid", config.batch, False, **loader)}
             model = compiled_model(config, cache.image_shape)
         else:
-            if config.batch % strategy.num_replicas_in_sync:
-                raise RunError(
-                    f"--batch {config.batch} must be a multiple of the {strategy.num_replicas_in_sync} replicas"
-                )
-            with strategy.scope():
-                model = compiled_model(config, cache.image_shape)
-            # Keras 3.15 builds a model that remembers its strategy from a first batch averaged
-            # across workers, which fails for batches split over workers; a model that finds the
-            # strategy from the surrounding scope builds when its train step is traced instead.
-            model._distribute_strategy = None
             inputs = distributed_inputs(strategy, cache, config, role)
+            with strategy.scope():
+                model = forget_strategy(compiled_model(config, cache.image_shape))
         backup = config.strategy != "multiworker"
         with strategy.scope() if strategy else nullcontext():
             chosen = callbacks(target, config, backup=backup)
-            history = model.fit(**inputs, epochs=config.epochs, verbose=verbose, callbacks=chosen)
+            start = backup_state(target / BACKUP)["epoch"] if backup else 0
+            history = model.fit(**inputs, epochs=config.epochs, initial_epoch=start, verbose=verbose, callbacks=chosen)
         return finish(target, record, history)
 
 
 def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> keras.Model:
+    before = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy("mixed_float16" if config.precision == "mixed" else "float32")
     try:
         model = build_model(config.model, config.head, input_shape, augment=config.augment, zoom=config.zoom)
     finally:
-        keras.mixed_precision.set_dtype_policy("float32")  # the policy is global: leave it as it was
+        keras.mixed_precision.set_dtype_policy(before)  # the policy is global: leave it as it was
     optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr)
     rmse = keras.metrics.RootMeanSquaredError("rmse")
     model.compile(optimizer=optimizer, loss="mse", metrics=[rmse], jit_compile=True if config.jit else "auto")
@@ -139,12 +154,9 @@ def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> kera
 
 
 def finish(run: Path, record: dict, history: keras.callbacks.History) -> FitResult:
-    """Check how training ended and mark the run finished in config.json."""
-    losses = history.history.get("loss", [])
-    if losses and not np.isfinite(losses[-1]):
-        raise RunError(f"training stopped: the loss became NaN at epoch {len(losses)}; try a lower --lr")
+    """Mark the run finished in config.json."""
     if not (run / MODEL).exists():
-        raise RunError(f"no epoch finished with a finite val_rmse; {run / MODEL} was not written")
+        raise LossNotFinite(f"no epoch finished with a finite val_rmse; {run / MODEL} was not written")
     rows = history_rows(run / HISTORY)
     best = best_so_far(run / HISTORY)
     write_json(run / CONFIG, {**record, "finished": True, "best_val_rmse": best, "epochs_run": len(rows)})

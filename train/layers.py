@@ -50,10 +50,10 @@ class DivisiveHead(layers.Layer):
       the tree; here every answer gets `floor` added first, so such a question predicts a uniform
       split and every prediction obeys the tree.
     - A clamp passes no gradient below zero, so an answer whose logit turns negative for every
-      galaxy is dead for good (we saw both answers of Q6 die within minutes, leaving 0.5/0.5), and
+      galaxy is dead for good (both answers of Q6 can die within minutes, leaving 0.5/0.5), and
       near a clamped question the division's gradient explodes. He trained the first chunk without
-      the normalisation to avoid this; here the outputs are his, exactly, but the gradient is that
-      of the softmax tree head (a straight-through estimate): smooth, never zero, never huge.
+      the normalisation to avoid this; here the outputs are his (but for the floor), and the gradient
+      is that of the softmax tree head (a straight-through estimate): smooth, never zero, never huge.
     """
 
     def __init__(self, floor: float = 1e-6, **kwargs):
@@ -117,7 +117,7 @@ class RandomAffine(layers.Layer):
 
         angle = uniform(0.0, 2 * math.pi)
         scale = ops.exp(uniform(-math.log(self.zoom), math.log(self.zoom)))
-        flip = ops.sign(uniform(-1.0, 1.0))
+        flip = ops.where(uniform(0.0, 1.0) < 0.5, -1.0, 1.0)  # never 0, which would flatten the image
         turned = transform(
             images, angle, scale, uniform(-self.shift, self.shift), uniform(-self.shift, self.shift), flip
         )
@@ -132,16 +132,10 @@ class RandomAffine(layers.Layer):
         return {**super().get_config(), **config}
 
 
-def rot90(images, k: int):
-    """Images (b, h, w, c) turned by k quarter turns, as np.rot90 turns (h, w) arrays."""
-    for _ in range(k % 4):
-        images = ops.flip(ops.transpose(images, (0, 2, 1, 3)), axis=1)
-    return images
-
-
-def central_crop(images, size: int):
-    start = (images.shape[1] - size) // 2
-    return images[:, start : start + size, start : start + size, :]
+def central_box(size: int) -> int:
+    """The side of the central square that a 45-degree turn keeps inside a size x size frame (size / sqrt(2)),
+    made even so that the crop stays centred: 74 of 106 pixels."""
+    return int(size / math.sqrt(2)) // 2 * 2
 
 
 @register
@@ -160,10 +154,12 @@ class ViewpointParts(layers.Layer):
         super().__init__(**kwargs)
         self.view, self.part = view, part
 
+    def build(self, input_shape):
+        box = central_box(input_shape[1])
+        self.crop = layers.CenterCrop(box, box)
+
     def views(self, images):
-        box = int(images.shape[1] / math.sqrt(2)) // 2 * 2  # even, so the crop stays centred
-        straight = central_crop(images, box)
-        turned = central_crop(transform(images, math.pi / 4), box)
+        straight, turned = self.crop(images), self.crop(transform(images, math.pi / 4))
         views = [ops.image.resize(v, (self.view, self.view), interpolation="bilinear") for v in (straight, turned)]
         return views + [ops.flip(v, axis=2) for v in views]
 
@@ -172,7 +168,7 @@ class ViewpointParts(layers.Layer):
         parts = []
         for view in self.views(images):
             corners = [view[:, :p, :p], view[:, :p, n - p :], view[:, n - p :, n - p :], view[:, n - p :, :p]]
-            parts += [rot90(corner, k) for k, corner in enumerate(corners)]
+            parts += [ops.rot90(corner, k, axes=(1, 2)) for k, corner in enumerate(corners)]
         return ops.concatenate(parts, axis=0)
 
     def compute_output_shape(self, input_shape):
@@ -204,6 +200,26 @@ class MergeParts(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "parts": self.parts, "mode": self.mode}
+
+
+class TestTimeViews(layers.Layer):
+    """Test-time augmentation inside the model: each galaxy turned and mirrored as each of `views` says ((angle,
+    flip) pairs, train.tta), resampled in float as training's RandomAffine does (no rounding to uint8), the views
+    stacked view-major on the batch axis: (b, n, n, c) -> (views b, n, n, c). MergeParts(views, "mean") undoes
+    the stacking after the model, so a batch with all its views is one model call."""
+
+    def __init__(self, views: list[tuple[float, float]], **kwargs):
+        super().__init__(**kwargs)
+        self.views = [(float(angle), float(flip)) for angle, flip in views]
+
+    def call(self, images):
+        images = ops.cast(images, "float32")
+        turned = [images if (a, f) == (0.0, 1.0) else transform(images, a, flip=f) for a, f in self.views]
+        return ops.concatenate(turned, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else len(self.views) * input_shape[0]
+        return (batch, *input_shape[1:])
 
 
 @register

@@ -4,13 +4,12 @@ Every model takes the cache's uint8 images and scales them inside, so batches st
 augments them inside (RandomAffine, active only while training), so the loader only reads.
 """
 
-import math
-
 import keras
 from keras import layers
 
 from preprocess.schema import N_COLUMNS
-from train.layers import DivisiveHead, Maxout, MergeParts, RandomAffine, TreeHead, ViewpointParts
+from train.layers import DivisiveHead, Maxout, MergeParts, RandomAffine, TreeHead, ViewpointParts, central_box
+from train.recipes import HEADS, MODELS
 
 
 def vgg16_features(x):
@@ -49,7 +48,7 @@ def compact_features(x):
 def centre_features(x):
     """The compact CNN on the central n/sqrt(2) box only (74 of 106 pixels): the galaxy without most of the
     sky around it, at half the compute, so twice the epochs in the same time."""
-    box = int(x.shape[1] / math.sqrt(2)) // 2 * 2
+    box = central_box(x.shape[1])
     return compact_features(layers.CenterCrop(box, box)(x))
 
 
@@ -97,7 +96,8 @@ def sigmoid_head(x):
     return layers.Dense(N_COLUMNS, activation="sigmoid", name="sigmoid", dtype="float32")(x)
 
 
-HEADS = {"tree": tree_head, "divisive": divisive_head, "sigmoid": sigmoid_head}
+HEAD_LAYERS = {"tree": tree_head, "divisive": divisive_head, "sigmoid": sigmoid_head}
+assert set(FEATURES) == set(MODELS) and set(HEAD_LAYERS) == set(HEADS), "train.recipes names what is built here"
 
 
 def build_model(
@@ -107,11 +107,11 @@ def build_model(
     RandomAffine with zooms up to `zoom` (1: none)."""
     if name not in FEATURES:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(FEATURES)}")
-    if head not in HEADS:
-        raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
+    if head not in HEAD_LAYERS:
+        raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEAD_LAYERS)}")
     inputs = keras.Input(input_shape, dtype="uint8", name="image")
     x = layers.Rescaling(1.0 / 255.0)(inputs)
     if augment:
         x = RandomAffine(zoom=zoom, name="augment")(x)
-    outputs = HEADS[head](FEATURES[name](x))
+    outputs = HEAD_LAYERS[head](FEATURES[name](x))
     return keras.Model(inputs, outputs, name=f"{name}_{head}")

@@ -14,7 +14,10 @@ def _face_on_disk(row: np.ndarray) -> list[str]:
     words = ["disk", "not edge-on", _answer(row, 3)]
     if _answer(row, 4) == "spiral":
         count, tightness = _answer(row, 11), _answer(row, 10)
-        words.append(f"{count} {tightness} spiral arm{'' if count == '1' else 's'}")
+        if count == ANSWERS[11][-1]:  # can't tell
+            words.append(f"{tightness} spiral arms, their number unclear")
+        else:
+            words.append(f"{count} {tightness} spiral arm{'' if count == '1' else 's'}")
     else:
         words.append("no spiral arms")
     words.append(_answer(row, 5))

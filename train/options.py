@@ -1,4 +1,4 @@
-"""Click options and checks shared by the training stage's commands."""
+"""Click options and checks shared by the training stage's commands (no TensorFlow: `--help` stays instant)."""
 
 from pathlib import Path
 
@@ -6,10 +6,10 @@ import click
 
 from preprocess.cache import Cache, CacheError
 from preprocess.cli import existing_cache
-from train.predict import TTA_VIEWS
+from preprocess.cli_support import interrupted
 from train.runs import MODEL
+from train.tta import TTA_VIEWS
 
-POSITIVE = click.IntRange(min=1)
 CACHE = click.option(
     "--cache",
     type=click.Path(file_okay=False, path_type=Path),
@@ -46,7 +46,6 @@ def model_runs_option(**kwargs):
     )
 
 
-def interrupted(out: Path) -> SystemExit:
-    """Ctrl-C while writing `out`: say that nothing partial was left, exit with the shell's status for it."""
-    click.echo(f"\ninterrupted: {out} was not written (it appears only when complete)", err=True)
-    return SystemExit(130)
+def not_written(out: Path) -> SystemExit:
+    """Ctrl-C while writing `out`: nothing partial is left."""
+    return interrupted(f"{out} was not written (it appears only when complete)")

@@ -1,8 +1,7 @@
 """Predict a split with test-time augmentation, and write Kaggle submissions."""
 
 import json
-import math
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -15,28 +14,30 @@ from preprocess.labels import read_solutions, write_solutions
 from preprocess.lock import shared
 from train.baselines import BASELINES
 from train.dataset import ShardDataset
-from train.layers import transform
-from train.runs import CONFIG, MODEL
+from train.layers import MergeParts, TestTimeViews
+from train.runs import CONFIG, MODEL, split_mismatch
+from train.tta import DEFAULT_TTA, tta_views
 
-TTA_VIEWS = (1, 2, 4, 8, 16)
-DEFAULT_TTA = 16
 SPLIT_AND_IMAGE_SETTINGS = ("crop", "size", "method", "valid", "seed")
 
 
-def tta_views(n: int) -> list[tuple[float, float]]:
-    """(angle, flip) of n views: n/2 turns evenly spread over the circle, each as it is and mirrored."""
-    if n not in TTA_VIEWS:
-        raise ValueError(f"--tta must be one of {TTA_VIEWS}, not {n}")
-    turns = max(1, n // 2)
-    return [(2 * math.pi * k / turns, flip) for k in range(turns) for flip in ((1.0, -1.0) if n > 1 else (1.0,))]
+def with_views(model: keras.Model, tta: int) -> keras.Model:
+    """`model` averaging its predictions over `tta` views of each galaxy (train.tta), in one call per batch: the
+    views are made inside, in float, stacked on the batch axis, through the same layers and weights."""
+    if tta == 1:
+        return model
+    shape = model.input_shape[1:]
+    # the same layers from a float input: a uint8 input would truncate the resampled views
+    floats = keras.Input(shape, dtype="float32")
+    body = keras.models.clone_model(model, input_tensors=floats, clone_function=lambda layer: layer)
+    images = keras.Input(shape, dtype=model.inputs[0].dtype, name="image")
+    views = tta_views(tta)
+    return keras.Model(images, MergeParts(len(views), "mean")(body(TestTimeViews(views)(images))))
 
 
-def view(images: np.ndarray, angle: float, flip: float) -> np.ndarray:
-    """uint8 images turned by `angle` and mirrored where flip < 0 (quarter turns move pixels exactly)."""
-    if angle == 0 and flip > 0:
-        return images
-    turned = keras.ops.convert_to_numpy(transform(images.astype("float32"), angle, flip=flip))
-    return np.clip(np.rint(turned), 0, 255).astype(np.uint8)
+def predict_each_model(models: list[keras.Model], images: np.ndarray) -> np.ndarray:
+    """(models, n, outputs): each model's predictions for the uint8 `images`, one call per model."""
+    return np.stack([model.predict_on_batch(images) for model in models])
 
 
 def predict(
@@ -47,19 +48,13 @@ def predict(
     An average of predictions that obey the decision tree obeys it too.
     """
     dataset = ShardDataset(cache, split, batch_size=batch, shuffle=False)
-    views = tta_views(tta)
+    viewing = [with_views(model, tta) for model in models]
     outputs = []
     label = f"predicting {split} ({len(models)} model(s) x {tta} view(s))"
     for i in tqdm(range(len(dataset)), desc=label, unit="batch", disable=not progress):
         images = dataset[i][0] if dataset.labelled else dataset[i]
-        outputs.append(predict_each_model(models, images, views).mean(axis=0))
+        outputs.append(predict_each_model(viewing, images).mean(axis=0))
     return dataset.ids, np.concatenate(outputs)
-
-
-def predict_each_model(models: list[keras.Model], images: np.ndarray, views: list[tuple[float, float]]) -> np.ndarray:
-    """(models, n, 37): each model's predictions for the uint8 `images`, averaged over the views."""
-    turned = [view(images, angle, flip) for angle, flip in views]
-    return np.stack([np.mean([model.predict_on_batch(v) for v in turned], axis=0) for model in models])
 
 
 class RunMismatch(RuntimeError):
@@ -83,6 +78,9 @@ def check_run_fits_cache(run: Path, cache: Cache) -> None:
             f"{run} was trained on the cache {record.get('cache')} ({theirs}), but {cache.folder} has {ours}: "
             "its validation split or its images differ; use the cache the run was trained on"
         )
+    mismatch = split_mismatch(run, record, cache)
+    if mismatch:
+        raise RunMismatch(f"{mismatch}; use the cache the run was trained on")
 
 
 def load_models(runs: list[Path], cache: Cache) -> list[keras.Model]:
@@ -96,48 +94,62 @@ class SubmissionError(RuntimeError):
     """Predictions that would make a submission Kaggle refuses or scores wrongly."""
 
 
-def check_submission(cache: Cache, ids: np.ndarray, predictions: np.ndarray) -> None:
-    """Every ID once, every value finite and, where the data folder has Kaggle's sample submission, its IDs."""
+@dataclass(frozen=True)
+class Submission:
+    path: Path
+    warnings: list[str] = field(default_factory=list)  # what the user must hear: rejected galaxies, IDs unchecked
+
+
+def check_submission(ids: np.ndarray, predictions: np.ndarray, sample: Path) -> list[str]:
+    """SubmissionError unless every ID comes once, every value is finite and the IDs are those of Kaggle's sample
+    submission `sample`; a warning if there is no such file to check against."""
     unique, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         raise SubmissionError(f"GalaxyIDs predicted more than once: {unique[counts > 1][:10].tolist()}")
     bad = ~np.isfinite(predictions).all(axis=1)
     if bad.any():
         raise SubmissionError(f"{bad.sum()} galaxies have non-finite predictions, e.g. {ids[bad][:10].tolist()}")
-    sample = Path(cache.source) / kaggle.ZEROS
-    if sample.is_file():
-        expected = read_solutions(sample)[0]
-        missing, extra = np.setdiff1d(expected, ids), np.setdiff1d(ids, expected)
-        if len(missing) or len(extra):
-            raise SubmissionError(
-                f"the submission's IDs differ from {sample}: {len(missing)} missing (e.g. {missing[:5].tolist()}), "
-                f"{len(extra)} not in it (e.g. {extra[:5].tolist()})"
-            )
+    if not sample.is_file():
+        return [f"the IDs were not checked against Kaggle's sample submission: {sample} not found; pass --sample"]
+    expected = read_solutions(sample)[0]
+    missing, extra = np.setdiff1d(expected, ids), np.setdiff1d(ids, expected)
+    if len(missing) or len(extra):
+        raise SubmissionError(
+            f"the submission's IDs differ from {sample}: {len(missing)} missing (e.g. {missing[:5].tolist()}), "
+            f"{len(extra)} not in it (e.g. {extra[:5].tolist()})"
+        )
+    return []
 
 
-def write_submission(cache: Cache, out: Path, ids: np.ndarray, predictions: np.ndarray) -> Path:
-    """Clip to [0, 1], give rejected test galaxies the training means (with a warning), check, write atomically."""
+def write_submission(
+    cache: Cache, out: Path, ids: np.ndarray, predictions: np.ndarray, sample: Path | None = None
+) -> Submission:
+    """Clip to [0, 1], give rejected test galaxies the training means (with a warning), check against the sample
+    submission (by default the one in the data folder the cache was made from), write atomically."""
+    warnings = []
     rejected = sorted(r.galaxy_id for r in cache.rejects("test"))
     if rejected:
         means = cache.read("train", ("labels",))["labels"].mean(axis=0)
-        print(
-            f"warning: {len(rejected)} test galaxies were rejected at preprocessing and get the training "
-            f"column means: {rejected[:10]}",
-            file=sys.stderr,
+        warnings.append(
+            f"{len(rejected)} test galaxies were rejected at preprocessing and get the training "
+            f"column means: {rejected[:10]}"
         )
         ids = np.concatenate([ids, rejected])
         predictions = np.concatenate([predictions, np.tile(means, (len(rejected), 1))])
-    check_submission(cache, ids, predictions)
-    return write_solutions(out, ids, np.clip(predictions, 0.0, 1.0))
+    warnings += check_submission(ids, predictions, sample or Path(cache.source) / kaggle.ZEROS)
+    return Submission(write_solutions(out, ids, np.clip(predictions, 0.0, 1.0)), warnings)
 
 
-def submit_models(runs: list[Path], cache: Cache, out: Path, tta: int = DEFAULT_TTA, batch: int = 64) -> Path:
+def submit_models(
+    runs: list[Path], cache: Cache, out: Path, tta: int = DEFAULT_TTA, batch: int = 64, sample: Path | None = None
+) -> Submission:
     """The test split predicted by the runs' models (an ensemble when several), averaged with `tta` views."""
     with shared(cache.folder, "python -m train submit"):
         ids, predictions = predict(load_models(runs, cache), cache, "test", tta=tta, batch=batch)
-        return write_submission(cache, out, ids, predictions)
+        return write_submission(cache, out, ids, predictions, sample)
 
 
-def submit_baseline(name: str, cache: Cache, out: Path) -> Path:
+def submit_baseline(name: str, cache: Cache, out: Path, sample: Path | None = None) -> Submission:
     with shared(cache.folder, "python -m train submit"):
-        return write_submission(cache, out, cache.read("test", ("ids",))["ids"], BASELINES[name](cache, "test"))
+        ids = cache.read("test", ("ids",))["ids"]
+        return write_submission(cache, out, ids, BASELINES[name](cache, "test"), sample)

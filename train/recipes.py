@@ -1,11 +1,14 @@
-"""Training settings as plain values: FitConfig, and the named recipes that `--recipe` picks."""
+"""Training settings as plain values: FitConfig, the named recipes that `--recipe` picks, and the names every
+choice can take (so the command line knows them without importing TensorFlow)."""
 
 from dataclasses import dataclass, replace
 
-import keras
-
+MODELS = ("compact", "centre", "vgg16", "viewpoints", "viewpoints-mean")  # built by train.models
+HEADS = ("tree", "divisive", "sigmoid")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SCHEDULES = ("plateau", "steps", "constant")
 PRECISIONS = ("float32", "mixed")
+STRATEGIES = ("none", "mirrored", "multiworker")  # tf.distribute, see train.distribute
 MAX_EPOCHS = 10_000  # the epoch cap of a run trained for a time budget instead of a number of epochs
 
 
@@ -57,11 +60,6 @@ RECIPES = {
         patience=5,
         schedule="constant",
     ),
-}
-OPTIMIZERS = {
-    "adam": keras.optimizers.Adam,
-    "rmsprop": keras.optimizers.RMSprop,
-    "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
 }
 
 

@@ -1,0 +1,78 @@
+"""A catalog's files: CSV or HDF5, written batch by batch under a temporary name, and its rejects beside it.
+
+No TensorFlow here: the command line and the decoding processes import this module.
+"""
+
+import csv
+from contextlib import contextmanager
+from pathlib import Path
+
+import h5py
+
+from preprocess.atomic import replacing
+
+CATALOG_SUFFIXES = (".csv", ".h5")
+
+
+class CsvCatalog:
+    def __init__(self, path: Path, columns: list[str], spread: bool):
+        self.file = open(path, "w", newline="")
+        self.writer = csv.writer(self.file)
+        self.writer.writerow(["GalaxyID", "path", *columns, "morphology", *(["spread"] if spread else [])])
+
+    def append(self, ids, paths, predictions, morphology, spread) -> None:
+        for i, row in enumerate(predictions):
+            extra = [f"{spread[i]:.6f}"] if spread is not None else []
+            self.writer.writerow([ids[i], paths[i], *(f"{v:.6f}" for v in row), morphology[i], *extra])
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class H5Catalog:
+    """Datasets GalaxyID, path, predictions (n, columns; attribute `columns`), morphology and, with runs, spread."""
+
+    def __init__(self, path: Path, columns: list[str], spread: bool):
+        self.file = h5py.File(path, "w")
+        text = h5py.string_dtype()
+        names = ["GalaxyID", "path", "morphology", *(["spread"] if spread else [])]
+        for name in names:
+            self.file.create_dataset(name, (0,), maxshape=(None,), dtype="f4" if name == "spread" else text)
+        self.file.create_dataset("predictions", (0, len(columns)), maxshape=(None, len(columns)), dtype="f4")
+        self.file["predictions"].attrs["columns"] = columns
+
+    def append(self, ids, paths, predictions, morphology, spread) -> None:
+        values = {"GalaxyID": ids, "path": paths, "morphology": morphology, "predictions": predictions}
+        if spread is not None:
+            values["spread"] = spread
+        for name, data in values.items():
+            dataset = self.file[name]
+            start = dataset.shape[0]
+            dataset.resize(start + len(data), axis=0)
+            dataset[start:] = data if name in ("predictions", "spread") else [str(v) for v in data]
+
+    def close(self) -> None:
+        self.file.close()
+
+
+@contextmanager
+def catalog_writer(out: Path, columns: list[str], spread: bool):
+    """A CSV or HDF5 catalog (by `out`'s suffix) that appears at `out` only once complete."""
+    kind = {".csv": CsvCatalog, ".h5": H5Catalog}[out.suffix]
+    with replacing(out, suffix=out.suffix) as tmp:
+        catalog = kind(tmp, columns, spread)
+        try:
+            yield catalog
+        finally:
+            catalog.close()
+
+
+def rejects_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}.rejects.csv")
+
+
+def write_rejects(out: Path, rejects: list[tuple[str, str]]) -> Path:
+    """(path, reason) of every file that could not be read, beside the catalog `out`."""
+    with replacing(rejects_path(out)) as tmp, open(tmp, "w", newline="") as file:
+        csv.writer(file).writerows([("path", "reason"), *rejects])
+    return rejects_path(out)
