@@ -13,6 +13,11 @@ SUBMISSION ?= $(RUN)/submission.csv
 IMAGES ?= $(DATA)/images_test_rev1
 CATALOG ?= $(RUN)/catalog.csv
 GALLERY ?= $(basename $(CATALOG))_gallery.png
+# `make finetune`: a new run (NEW) of your own question, from RUN's trunk and the labels in LABELS (a CSV with
+# GalaxyID, whose images are in DATA, or path, and label columns); see `python -m train finetune --help`
+LABELS ?= labels.csv
+NEW    ?= runs/finetuned
+FINETUNE_FLAGS ?=
 # size of the synthetic set that `make synth` and `make demo` write
 SYNTH_TRAIN ?= 6000
 SYNTH_TEST  ?= 1000
@@ -31,7 +36,7 @@ DEMO_MINUTES ?= 9
 # `make quality`: minutes of training per candidate recipe
 QUALITY_MINUTES ?= 20
 
-.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score predict bench bench-gpu quality clean
+.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score predict finetune bench bench-gpu quality fullsize finetune-bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -89,6 +94,9 @@ score: install ## score SUBMISSION against DATA/test_solutions.csv, with the flo
 predict: install ## catalog (CATALOG, with GALLERY) of any IMAGES: files, folders or lists of paths
 	$(PY) -m train predict --run $(RUN) --out $(CATALOG) --gallery $(GALLERY) $(PREDICT_FLAGS) $(IMAGES)
 
+finetune: install ## a run of your own question (NEW) from RUN and LABELS: a new head on its trunk, with a report
+	$(PY) -m train finetune --from $(RUN) --labels $(LABELS) --images $(DATA) --run $(NEW) $(FINETUNE_FLAGS)
+
 # The demo: each step is a file, so a rerun redoes only what is missing or out of date.
 $(CACHE)/manifest.json: $(DATA)/training_solutions_rev1.csv
 	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) $(PREPROCESS_FLAGS)
@@ -118,6 +126,9 @@ bench: install ## speed and memory benchmarks (bench/)
 
 bench-gpu: install ## training img/s of each model fed by ShardDataset vs batches already in GPU memory
 	$(PY) -m bench.gpu
+
+fullsize: install ## rehearse at Kaggle's size (61,578 + 79,975 galaxies) under ulimit -n 1024: time and memory per step
+	$(PY) -m bench.fullsize
 
 quality: install ## candidate recipes trained QUALITY_MINUTES each on 20,000 synthetic galaxies, scored against the floor
 	QUALITY_MINUTES=$(QUALITY_MINUTES) $(PY) -m bench.quality

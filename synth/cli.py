@@ -6,7 +6,7 @@ import click
 
 from preprocess import kaggle
 from preprocess.cli_support import CONTEXT, EXIT_STATUSES, interrupted, os_failure
-from synth.dataset import preview, write_dataset
+from synth.dataset import TRUE_PARAMETERS, preview, write_dataset
 
 MAX_GALAXIES = 900_000  # GalaxyIDs have 6 digits
 HELP = f"""Write synthetic galaxies with crowd-vote labels that follow the decision tree.
@@ -15,7 +15,10 @@ HELP = f"""Write synthetic galaxies with crowd-vote labels that follow the decis
 Kaggle's files: {kaggle.TRAIN_IMAGES}/, {kaggle.TEST_IMAGES}/, {kaggle.SOLUTIONS},
 {kaggle.ZEROS}; and, for local scoring, {kaggle.TEST_SOLUTIONS} (the test votes) and
 {kaggle.TEST_EXPECTED} (each test galaxy's expected vote fractions given its true
-parameters: the best possible prediction, a floor no model beats on average).
+parameters: the best possible prediction, a floor no model beats on average); and
+{TRUE_PARAMETERS} (GalaxyID, split, then every galaxy's true kind, odd feature, arms,
+pitch, bar and its length, bulge, axis ratio, size, Sersic index, visibility, ...: labels
+for questions of your own, e.g. `train finetune`).
 """
 
 

@@ -5,6 +5,7 @@ fractions of simulated volunteers (votes.py). Everything is seeded by (seed, Gal
 is byte-identical whatever the number of jobs.
 """
 
+import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,16 +16,18 @@ from PIL import Image
 from tqdm import tqdm
 
 from preprocess import kaggle
+from preprocess.atomic import replacing
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.schema import N_COLUMNS
 from preprocess.sheet import contact_sheet
 from synth.drawing import render
-from synth.galaxy import Galaxy, describe, sample_galaxy
+from synth.galaxy import Galaxy, describe, parameters, sample_galaxy
 from synth.votes import expected_fractions, simulate_votes
 
 JPEG_QUALITY = 90
 CHUNK = 50  # galaxies per task
 LABEL_DECIMALS = 9
+TRUE_PARAMETERS = "true_parameters.csv"  # GalaxyID, split, then synth.galaxy.parameters of every galaxy
 
 
 @dataclass
@@ -41,14 +44,15 @@ def make_galaxy(galaxy_id: int, seed: int) -> tuple[np.ndarray, np.ndarray, Gala
     return render(g, rng), labels, g
 
 
-def _write_chunk(ids: np.ndarray, folder: Path, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Save the chunk's JPEGs; return their vote fractions and expected fractions."""
-    labels, expected = np.zeros((len(ids), N_COLUMNS)), np.zeros((len(ids), N_COLUMNS))
+def _write_chunk(ids: np.ndarray, folder: Path, seed: int) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Save the chunk's JPEGs; return their vote fractions, expected fractions and true parameters."""
+    labels, expected, truth = np.zeros((len(ids), N_COLUMNS)), np.zeros((len(ids), N_COLUMNS)), []
     for i, galaxy_id in enumerate(ids):
         image, labels[i], g = make_galaxy(int(galaxy_id), seed)
         expected[i] = expected_fractions(g)
+        truth.append(parameters(g))
         Image.fromarray(image).save(folder / f"{galaxy_id}.jpg", quality=JPEG_QUALITY)
-    return labels, expected
+    return labels, expected, truth
 
 
 def galaxy_ids(n: int, seed: int) -> np.ndarray:
@@ -57,7 +61,8 @@ def galaxy_ids(n: int, seed: int) -> np.ndarray:
 
 
 def write_dataset(out: str | Path, n_train: int, n_test: int, seed: int = 0, jobs: int = 1) -> Written:
-    """Write images, training/test solutions, the test expectations and the all-zeros sample submission."""
+    """Write images, training/test solutions, the test expectations, the all-zeros sample submission and every
+    galaxy's true parameters."""
     out = Path(out)
     ids = galaxy_ids(n_train + n_test, seed)
     splits = {kaggle.TRAIN_IMAGES: ids[:n_train], kaggle.TEST_IMAGES: ids[n_train:]}
@@ -82,7 +87,31 @@ def write_dataset(out: str | Path, n_train: int, n_test: int, seed: int = 0, job
     write_solutions(out / kaggle.TEST_SOLUTIONS, test_ids, stacked(kaggle.TEST_IMAGES, 0), LABEL_DECIMALS)
     write_solutions(out / kaggle.TEST_EXPECTED, test_ids, stacked(kaggle.TEST_IMAGES, 1), LABEL_DECIMALS)
     write_solutions(out / kaggle.ZEROS, test_ids, np.zeros((len(test_ids), N_COLUMNS)))
+    write_parameters(out / TRUE_PARAMETERS, {split: (splits[folder], parts[folder]) for split, folder in SPLIT_FOLDERS})
     return Written(len(train_ids), len(test_ids))
+
+
+SPLIT_FOLDERS = (("train", kaggle.TRAIN_IMAGES), ("test", kaggle.TEST_IMAGES))
+
+
+def write_parameters(path: Path, splits: dict[str, tuple[np.ndarray, list]]) -> None:
+    """true_parameters.csv: GalaxyID, split and each galaxy's true parameters (empty where one does not apply)."""
+    rows = [
+        {"GalaxyID": int(galaxy_id), "split": split, **truth}
+        for split, (ids, parts) in splits.items()
+        for galaxy_id, truth in sorted(zip(ids, (t for part in parts for t in part[2])), key=lambda pair: pair[0])
+    ]  # sorted by GalaxyID within a split, as the CSVs of votes
+    with replacing(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["GalaxyID", "split"])
+        writer.writeheader()
+        writer.writerows({k: text(v) for k, v in row.items()} for row in rows)
+
+
+def text(value) -> str:
+    """A CSV cell: empty for None, six significant digits for a float."""
+    if value is None:
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def preview(out: str | Path, seed: int, n: int = 64) -> Path:
@@ -97,25 +126,31 @@ def preview(out: str | Path, seed: int, n: int = 64) -> Path:
 
 
 def replicate(src: str | Path, dst: str | Path, copies: int) -> Path:
-    """A larger set made cheaply from `src`: each galaxy `copies` times under IDs g + k * 1,000,000 (hard links).
+    """A larger set made cheaply from `src`: each galaxy `copies` times (see `grow`)."""
+    n_train, n_test = (len(read_solutions(Path(src) / name)[0]) for name in (kaggle.SOLUTIONS, kaggle.ZEROS))
+    return grow(src, dst, n_train * copies, n_test * copies)
 
-    Copy 0 keeps the original IDs. Used to grow benchmark and test sets without drawing new galaxies.
-    """
+
+def grow(src: str | Path, dst: str | Path, n_train: int, n_test: int) -> Path:
+    """A set of exactly n_train training and n_test test galaxies made from `src`'s with hard links: each split's
+    galaxies again and again under IDs g + k * 1,000,000 (copy 0 keeps the original IDs). Used to grow benchmark
+    and test sets without drawing new galaxies."""
     src, dst = Path(src), Path(dst)
     for folder in (kaggle.TRAIN_IMAGES, kaggle.TEST_IMAGES):
         (dst / folder).mkdir(parents=True, exist_ok=True)
     tables = [
-        (kaggle.SOLUTIONS, kaggle.TRAIN_IMAGES),
-        (kaggle.TEST_SOLUTIONS, kaggle.TEST_IMAGES),
-        (kaggle.ZEROS, None),
+        (kaggle.SOLUTIONS, kaggle.TRAIN_IMAGES, n_train),
+        (kaggle.TEST_SOLUTIONS, kaggle.TEST_IMAGES, n_test),
+        (kaggle.ZEROS, None, n_test),
     ]
     if (src / kaggle.TEST_EXPECTED).exists():
-        tables.append((kaggle.TEST_EXPECTED, None))
-    for csv_name, folder in tables:
+        tables.append((kaggle.TEST_EXPECTED, None, n_test))
+    for csv_name, folder, count in tables:
         ids, labels = read_solutions(src / csv_name)
-        grown_ids = np.concatenate([ids + k * 1_000_000 for k in range(copies)])
+        copies = -(-count // len(ids))
+        grown_ids = np.concatenate([ids + k * 1_000_000 for k in range(copies)])[:count]
         if folder:
             for galaxy_id, source_id in zip(grown_ids, np.tile(ids, copies)):
                 os.link(kaggle.image_path(src, folder, source_id), kaggle.image_path(dst, folder, galaxy_id))
-        write_solutions(dst / csv_name, grown_ids, np.tile(labels, (copies, 1)), decimals=LABEL_DECIMALS)
+        write_solutions(dst / csv_name, grown_ids, np.tile(labels, (copies, 1))[:count], decimals=LABEL_DECIMALS)
     return dst

@@ -129,3 +129,45 @@ def describe(g: Galaxy) -> str:
     if g.odd_type and g.odd_type != "irregular":
         words.append(g.odd_type)
     return " ".join(words)
+
+
+BULGES = ("none", "noticeable", "obvious", "dominant")
+
+
+def parameters(g: Galaxy) -> dict[str, str | int | float | None]:
+    """The true parameters of `g`, everything sample_galaxy draws, by name; None where one does not apply (the
+    pitch of a galaxy without arms, the length of a bar that is not there, the Sersic index of anything but a
+    smooth galaxy)."""
+    disk, star = g.kind == "disk", g.kind == "star"
+    spiral = disk and g.arms > 0
+
+    def given(condition: bool, value):
+        return value if condition else None
+
+    return {
+        "kind": g.kind,
+        "odd_feature": g.odd_type,
+        "arms": given(disk, g.arms),
+        "pitch_degrees": given(spiral, float(np.degrees(g.pitch))),
+        "arm_strength": given(spiral, g.arm_strength),
+        "bar": given(disk, int(g.bar)),
+        "bar_length": given(g.bar, g.bar_length),
+        "bar_angle_degrees": given(g.bar, float(np.degrees(g.bar_angle))),
+        "bulge": given(disk, BULGES[g.bulge]),
+        "edge_on_bulge": given(g.kind == "edge_on", g.edge_bulge),
+        "axis_ratio": given(not star, g.axis_ratio),
+        "size": given(not star, g.size),
+        "disk_scale": given(g.kind in ("disk", "edge_on", "irregular"), g.r_disk),
+        "sersic_index": given(g.kind == "smooth", g.sersic_n),
+        "angle_degrees": given(not star, float(np.degrees(g.angle))),
+        "offset_x": g.dx,
+        "offset_y": g.dy,
+        "blur": g.psf,
+        "sky": g.sky,
+        "noise": g.noise,
+        "peak_flux": given(g.kind in ("smooth", "star"), g.peak_flux),
+        "disk_flux": given(g.kind not in ("smooth", "star"), g.disk_flux),
+        "bulge_flux": given(g.bulge_flux > 0, g.bulge_flux),
+        "artifact": given(star, int(g.artifact)),
+        "visibility": g.visibility,
+    }

@@ -1,12 +1,15 @@
+import csv
 import filecmp
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from preprocess.kaggle import SOLUTIONS, TEST_SOLUTIONS, TRAIN_IMAGES, ZEROS
 from preprocess.labels import read_solutions
 from preprocess.schema import HEADER, SLICES, hierarchy_errors
-from synth.dataset import write_dataset
+from synth.dataset import TRUE_PARAMETERS, make_galaxy, write_dataset
+from synth.galaxy import describe
 from tests.conftest import N_TEST, N_TRAIN
 
 
@@ -66,3 +69,24 @@ def test_same_seed_same_bytes_whatever_the_jobs(tmp_path):
         assert not mismatch and not errors and len(match) == len(names)
     for name in ("training_solutions_rev1.csv", "test_solutions.csv", "all_zeros_benchmark.csv", "test_expected.csv"):
         assert (one / name).read_bytes() == (two / name).read_bytes()
+
+
+def test_true_parameters_agree_with_the_captions_and_apply_where_they_should(kaggle_dir):
+    with open(kaggle_dir / TRUE_PARAMETERS, newline="") as f:
+        rows = list(csv.DictReader(f))
+    train_ids, test_ids = read_solutions(kaggle_dir / SOLUTIONS)[0], read_solutions(kaggle_dir / TEST_SOLUTIONS)[0]
+    assert [int(r["GalaxyID"]) for r in rows] == [*train_ids.tolist(), *test_ids.tolist()]
+    assert [r["split"] for r in rows] == ["train"] * N_TRAIN + ["test"] * N_TEST
+    for row in rows:
+        g = make_galaxy(int(row["GalaxyID"]), seed=3)[2]  # the conftest set's seed
+        words = [row["kind"].replace("_", "-")]
+        words += [f"{row['arms']} arms"] if row["arms"] not in ("", "0") else []
+        words += ["bar"] if row["bar"] == "1" else []
+        words += [row["odd_feature"]] if row["odd_feature"] not in ("", "irregular") else []
+        assert " ".join(words) == describe(g), row
+        assert (row["pitch_degrees"] == "") == (row["arms"] in ("", "0"))
+        assert (row["bar_length"] == "") == (row["bar"] != "1")
+        assert (row["sersic_index"] == "") == (row["kind"] != "smooth")
+        if row["bar"] == "1":
+            assert float(row["bar_length"]) == pytest.approx(g.bar_length, rel=1e-5)
+        assert 0 <= float(row["visibility"]) <= 1

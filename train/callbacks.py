@@ -37,16 +37,19 @@ class StopOnNonFinite(keras.callbacks.Callback):
 
 
 class BestModel(keras.callbacks.Callback):
-    """model.keras: the epoch with the lowest val_rmse so far, `best` being that of earlier runs of the same
-    training; written under a temporary name and renamed, so a kill never leaves half a model."""
+    """model.keras: the epoch with the best `monitor` so far ("min" or "max" as `mode` says), `best` being that of
+    earlier runs of the same training; written under a temporary name and renamed, so a kill never leaves half
+    a model."""
 
-    def __init__(self, path: Path, best: float | None = None):
+    def __init__(self, path: Path, best: float | None = None, monitor: str = "val_rmse", mode: str = "min"):
         super().__init__()
-        self.path, self.best = path, best
+        self.path, self.best, self.monitor, self.sign = path, best, monitor, 1.0 if mode == "min" else -1.0
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get("val_rmse")
-        if value is None or not math.isfinite(value) or (self.best is not None and value >= self.best):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not math.isfinite(value):
+            return
+        if self.best is not None and self.sign * value >= self.sign * self.best:
             return
         self.best = value
         with replacing(self.path, suffix=".keras") as tmp:
@@ -106,23 +109,23 @@ class EpochLogs(keras.callbacks.Callback):
 
 
 class PlotCurves(keras.callbacks.Callback):
-    def __init__(self, run: Path):
+    def __init__(self, run: Path, metric: str = "rmse"):
         super().__init__()
-        self.run = run
+        self.run, self.metric = run, metric
 
     def on_epoch_end(self, epoch, logs=None):
-        plot_curves(self.run / HISTORY, self.run / CURVES)
+        plot_curves(self.run / HISTORY, self.run / CURVES, self.metric)
 
 
 def seconds_trained(history: Path) -> float:
     return sum(float(row.get("seconds") or 0) for row in history_rows(history))
 
 
-def best_so_far(history: Path) -> float | None:
-    """The best val_rmse of the epochs already trained: a resumed run's checkpoint must beat it to replace
+def best_so_far(history: Path, monitor: str = "val_rmse", mode: str = "min") -> float | None:
+    """The best `monitor` of the epochs already trained: a resumed run's checkpoint must beat it to replace
     model.keras."""
-    values = [float(row["val_rmse"]) for row in history_rows(history) if row.get("val_rmse")]
-    return min(values) if values else None
+    values = [float(row[monitor]) for row in history_rows(history) if row.get(monitor)]
+    return (min if mode == "min" else max)(values) if values else None
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -151,7 +154,10 @@ def step_rate(lr: float, done: float) -> float:
     return lr
 
 
-def callbacks(run: Path, config: FitConfig, backup: bool = True) -> list:
+def callbacks(run: Path, config: FitConfig, backup: bool = True, monitor: tuple[str, str] = ("val_rmse", "min")):
+    """`fit`'s callbacks (and a finetune's): `monitor` (a logged value and "min" or "max") picks the best epoch
+    and drives the plateau schedule and early stopping."""
+    name, mode = monitor
     budget = TimeBudget(config.minutes, run / HISTORY) if config.minutes else None
     chosen = [StopOnNonFinite()]
     if budget:
@@ -162,24 +168,22 @@ def callbacks(run: Path, config: FitConfig, backup: bool = True) -> list:
     if config.schedule == "plateau":
         patience = max(1, (config.patience or 6) // 3)
         chosen.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_rmse", mode="min", factor=0.5, patience=patience, min_lr=1e-5
-            )
+            keras.callbacks.ReduceLROnPlateau(monitor=name, mode=mode, factor=0.5, patience=patience, min_lr=1e-5)
         )
     chosen += [
         EpochLogs(),
         keras.callbacks.CSVLogger(str(run / HISTORY), append=True),
-        BestModel(run / MODEL, best_so_far(run / HISTORY)),
+        BestModel(run / MODEL, best_so_far(run / HISTORY, name, mode), name, mode),
         # After the history row and the checkpoint: an epoch counts as done once both are written
         # (see fit.trim_history).
         *([Backup(run / BACKUP)] if backup else []),
-        PlotCurves(run),
+        PlotCurves(run, name.removeprefix("val_")),
     ]
     if config.tensorboard:
         chosen.append(keras.callbacks.TensorBoard(str(run / LOGS), profile_batch=(2, 4)))
     if config.patience is not None:
         stop = keras.callbacks.EarlyStopping(
-            monitor="val_rmse", mode="min", patience=config.patience, restore_best_weights=True
+            monitor=name, mode=mode, patience=config.patience, restore_best_weights=True
         )
         chosen.insert(-1, stop)
     return chosen

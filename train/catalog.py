@@ -20,11 +20,10 @@ from tqdm import tqdm
 
 from preprocess.images import load_cutout, load_cutouts
 from preprocess.kaggle import FRAME
-from preprocess.schema import COLUMNS
 from train.catalog_files import CATALOG_SUFFIXES, catalog_writer, write_rejects
-from train.morphology import GALLERY_CLASSES, describe
 from train.predict import predict_each_model, with_views
 from train.runs import CONFIG, MODEL
+from train.tasks import KAGGLE, Task, task_of
 from train.tta import DEFAULT_TTA
 
 GALLERY_PER_CLASS = 4
@@ -41,14 +40,23 @@ def trained_view(run: Path) -> tuple[Fraction, int]:
     return Fraction(settings.get("crop", FRAME // 2), FRAME), int(settings.get("size", 106))
 
 
-def load_runs(runs: list[Path]) -> tuple[list[keras.Model], Fraction, int]:
-    """The runs' models, and the crop fraction and image size they were all trained on."""
+def run_task(run: Path) -> Task:
+    config = run / CONFIG
+    return task_of(json.loads(config.read_text())) if config.is_file() else KAGGLE
+
+
+def load_runs(runs: list[Path]) -> tuple[list[keras.Model], Task, Fraction, int]:
+    """The runs' models, the task they all predict, and the crop fraction and image size they were trained on."""
     views = {run: trained_view(run) for run in runs}
     if len(set(views.values())) > 1:
         seen = "; ".join(f"{run}: crop {fraction} of the frame at {size} px" for run, (fraction, size) in views.items())
         raise InputError(f"the runs were trained on galaxies cropped or sized differently ({seen}); give runs of one")
+    tasks = {run: run_task(run) for run in runs}
+    if any(task != tasks[runs[0]] for task in tasks.values()):
+        seen = "; ".join(f"{run}: {task.kind} of {', '.join(task.columns[:3])}" for run, task in tasks.items())
+        raise InputError(f"the runs predict different things ({seen}); give runs of one task")
     fraction, size = views[runs[0]]
-    return [keras.models.load_model(run / MODEL) for run in runs], fraction, size
+    return [keras.models.load_model(run / MODEL) for run in runs], tasks[runs[0]], fraction, size
 
 
 def decoded_batches(
@@ -76,14 +84,16 @@ class CatalogResult:
         return {path: load_cutout(path, self.fraction, self.size) for path in paths}
 
 
-def _keep_best(best: dict[str, list], predictions: np.ndarray, paths: list[str], morphology: list[str]) -> None:
-    for name, share in GALLERY_CLASSES.items():
-        for score, path, text in zip(share(predictions), paths, morphology):
+def _keep_best(best: dict[str, list], scores: dict[str, np.ndarray], paths: list[str], texts: list[str]) -> None:
+    """Keep, per gallery row, the GALLERY_PER_CLASS galaxies of highest score so far (heaps in `best`)."""
+    for name, share in scores.items():
+        heap = best.setdefault(name, [])
+        for score, path, text in zip(share, paths, texts):
             item = (float(score), path, text)
-            if len(best[name]) < GALLERY_PER_CLASS:
-                heapq.heappush(best[name], item)
+            if len(heap) < GALLERY_PER_CLASS:
+                heapq.heappush(heap, item)
             else:
-                heapq.heappushpop(best[name], item)
+                heapq.heappushpop(heap, item)
 
 
 def predict_catalog(
@@ -99,26 +109,28 @@ def predict_catalog(
     """Write the catalog of `paths` predicted by the runs' models (averaged, with their spread when several)."""
     if out.suffix not in CATALOG_SUFFIXES:
         raise InputError(f"{out}: the catalog must end in {' or '.join(CATALOG_SUFFIXES)}")
-    models, trained_fraction, size = load_runs(runs)
+    models, task, trained_fraction, size = load_runs(runs)
     fraction = trained_fraction if fraction is None else fraction
     viewing = [with_views(model, tta) for model in models]
-    rejects, best, rows = [], {name: [] for name in GALLERY_CLASSES}, 0
+    rejects, best, rows = [], {}, 0
     bar = tqdm(total=len(paths), desc=f"predicting ({len(models)} run(s) x {tta} view(s))", disable=not progress)
-    with catalog_writer(out, COLUMNS, spread=len(models) > 1) as catalog:
+    with catalog_writer(out, task.outputs, task.text_column, spread=len(models) > 1) as catalog:
         for chunk, decoded in decoded_batches(paths, fraction, size, batch, jobs):
             good = [i for i, d in enumerate(decoded) if not isinstance(d, str)]
             rejects += [(str(chunk[i]), d) for i, d in enumerate(decoded) if isinstance(d, str)]
             bar.update(len(chunk))
             if not good:
                 continue
-            each = predict_each_model(viewing, np.stack([decoded[i] for i in good]))
-            predictions = np.clip(each.mean(axis=0), 0.0, 1.0)
+            each = np.stack(
+                [task.values(raw) for raw in predict_each_model(viewing, np.stack([decoded[i] for i in good]))]
+            )
+            values = each.mean(axis=0)
             # the runs' disagreement: root mean square over the columns of their standard deviation
             spread = np.sqrt((each.std(axis=0) ** 2).mean(axis=1)) if len(models) > 1 else None
             good_paths = [str(chunk[i]) for i in good]
-            morphology = [describe(row) for row in predictions]
-            catalog.append([chunk[i].stem for i in good], good_paths, predictions, morphology, spread)
-            _keep_best(best, predictions, good_paths, morphology)
+            texts = task.texts(values) if task.text_column else [""] * len(good)
+            catalog.append([chunk[i].stem for i in good], good_paths, values, texts, spread)
+            _keep_best(best, task.gallery(values), good_paths, texts)
             rows += len(good)
     bar.close()
     ranked = {name: sorted(items, reverse=True) for name, items in best.items()}

@@ -15,34 +15,41 @@ CATALOG_SUFFIXES = (".csv", ".h5")
 
 
 class CsvCatalog:
-    def __init__(self, path: Path, columns: list[str], spread: bool):
+    """GalaxyID, path, the values' columns, the text column (if any) and, with several runs, spread."""
+
+    def __init__(self, path: Path, columns: list[str], text: str | None, spread: bool):
         self.file = open(path, "w", newline="")
         self.writer = csv.writer(self.file)
-        self.writer.writerow(["GalaxyID", "path", *columns, "morphology", *(["spread"] if spread else [])])
+        self.text = text is not None
+        self.writer.writerow(["GalaxyID", "path", *columns, *([text] if text else []), *(["spread"] if spread else [])])
 
-    def append(self, ids, paths, predictions, morphology, spread) -> None:
+    def append(self, ids, paths, predictions, texts, spread) -> None:
         for i, row in enumerate(predictions):
-            extra = [f"{spread[i]:.6f}"] if spread is not None else []
-            self.writer.writerow([ids[i], paths[i], *(f"{v:.6f}" for v in row), morphology[i], *extra])
+            extra = ([texts[i]] if self.text else []) + ([f"{spread[i]:.6f}"] if spread is not None else [])
+            self.writer.writerow([ids[i], paths[i], *(f"{v:.6f}" for v in row), *extra])
 
     def close(self) -> None:
         self.file.close()
 
 
 class H5Catalog:
-    """Datasets GalaxyID, path, predictions (n, columns; attribute `columns`), morphology and, with runs, spread."""
+    """Datasets GalaxyID, path, predictions (n, columns; attribute `columns`), the text column (if any) and, with
+    several runs, spread."""
 
-    def __init__(self, path: Path, columns: list[str], spread: bool):
+    def __init__(self, path: Path, columns: list[str], text: str | None, spread: bool):
         self.file = h5py.File(path, "w")
-        text = h5py.string_dtype()
-        names = ["GalaxyID", "path", "morphology", *(["spread"] if spread else [])]
+        self.text = text
+        names = ["GalaxyID", "path", *([text] if text else []), *(["spread"] if spread else [])]
         for name in names:
-            self.file.create_dataset(name, (0,), maxshape=(None,), dtype="f4" if name == "spread" else text)
+            dtype = "f4" if name == "spread" else h5py.string_dtype()
+            self.file.create_dataset(name, (0,), maxshape=(None,), dtype=dtype)
         self.file.create_dataset("predictions", (0, len(columns)), maxshape=(None, len(columns)), dtype="f4")
         self.file["predictions"].attrs["columns"] = columns
 
-    def append(self, ids, paths, predictions, morphology, spread) -> None:
-        values = {"GalaxyID": ids, "path": paths, "morphology": morphology, "predictions": predictions}
+    def append(self, ids, paths, predictions, texts, spread) -> None:
+        values = {"GalaxyID": ids, "path": paths, "predictions": predictions}
+        if self.text:
+            values[self.text] = texts
         if spread is not None:
             values["spread"] = spread
         for name, data in values.items():
@@ -56,11 +63,11 @@ class H5Catalog:
 
 
 @contextmanager
-def catalog_writer(out: Path, columns: list[str], spread: bool):
+def catalog_writer(out: Path, columns: list[str], text: str | None, spread: bool):
     """A CSV or HDF5 catalog (by `out`'s suffix) that appears at `out` only once complete."""
     kind = {".csv": CsvCatalog, ".h5": H5Catalog}[out.suffix]
     with replacing(out, suffix=out.suffix) as tmp:
-        catalog = kind(tmp, columns, spread)
+        catalog = kind(tmp, columns, text, spread)
         try:
             yield catalog
         finally:

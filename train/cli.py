@@ -15,6 +15,7 @@ from preprocess.lock import FolderBusy
 from train.backend import load_keras
 from train.baselines import BASELINES
 from train.catalog_cli import predict_command
+from train.finetune_cli import finetune_command
 from train.options import CACHE, TTA, model_runs_option, not_written, open_cache
 from train.recipes import HEADS, MODELS, PRECISIONS, RECIPES, SCHEDULES, STRATEGIES, configure
 from train.runs import MODEL
@@ -34,6 +35,7 @@ def main() -> None:
     submit    predict the test split and write a Kaggle submission CSV
     score     score submissions against a solutions CSV (Kaggle's metric, locally)
     predict   a morphology catalog (CSV or HDF5) and gallery of any galaxy images
+    finetune  a run of your own question: a new head on a trained run, from your labels
     """
 
 
@@ -268,3 +270,4 @@ def score_command(submissions: tuple[Path, ...], solutions: Path) -> None:
 
 
 main.add_command(predict_command)
+main.add_command(finetune_command)

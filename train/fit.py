@@ -8,18 +8,13 @@ kill -9 continues from the last finished epoch.
 
 import csv
 import json
-import platform
 import shutil
 import tempfile
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
-from importlib.metadata import version
 from pathlib import Path
 
-import h5py
 import keras
-import numpy as np
-import PIL
 
 from preprocess.atomic import replacing, write_json
 from preprocess.cache import Cache
@@ -39,6 +34,7 @@ from train.runs import (
     REPORT,
     REPORT_PLOT,
     history_rows,
+    library_versions,
     record_splits,
     split_mismatch,
 )
@@ -76,13 +72,12 @@ def trim_history(run: Path) -> None:
 
 def prepare_run(cache: Cache, run: Path, config: FitConfig, overwrite: bool) -> dict:
     """Write config.json for a new run, or check that an unfinished one may resume."""
-    versions = {"python": platform.python_version(), "tensorflow": version("tensorflow"), "keras": keras.__version__}
     record = {
         "config": asdict(config),
         "cache": str(cache.folder.resolve()),
         "cache_settings": asdict(cache.settings),
         "manifest_sha256": cache.sha256,
-        "versions": {**versions, "numpy": np.__version__, "h5py": h5py.__version__, "pillow": PIL.__version__},
+        "versions": library_versions(),
     }
     previous = json.loads((run / CONFIG).read_text()) if (run / CONFIG).exists() else None
     if previous and not overwrite:

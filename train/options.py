@@ -35,6 +35,11 @@ def model_runs(ctx: click.Context, param: click.Parameter, value: tuple[Path, ..
     return list(value)
 
 
+def model_run(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """A run folder that holds a trained model."""
+    return model_runs(ctx, param, (value,))[0]
+
+
 def model_runs_option(**kwargs):
     return click.option(
         "--run",

@@ -20,17 +20,18 @@ def save_figure(figure, path: Path) -> Path:
     return path
 
 
-def plot_curves(history_csv: Path, out: Path) -> Path | None:
-    """Train and validation RMSE per epoch, and the learning rate, from history.csv."""
+def plot_curves(history_csv: Path, out: Path, metric: str = "rmse") -> Path | None:
+    """Train and validation `metric` per epoch (RMSE over the 37 columns for `fit`), and the learning rate, from
+    history.csv."""
     rows = history_rows(history_csv)
     if not rows:
         return None
     epochs = [int(r["epoch"]) + 1 for r in rows]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for key, label in (("rmse", "train"), ("val_rmse", "validation")):
+    for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
         if key in rows[0]:
             left.plot(epochs, [float(r[key]) for r in rows], marker="o", ms=3, label=label)
-    left.set(xlabel="epoch", ylabel="RMSE (37 columns)", title="learning curves")
+    left.set(xlabel="epoch", ylabel=metric, title="learning curves")
     left.grid(alpha=0.3)
     left.legend()
     if "learning_rate" in rows[0]:

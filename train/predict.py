@@ -69,6 +69,11 @@ def check_run_fits_cache(run: Path, cache: Cache) -> None:
     if not (run / CONFIG).is_file():
         raise RunMismatch(f"{run} has no {CONFIG}: there is no telling which galaxies its model trained on")
     record = json.loads((run / CONFIG).read_text())
+    if record.get("kind") == "finetune":
+        raise RunMismatch(
+            f"{run} is finetuned to {', '.join(record['task']['columns'])}, not Kaggle's 37 columns: `train predict` "
+            "writes its catalog, and its finetune_report.json scores it"
+        )
     trained = record.get("cache_settings") or {}
     differ = [key for key in SPLIT_AND_IMAGE_SETTINGS if trained.get(key) != getattr(cache.settings, key)]
     if differ:

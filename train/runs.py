@@ -2,6 +2,8 @@
 
 import csv
 import hashlib
+import platform
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ BACKUP = "backup"  # BackupAndRestore's state while training
 REPORT, REPORT_PLOT = "report.json", "report.png"  # written by `evaluate`
 LOGS = "logs"  # TensorBoard's, with `fit --tensorboard`
 GALAXIES = "galaxies.npz"  # the GalaxyIDs that trained (train) and validated (valid) the run
+REJECTS = "rejects.csv"  # a finetune's label rows that could not be used, and why
 
 
 def history_rows(history: Path) -> list[dict]:
@@ -58,3 +61,9 @@ def split_mismatch(run: Path, record: dict, cache: Cache) -> str | None:
         f"{cache.folder} splits its galaxies unlike the cache {run} was trained on: {moved} galaxies are in "
         f"another split or missing, and {trained_on} of its validation galaxies trained the run"
     )
+
+
+def library_versions() -> dict[str, str]:
+    """The versions a run was made with (recorded in its config.json)."""
+    names = ("tensorflow", "keras", "numpy", "h5py", "pillow")
+    return {"python": platform.python_version(), **{name: version(name) for name in names}}

@@ -1,0 +1,226 @@
+"""`train finetune`: a new head on a trained run, from labels of a question of the user's own."""
+
+import csv
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from synth.dataset import TRUE_PARAMETERS
+from tests.helpers import paused_command
+from train.cli import main
+from train.finetune_data import LabelsError, held_out, read_labels
+from train.tasks import TaskError, average_precision, infer_kind, make_task, roc_auc
+
+
+def parameters(kaggle_dir) -> list[dict]:
+    with open(kaggle_dir / TRUE_PARAMETERS, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def write_labels(path, header: str, rows: list[str]):
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def smooth_or_not(kaggle_dir, tmp_path_factory):
+    """A binary question of every galaxy of the conftest set: is it smooth?"""
+    rows = [f"{p['GalaxyID']},{'yes' if p['kind'] == 'smooth' else 'no'}" for p in parameters(kaggle_dir)]
+    return write_labels(tmp_path_factory.mktemp("labels") / "smooth.csv", "GalaxyID,smooth", rows)
+
+
+@pytest.mark.parametrize(
+    "values, kind",
+    [
+        (["a", "b", "a"], "binary"),
+        (["0", "1", "1"], "binary"),
+        (["0.2", "0.7"], "binary"),  # two distinct values, whatever they are
+        (["0", "0.5", "1"], "fraction"),
+        ([str(i) for i in range(20)], "multiclass"),  # 20 distinct integers
+        ([str(i) for i in range(21)], "regression"),  # 21
+        (["1", "2", "3.5"], "regression"),
+        (["1.5", "2", "-3"], "regression"),
+        ([f"class{i}" for i in range(20)], "multiclass"),
+        (["x", "y", "z"], "multiclass"),
+    ],
+)
+def test_the_task_is_inferred_at_each_boundary(values, kind):
+    assert infer_kind(values) == kind
+
+
+def test_more_than_20_texts_or_a_second_column_for_classification_are_refused():
+    with pytest.raises(TaskError, match="more than 20 classes"):
+        infer_kind([f"class{i}" for i in range(21)])
+    with pytest.raises(TaskError, match="takes one label column"):
+        make_task("binary", ["a", "b"], [["0", "1"], ["1", "0"]])
+    with pytest.raises(TaskError, match="outside"):
+        make_task("fraction", ["f"], [["0.5"], ["1.5"]])
+    regression = make_task(None, ["length"], [["2"], ["4.5"], ["8.5"]])
+    assert regression.kind == "regression" and regression.mean == [5.0]
+    np.testing.assert_allclose(regression.values(regression.targets([["2"], ["8.5"]])), [[2.0], [8.5]], atol=1e-6)
+
+
+def test_scores_on_hand_made_rankings():
+    truth = np.array([1, 0, 1, 0, 0], bool)
+    assert roc_auc(truth, np.array([0.9, 0.8, 0.7, 0.2, 0.1])) == pytest.approx(5 / 6)  # 5 of 6 pairs in order
+    assert roc_auc(truth, np.zeros(5)) == 0.5  # ties count half
+    assert average_precision(truth, np.array([0.9, 0.8, 0.7, 0.2, 0.1])) == pytest.approx((1 + 2 / 3) / 2)
+    assert average_precision(truth, np.zeros(5)) == pytest.approx(0.4)  # a constant score: the prevalence
+
+
+def test_bad_label_rows_are_set_aside_with_their_reason(kaggle_dir, tmp_path):
+    rows = [f"{p['GalaxyID']},{p['size'] or 3}" for p in parameters(kaggle_dir)[:40]]
+    rows[3] = "999999,5.0"  # no such galaxy
+    rows[4] = rows[4].split(",")[0] + ","  # an empty value
+    rows[5] = rows[5].split(",")[0] + ",big"  # not a number
+    labels = write_labels(tmp_path / "sizes.csv", "GalaxyID,size", rows)
+    read = read_labels(labels, kaggle_dir, 0.5, 106, kind="regression")
+    reasons = {r.line: r.reason for r in read.rejects}
+    assert reasons == {
+        5: f"no image of GalaxyID '999999' in {kaggle_dir}",
+        6: "empty value in column size",
+        7: "not a number in column size",
+    }
+    assert len(read.values) == 37 and read.images.shape == (37, 106, 106, 3) and read.task.kind == "regression"
+
+
+def test_labels_that_cannot_make_a_finetune_fail_in_one_line(kaggle_dir, tmp_path):
+    ids = [p["GalaxyID"] for p in parameters(kaggle_dir)[:12]]
+    lonely = write_labels(tmp_path / "lonely.csv", "GalaxyID,kind", [f"{i},a" for i in ids[:10]] + [f"{ids[10]},b"])
+    read = read_labels(lonely, kaggle_dir, 0.5, 106)
+    with pytest.raises(LabelsError, match=f"class 'b' of column kind has 1 example \\({ids[10]}\\)"):
+        held_out(read, 0.2, 0)
+    few = write_labels(tmp_path / "few.csv", "GalaxyID,size", [f"{i},{k}" for k, i in enumerate(ids[:3])])
+    with pytest.raises(LabelsError, match="too few to hold out"):
+        held_out(read_labels(few, kaggle_dir, 0.5, 106, kind="regression"), 0.5, 0)
+    with pytest.raises(LabelsError, match="needs a GalaxyID or a path column"):
+        read_labels(write_labels(tmp_path / "x.csv", "id,size", ["1,2"]), kaggle_dir, 0.5, 106)
+    with pytest.raises(LabelsError, match="give --images"):
+        read_labels(write_labels(tmp_path / "y.csv", "GalaxyID,size", [f"{ids[0]},2"]), None, 0.5, 106)
+
+
+def finetune_args(trained_run, labels, run, *more) -> list[str]:
+    return ["finetune", "--from", str(trained_run), "--labels", str(labels), "--run", str(run), *more]
+
+
+def trunk_weights(model) -> list[np.ndarray]:
+    """Every weight of the layers before the head, batch-normalisation statistics included."""
+    return [w.copy() for layer in model.layers[:-1] for w in layer.get_weights()]
+
+
+@pytest.mark.parametrize("unfreeze", ["none", "all"])
+def test_head_only_training_leaves_the_trunk_as_it_was_and_unfreezing_changes_it(
+    kaggle_dir, trained_run, smooth_or_not, tmp_path, unfreeze
+):
+    import keras
+
+    run = tmp_path / "run"
+    more = ["--images", str(kaggle_dir), "--epochs", "3", "--no-compare", "--unfreeze", unfreeze, "--patience", "9"]
+    result = CliRunner().invoke(main, finetune_args(trained_run, smooth_or_not, run, *more))
+    assert result.exit_code == 0, result.output
+    source = keras.models.load_model(trained_run / "model.keras")
+    tuned = keras.models.load_model(run / "model.keras")
+    before = {w.path: w.numpy() for layer in source.layers for w in layer.weights}
+    after = [(w.path, w.numpy()) for layer in tuned.layers[:-1] for w in layer.weights]
+    assert len(after) == len([v for layer in source.layers[:-2] for v in layer.weights])  # the old head is gone
+    moving = [path for path, _ in after if "moving" in path]
+    assert moving, "batch normalisation statistics are among the trunk's weights"
+    changed = [path for path, value in after if not np.array_equal(value, before[path])]
+    if unfreeze == "none":
+        assert changed == []
+    else:
+        assert set(moving) & set(changed) and len(changed) > len(after) / 2
+
+
+def test_a_finetuned_run_predicts_its_own_columns_and_survives_save_and_load(
+    kaggle_dir, trained_run, smooth_or_not, tmp_path
+):
+    import keras
+
+    run = tmp_path / "smooth"
+    more = ["--images", str(kaggle_dir), "--epochs", "2", "--valid", "10"]
+    result = CliRunner().invoke(main, finetune_args(trained_run, smooth_or_not, run, *more))
+    assert result.exit_code == 0, result.output
+    assert "binary task on no, yes" in result.output and "from scratch" in result.output
+    report = json.loads((run / "finetune_report.json").read_text())
+    assert report["held_out"] == 10 and set(report["scores"]) == {"finetuned", "from scratch", "majority class"}
+    assert set(report["scores"]["finetuned"]) == {"accuracy", "roc_auc", "average_precision"}
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, source in enumerate(sorted((kaggle_dir / "images_test_rev1").glob("*.jpg"))[:6]):
+        image = Image.open(source)
+        image.save(folder / (f"{source.stem}.png" if i % 2 else source.name))
+    out = tmp_path / "catalog.csv"
+    args = ["predict", "--run", str(run), "--out", str(out), "--tta", "1", "--gallery", str(tmp_path / "g.png")]
+    assert CliRunner().invoke(main, [*args, str(folder)]).exit_code == 0
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["GalaxyID", "path", "P(smooth=no)", "P(smooth=yes)", "smooth"]
+    model = keras.models.load_model(run / "model.keras")
+    from preprocess.images import load_cutout
+
+    for row in rows:
+        expected = float(model.predict_on_batch(load_cutout(row["path"], 0.5, 106)[None])[0, 0])
+        assert float(row["P(smooth=yes)"]) == pytest.approx(expected, abs=1e-5)
+        assert row["smooth"] == ("yes" if expected > 0.5 else "no")
+
+
+@pytest.mark.parametrize("kind", ["regression", "fraction"])
+def test_numbers_come_out_in_the_labels_units(kaggle_dir, trained_run, tmp_path, kind):
+    column, scale = ("size", 1.0) if kind == "regression" else ("visibility", 1.0)
+    rows = [f"{p['GalaxyID']},{p[column]}" for p in parameters(kaggle_dir) if p[column]]
+    labels = write_labels(tmp_path / "labels.csv", f"GalaxyID,{column}", rows)
+    run = tmp_path / "run"
+    more = ["--images", str(kaggle_dir), "--epochs", "2", "--no-compare", "--task", kind]
+    assert CliRunner().invoke(main, finetune_args(trained_run, labels, run, *more)).exit_code == 0
+    out = tmp_path / "catalog.csv"
+    images = kaggle_dir / "images_test_rev1"
+    assert (
+        CliRunner().invoke(main, ["predict", "--run", str(run), "--out", str(out), "--tta", "1", str(images)]).exit_code
+        == 0
+    )
+    with open(out, newline="") as f:
+        values = np.array([float(row[column]) for row in csv.DictReader(f)])
+    config = json.loads((run / "config.json").read_text())
+    if kind == "fraction":
+        assert values.min() >= 0 and values.max() <= 1
+    else:  # standardised targets: predictions near the labels' mean, in pixels, not near 0
+        mean, std = config["task"]["mean"][0], config["task"]["std"][0]
+        assert abs(np.median(values) - mean) < 2 * std and mean > 5
+
+
+def test_rejected_rows_give_status_3_and_a_rejects_file(kaggle_dir, trained_run, smooth_or_not, tmp_path):
+    labels = tmp_path / "labels.csv"
+    labels.write_text(smooth_or_not.read_text() + "999999,yes\n")
+    run = tmp_path / "run"
+    more = ["--images", str(kaggle_dir), "--epochs", "1", "--no-compare"]
+    result = CliRunner().invoke(main, finetune_args(trained_run, labels, run, *more))
+    assert result.exit_code == 3 and "1 label row(s) could not be used" in result.output
+    assert "no image of GalaxyID '999999'" in (run / "rejects.csv").read_text()
+    assert (
+        CliRunner().invoke(main, finetune_args(trained_run, labels, run, *more, "--skip-bad", "--overwrite")).exit_code
+        == 0
+    )
+    result = CliRunner().invoke(main, finetune_args(trained_run, labels, run, *more))
+    assert result.exit_code == 2 and "already holds a run" in result.output
+
+
+@pytest.mark.parametrize("how", ["kill -9", "Ctrl-C"])
+def test_an_interrupted_finetune_leaves_no_run(kaggle_dir, trained_run, smooth_or_not, tmp_path, how):
+    run = tmp_path / "runs" / "smooth"
+    args = finetune_args(trained_run, smooth_or_not, run, "--images", str(kaggle_dir), "--epochs", "2", "--no-compare")
+    process = paused_command(tmp_path / "paused", "train.finetune:train", 1, "train", *args)  # trained, not written
+    if how == "kill -9":
+        process.kill()
+        process.wait()
+    else:
+        os.killpg(process.pid, signal.SIGINT)
+        output = process.communicate(timeout=60)[0]
+        assert process.returncode == 130 and "was not written" in output and "Traceback" not in output
+        assert list(run.parent.iterdir()) == []  # not even the hidden work folder
+    assert not run.exists()

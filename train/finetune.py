@@ -1,0 +1,219 @@
+"""`train finetune`: a new head on a trained run's trunk, trained on a few hundred labels of the user's own question.
+
+The trunk is the source model up to its head (the input of its last Dense layer), with its in-model augmentation;
+the new head is one Dense layer whose units and activation the task sets (train.tasks). `--unfreeze none` trains
+the head alone, the trunk and its batch-normalisation statistics frozen; `top` (the layers after the trunk's last
+pooling) and `all` first train the head alone for a third of the epochs or minutes, then continue with those
+layers unfrozen at a tenth of the rate (Zoobot's practice, Walmsley et al.: a few hundred labels are a good
+start, unfreezing pays above about a thousand). Training goes through fit's callbacks and run-folder files. The
+same head and trunk trained from scratch for the same time are scored beside it on the held-out part.
+
+The run is written in a hidden folder beside NEW and renamed when complete, so Ctrl-C or kill -9 never leaves a
+half-written run.
+"""
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from preprocess.atomic import temporary_path, write_json
+from train.callbacks import callbacks
+from train.catalog import trained_view
+from train.finetune_data import Labelled, held_out, read_labels
+from train.recipes import FitConfig
+from train.runs import CONFIG, MODEL, REJECTS, history_rows, library_versions
+from train.tasks import Task, held_out_scores, reference_values
+
+UNFREEZE = ("none", "top", "all")
+HEAD_ALONE = 1 / 3  # with top or all: the share of the epochs or minutes that trains the head alone first
+SLOWER = 0.1  # the rate of the unfrozen trunk, against the head's
+REPORT = "finetune_report.json"
+ACTIVATIONS = {"binary": "sigmoid", "multiclass": "softmax", "fraction": "sigmoid", "regression": None}
+MONITORS = {"binary": ("val_auc", "max"), "multiclass": ("val_accuracy", "max")}  # else val_rmse, min
+
+
+class FinetuneError(RuntimeError):
+    """A finetune that cannot start as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    unfreeze: str = "none"
+    epochs: int = 60
+    minutes: float | None = None  # a wall-clock budget instead of (within) the epochs
+    batch: int = 32
+    lr: float = 1e-3
+    patience: int | None = 15  # epochs without a better held-out score before stopping
+    valid: float = 0.2  # the held-out part: a share, or (above 1) a number of galaxies
+    seed: int = 0
+    compare: bool = True  # also train the same trunk and head from scratch, for the report
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    run: Path
+    task: Task
+    galaxies: int  # usable labelled galaxies
+    held_out: int
+    scores: dict[str, dict[str, float]]  # finetuned, from scratch, majority class or mean -> scores
+    rejects: int
+    epochs: int
+
+
+def with_new_head(source: keras.Model, task: Task) -> keras.Model:
+    """The source model up to the input of its last Dense layer (its head), then a new head for `task`. The trunk's
+    layers are the source's own: a flat model, so test-time views can feed it floats like any run's."""
+    head = next(layer for layer in reversed(source.layers) if isinstance(layer, keras.layers.Dense))
+    answer = keras.layers.Dense(task.units, activation=ACTIVATIONS[task.kind], name="answer", dtype="float32")
+    return keras.Model(source.input, answer(head.input), name=f"{source.name}_finetuned")
+
+
+def set_trainable(model: keras.Model, unfreeze: str) -> None:
+    """The head always trains; of the trunk, nothing (batch normalisation then keeps its statistics), the layers
+    after its last pooling ("top") or everything ("all")."""
+    trunk = model.layers[:-1]
+    pools = [i for i, layer in enumerate(trunk) if isinstance(layer, keras.layers.MaxPooling2D)]
+    first = {"none": len(trunk), "top": (pools[-1] + 1) if pools else 0, "all": 0}[unfreeze]
+    for i, layer in enumerate(trunk):
+        layer.trainable = i >= first
+    model.layers[-1].trainable = True
+
+
+def compile_for(model: keras.Model, task: Task, lr: float) -> None:
+    metric = {
+        "binary": keras.metrics.AUC(name="auc"),
+        "multiclass": keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+    }.get(task.kind, keras.metrics.RootMeanSquaredError(name="rmse"))
+    loss = {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy"}.get(task.kind, "mse")
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=[metric])
+
+
+def train(model: keras.Model, run: Path, task: Task, config: FinetuneConfig, data: dict, verbose) -> int:
+    """Train `model` into `run` (model.keras: the best epoch by the task's held-out score), the head alone first
+    where the trunk unfreezes later; returns the epochs trained."""
+    monitor = MONITORS.get(task.kind, ("val_rmse", "min"))
+    budget = FitConfig(
+        epochs=config.epochs, minutes=config.minutes, lr=config.lr, schedule="constant", patience=config.patience
+    )
+    phases = [("none", budget)]
+    if config.unfreeze != "none":
+        first = replace(budget, epochs=max(1, round(config.epochs * HEAD_ALONE)))
+        if config.minutes:
+            first = replace(first, minutes=config.minutes * HEAD_ALONE)
+        phases = [("none", first), (config.unfreeze, replace(budget, lr=config.lr * SLOWER))]
+    for unfreeze, phase in phases:
+        set_trainable(model, unfreeze)
+        compile_for(model, task, phase.lr)
+        done = len(history_rows(run / "history.csv"))
+        if done >= phase.epochs:
+            continue
+        chosen = callbacks(run, phase, backup=False, monitor=monitor)
+        model.fit(
+            **data,
+            batch_size=config.batch,
+            epochs=phase.epochs,
+            initial_epoch=done,
+            callbacks=chosen,
+            shuffle=True,
+            verbose=verbose,
+        )
+    return len(history_rows(run / "history.csv"))
+
+
+def held_out_values(run: Path, task: Task, images: np.ndarray, batch: int = 64) -> np.ndarray:
+    """The best model's predictions for `images`, as the catalog's values."""
+    model = keras.models.load_model(run / MODEL)
+    raw = np.concatenate([model.predict_on_batch(images[i : i + batch]) for i in range(0, len(images), batch)])
+    return task.values(raw)
+
+
+def write_rejects(run: Path, rejects) -> None:
+    with open(run / REJECTS, "w", newline="") as f:
+        f.write("line,galaxy,reason\n")
+        for reject in rejects:
+            f.write(f"{reject.line},{json.dumps(reject.galaxy)},{json.dumps(reject.reason)}\n")
+
+
+def finetune(
+    source: Path,
+    labels: Path,
+    run: Path,
+    config: FinetuneConfig,
+    images: Path | None = None,
+    kind: str | None = None,
+    columns: list[str] | None = None,
+    overwrite: bool = False,
+    verbose: int | str = "auto",
+) -> FinetuneResult:
+    """Finetune the model of run `source` on LABELS.csv into the run folder `run` (see the module's docstring)."""
+    if (run / CONFIG).exists() and not overwrite:
+        raise FinetuneError(f"{run} already holds a run; pass --overwrite to replace it, or use another --run")
+    record = json.loads((source / CONFIG).read_text())
+    fraction, size = trained_view(source)
+    labelled = read_labels(labels, images, fraction, size, kind, columns)
+    train_rows, held_rows = held_out(labelled, config.valid, config.seed)
+    targets = labelled.task.targets(labelled.values)
+    data = {
+        "x": labelled.images[train_rows],
+        "y": targets[train_rows],
+        "validation_data": (labelled.images[held_rows], targets[held_rows]),
+    }
+    work = temporary_path(run)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        keras.utils.set_random_seed(config.seed)
+        model = with_new_head(keras.models.load_model(source / MODEL), labelled.task)
+        epochs = train(model, work, labelled.task, config, data, verbose)
+        scores = {
+            "finetuned": held_out_scores(
+                labelled.task, targets[held_rows], held_out_values(work, labelled.task, data["validation_data"][0])
+            )
+        }
+        if config.compare:
+            scratch = work / "scratch"
+            scratch.mkdir()
+            keras.utils.set_random_seed(config.seed)
+            fresh = keras.models.clone_model(model)  # the same layers, new weights
+            train(
+                fresh, scratch, labelled.task, replace(config, unfreeze="all", lr=record["config"]["lr"]), data, verbose
+            )
+            values = held_out_values(scratch, labelled.task, data["validation_data"][0])
+            scores["from scratch"] = held_out_scores(labelled.task, targets[held_rows], values)
+        reference = reference_values(labelled.task, targets[train_rows], len(held_rows))
+        name = "majority class" if labelled.task.kind in ("binary", "multiclass") else "mean"
+        scores[name] = held_out_scores(labelled.task, targets[held_rows], reference)
+        result = FinetuneResult(
+            run, labelled.task, len(labelled.values), len(held_rows), scores, len(labelled.rejects), epochs
+        )
+        write_rejects(work, labelled.rejects)
+        write_json(work / REPORT, {**asdict(result), "run": str(run), "task": labelled.task.as_dict()})
+        write_json(work / CONFIG, finetune_record(source, record, labels, labelled, config, result))
+        if run.exists():
+            shutil.rmtree(run)
+        work.rename(run)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def finetune_record(
+    source: Path, record: dict, labels: Path, labelled: Labelled, config: FinetuneConfig, result: FinetuneResult
+) -> dict:
+    """config.json of a finetuned run: what it predicts (the task), what it came from, how it was trained."""
+    return {
+        "kind": "finetune",
+        "source": str(source.resolve()),
+        "labels": str(labels.resolve()),
+        "task": labelled.task.as_dict(),
+        "config": asdict(config),
+        "cache_settings": record.get("cache_settings", {}),  # the crop and size its images are decoded with
+        "versions": library_versions(),
+        "finished": True,
+        "epochs_run": result.epochs,
+        "held_out_scores": result.scores["finetuned"],
+    }

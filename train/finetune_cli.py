@@ -1,0 +1,118 @@
+"""`python -m train finetune`: a run of your own question from a trained run and a few hundred labels."""
+
+from pathlib import Path
+
+import click
+
+from preprocess.cli_support import EXIT_STATUSES, POSITIVE, BadInput, interrupted, os_failure, rejected
+from train.backend import load_keras
+from train.options import model_run
+from train.tasks import KINDS
+
+UNFREEZE = ("none", "top", "all")
+
+
+@click.command("finetune", epilog=EXIT_STATUSES)
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    callback=model_run,
+    help="The trained run whose trunk (the model up to its head) the new question starts from.",
+)
+@click.option(
+    "--labels",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="CSV with a GalaxyID column (images in --images) or a path column (relative to the CSV), and label columns.",
+)
+@click.option(
+    "--run", "run_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="New run folder."
+)
+@click.option(
+    "--images",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Where GalaxyID rows find their images: a Kaggle-layout folder or any folder of ID.jpg / ID.png files.",
+)
+@click.option(
+    "--task",
+    type=click.Choice(KINDS),
+    help="Default: inferred. Two distinct values binary; up to 20 distinct texts or integers multiclass; numbers in "
+    "[0, 1] fraction (vote fractions: sigmoid outputs, MSE); other numbers regression (standardised).",
+)
+@click.option("--columns", help="Label columns, comma-separated (default: every column but GalaxyID and path).")
+@click.option(
+    "--unfreeze",
+    type=click.Choice(UNFREEZE),
+    default="none",
+    show_default=True,
+    help="none: train the new head alone, the trunk and its batch-normalisation statistics frozen. top, all: then "
+    "also the trunk's top block, or all of it, at a tenth of the rate (pays above about a thousand labels).",
+)
+@click.option("--epochs", type=POSITIVE, default=60, show_default=True, help="Most epochs.")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="A wall-clock budget instead.")
+@click.option("--batch", type=POSITIVE, default=32, show_default=True, help="Batch size.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True, help="Rate.")
+@click.option(
+    "--patience", type=POSITIVE, default=15, show_default=True, help="Epochs without a better held-out score."
+)
+@click.option(
+    "--valid",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.2,
+    show_default=True,
+    help="Held out for early stopping and the report: a share of the labels, or (above 1) a number of them.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the held-out draw and of training.")
+@click.option(
+    "--compare/--no-compare", default=True, help="Also train the same trunk and head from scratch to compare."
+)
+@click.option("--skip-bad", is_flag=True, help="Exit 0 even when some label rows could not be used (else 3).")
+@click.option("--overwrite", is_flag=True, help="Replace the run in --run.")
+def finetune_command(
+    source: Path,
+    labels: Path,
+    run_dir: Path,
+    images: Path | None,
+    task: str | None,
+    columns: str | None,
+    skip_bad: bool,
+    overwrite: bool,
+    **settings,
+) -> None:
+    """Finetune the model of --from to the question in LABELS: a new head on its trunk, trained on your labels.
+
+    The run in --run is a run like any other: `train predict --run RUN` writes its columns (probabilities and the
+    most likely class, fractions, or values in the labels' units). Its finetune_report.json scores it on the
+    held-out labels beside the same model trained from scratch and the majority class (or the mean); label rows
+    that could not be used are listed in RUN/rejects.csv.
+    """
+    load_keras()
+    from train.finetune import FinetuneConfig, FinetuneError, finetune
+    from train.finetune_data import LabelsError
+
+    config = FinetuneConfig(**settings)
+    names = [name.strip() for name in columns.split(",")] if columns else None
+    try:
+        result = finetune(source, labels, run_dir, config, images, task, names, overwrite)
+    except (LabelsError, FinetuneError) as error:
+        raise BadInput(str(error)) from None
+    except OSError as error:
+        raise os_failure(error, outputs=(run_dir.parent,)) from None
+    except KeyboardInterrupt:
+        raise interrupted(f"{run_dir} was not written (a run appears only when complete)") from None
+    describe = result.task.classes or result.task.columns
+    click.echo(
+        f"{result.task.kind} task on {', '.join(describe)}: {result.galaxies} galaxies, {result.held_out} held out"
+    )
+    metrics = list(next(iter(result.scores.values())))
+    click.echo(f"{'held out':<18}" + "".join(f"{name:>19}" for name in metrics))
+    for name, scores in result.scores.items():
+        click.echo(f"{name:<18}" + "".join(f"{scores[m]:>19.4f}" for m in metrics))
+    click.echo(f"run in {run_dir} after {result.epochs} epochs")
+    if result.rejects:
+        message = f"{result.rejects} label row(s) could not be used; they are listed in {run_dir / 'rejects.csv'}"
+        if not skip_bad:
+            raise rejected(message)
+        click.echo(message, err=True)

@@ -1,0 +1,199 @@
+"""What a run predicts: Kaggle's 37 columns, or a question of the user's own (binary, multiclass, fraction,
+regression) from labels they made. Its columns, classes and scaling; turning labels into training targets and
+model outputs into the catalog's values, text and gallery; the scores of a held-out part. No TensorFlow."""
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from preprocess.schema import COLUMNS
+from train.morphology import GALLERY_CLASSES, describe
+
+KINDS = ("binary", "multiclass", "fraction", "regression")
+MAX_CLASSES = 20
+
+
+class TaskError(ValueError):
+    """Labels that fit no task (or not the one asked for); the message names the column and the row."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """A run's outputs. kind "kaggle": the 37 vote fractions; else a question of the user's label columns."""
+
+    kind: str
+    columns: list[str]
+    classes: list[str] = field(default_factory=list)  # binary and multiclass, sorted; binary's second is positive
+    mean: list[float] = field(default_factory=list)  # regression: targets are (value - mean) / std
+    std: list[float] = field(default_factory=list)
+
+    @property
+    def units(self) -> int:
+        """The model's outputs: one for binary (the positive class), one per class, one per column."""
+        return {"binary": 1, "multiclass": len(self.classes)}.get(self.kind, len(self.columns))
+
+    @property
+    def outputs(self) -> list[str]:
+        """The catalog's columns for this task (the most likely class is a text column of its own)."""
+        if self.kind in ("binary", "multiclass"):
+            return [f"P({self.columns[0]}={c})" for c in self.classes]
+        return list(self.columns)
+
+    def targets(self, values: list[list[str]]) -> np.ndarray:
+        """Training targets of rows of label texts (already checked)."""
+        if self.kind == "binary":
+            return np.array([[self.classes.index(row[0])] for row in values], np.float32)
+        if self.kind == "multiclass":
+            return np.array([self.classes.index(row[0]) for row in values], np.int64)
+        numbers = np.array([[float(v) for v in row] for row in values], np.float32)
+        if self.kind == "regression":
+            numbers = (numbers - np.array(self.mean, np.float32)) / np.array(self.std, np.float32)
+        return numbers
+
+    def values(self, raw: np.ndarray) -> np.ndarray:
+        """Model outputs (n, units) as the catalog's values (n, outputs): probabilities per class, fractions in
+        [0, 1], or values in the labels' units."""
+        raw = np.asarray(raw, np.float64)
+        if self.kind == "binary":
+            return np.concatenate([1.0 - raw, raw], axis=1)
+        if self.kind == "regression":
+            return raw * np.array(self.std) + np.array(self.mean)
+        return np.clip(raw, 0.0, 1.0)
+
+    @property
+    def text_column(self) -> str | None:
+        """The catalog's text column: the morphology in words, the most likely class, or none."""
+        return {"kaggle": "morphology", "binary": self.columns[0], "multiclass": self.columns[0]}.get(self.kind)
+
+    def texts(self, values: np.ndarray) -> list[str]:
+        """The text column's entry of each row of the catalog's `values`."""
+        if self.kind == "kaggle":
+            return [describe(row) for row in values]
+        return [self.classes[i] for i in np.argmax(values, axis=1)]
+
+    def gallery(self, values: np.ndarray) -> dict[str, np.ndarray]:
+        """Gallery rows -> each galaxy's score for the row: eight morphologies for Kaggle's columns, each class's
+        probability, or each column's value."""
+        if self.kind == "kaggle":
+            return {name: share(values) for name, share in GALLERY_CLASSES.items()}
+        return {name: values[:, i] for i, name in enumerate(self.outputs)}
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+KAGGLE = Task("kaggle", list(COLUMNS))
+
+
+def task_of(record: dict) -> Task:
+    """The task a run's config.json records; Kaggle's 37 columns for a run of `fit`."""
+    return Task(**record["task"]) if "task" in record else KAGGLE
+
+
+def is_number(text: str) -> bool:
+    try:
+        return np.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def infer_kind(values: list[str]) -> str:
+    """The task a column of label texts calls for: two distinct values binary; numbers all in [0, 1] with more
+    than two distinct values fraction; up to MAX_CLASSES distinct integers or texts multiclass; other numbers
+    regression."""
+    distinct = set(values)
+    if len(distinct) == 2:
+        return "binary"
+    if all(is_number(v) for v in distinct):
+        numbers = [float(v) for v in distinct]
+        if all(0.0 <= x <= 1.0 for x in numbers):
+            return "fraction"
+        if len(distinct) <= MAX_CLASSES and all(x.is_integer() for x in numbers):
+            return "multiclass"
+        return "regression"
+    if len(distinct) <= MAX_CLASSES:
+        return "multiclass"
+    raise TaskError(f"{len(distinct)} distinct values that are not all numbers: more than {MAX_CLASSES} classes")
+
+
+def make_task(kind: str | None, columns: list[str], values: list[list[str]]) -> Task:
+    """The task for label rows `values` (texts, one per column; already free of empty cells): `kind`, or the one
+    the first column calls for. Classification takes a single column."""
+    kind = kind or infer_kind([row[0] for row in values])
+    if kind in ("binary", "multiclass"):
+        if len(columns) != 1:
+            raise TaskError(f"a {kind} task takes one label column, not {len(columns)} ({', '.join(columns)})")
+        classes = sorted({row[0] for row in values}, key=class_order)
+        if kind == "binary" and len(classes) != 2:
+            raise TaskError(f"column {columns[0]} has {len(classes)} distinct values; binary needs 2")
+        if kind == "multiclass" and len(classes) > MAX_CLASSES:
+            raise TaskError(f"column {columns[0]} has {len(classes)} classes, more than {MAX_CLASSES}")
+        return Task(kind, columns, classes)
+    numbers = np.array([[float(v) for v in row] for row in values])
+    if kind == "fraction" and ((numbers < 0) | (numbers > 1)).any():
+        raise TaskError(f"fractions must lie in [0, 1]; {', '.join(columns)} has values outside")
+    if kind == "regression":
+        std = numbers.std(axis=0)
+        return Task(kind, columns, mean=numbers.mean(axis=0).tolist(), std=np.where(std > 0, std, 1.0).tolist())
+    return Task(kind, columns)
+
+
+def class_order(text: str):
+    """Numbers in numeric order, then texts alphabetically: for binary, the second class is the positive one
+    (1 rather than 0, "yes" rather than "no" sorts last only by luck: pass 0/1 to be sure)."""
+    return (0, float(text), "") if is_number(text) else (1, 0.0, text)
+
+
+def roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
+    """The chance that a positive scores above a negative (ties count half): the area under the ROC curve."""
+    truth, score = np.asarray(truth, bool), np.asarray(score, np.float64)
+    ranks = np.empty(len(score))
+    order = np.argsort(score, kind="stable")
+    sorted_scores = score[order]
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    for start, count in zip(first, counts):
+        ranks[order[start : start + count]] = start + (count + 1) / 2.0  # average rank of ties
+    positives, negatives = truth.sum(), (~truth).sum()
+    return float((ranks[truth].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def average_precision(truth: np.ndarray, score: np.ndarray) -> float:
+    """The precision at each score threshold, weighted by the recall it adds (tied scores are one threshold)."""
+    truth, score = np.asarray(truth, bool), np.asarray(score, np.float64)
+    order = np.argsort(-score, kind="stable")
+    truth, score = truth[order], score[order]
+    last = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]  # the last galaxy of each threshold
+    hits = np.cumsum(truth)[last]
+    precision, recall = hits / (last + 1), hits / truth.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def held_out_scores(task: Task, truth: np.ndarray, values: np.ndarray) -> dict[str, float]:
+    """Scores of predictions `values` (the catalog's) against the held-out targets `truth` (as `targets` gives)."""
+    if task.kind == "binary":
+        positive = truth[:, 0] > 0.5
+        return {
+            "accuracy": float(((values[:, 1] > 0.5) == positive).mean()),
+            "roc_auc": roc_auc(positive, values[:, 1]),
+            "average_precision": average_precision(positive, values[:, 1]),
+        }
+    if task.kind == "multiclass":
+        return {"accuracy": float((np.argmax(values, axis=1) == truth).mean())}
+    if task.kind == "regression":
+        truth = truth * np.array(task.std) + np.array(task.mean)
+    error = values - truth
+    return {
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "r2": float(1.0 - (error**2).sum() / ((truth - truth.mean(axis=0)) ** 2).sum()),
+    }
+
+
+def reference_values(task: Task, train_targets: np.ndarray, n: int) -> np.ndarray:
+    """What needs no image: the majority class (or the mean) of the training part, for n galaxies."""
+    if task.kind == "binary":
+        p = float(train_targets.mean() > 0.5)
+        return np.tile([1.0 - p, p], (n, 1))
+    if task.kind == "multiclass":
+        majority = np.bincount(train_targets, minlength=len(task.classes)).argmax()
+        return np.eye(len(task.classes))[np.full(n, majority)]
+    return task.values(np.tile(train_targets.mean(axis=0), (n, 1)))
