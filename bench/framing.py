@@ -131,6 +131,37 @@ def synthetic_images(n: int, seed: int = 0):
         yield make_galaxy(int(galaxy_id), seed)[0]
 
 
+def crop_cuts(n: int = 2000, seed: int = 0) -> dict[str, dict[str, float]]:
+    """For each feature drawn beside the galaxy (odd features, spiral arms): the mean share of its light that
+    falls outside the central box that `centre` sees (148 px of the 424 frame) and outside Kaggle's 212 crop."""
+    from synth.dataset import galaxy_ids
+    from synth.drawing import Canvas, draw_odd_feature, draw_spiral, rotate
+    from synth.galaxy import sample_galaxy
+
+    boxes = {"centre box (148 px)": 74, "212 crop": 106}
+    shares: dict[str, list[list[float]]] = {}
+    for galaxy_id in galaxy_ids(n, seed):
+        rng = np.random.default_rng([seed, int(galaxy_id)])
+        g = sample_galaxy(rng)
+        canvas = Canvas(212 + g.dx, 212 + g.dy, 400)
+        if g.odd_type in ("ring", "lens", "merger", "other"):
+            name = g.odd_type
+            draw_odd_feature(canvas, g, canvas.x, canvas.y, rng)
+        elif g.arms:
+            name = "spiral arms"
+            draw_spiral(canvas, g, *rotate(canvas.x, canvas.y, g.angle, g.axis_ratio))
+        else:
+            continue
+        light = canvas.flux.sum(axis=2)
+        ys, xs = np.indices(light.shape)
+        distance = np.maximum(np.abs(xs + canvas.x0 - 211.5), np.abs(ys + canvas.y0 - 211.5))
+        shares.setdefault(name, []).append([light[distance > half].sum() / light.sum() for half in boxes.values()])
+    return {
+        name: {box: round(float(np.mean(values, axis=0)[i]), 3) for i, box in enumerate(boxes)}
+        for name, values in sorted(shares.items())
+    }
+
+
 def summary(framings: list[Framing]) -> dict[str, list[float]]:
     """Per measure: the 10th, 50th and 90th percentile."""
     out = {}
@@ -164,6 +195,7 @@ def main(paths: list[str]) -> None:
     results = {
         "real": {"images": [p.name for p in images], **summary(real), "each": [asdict(f) for f in real]},
         "synthetic": {"images": SYNTHETIC, **summary(synthetic)},
+        "cut": crop_cuts(),
     }
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     plot(real, synthetic, FIGURE)
@@ -171,7 +203,10 @@ def main(paths: list[str]) -> None:
     for label in ("real", "synthetic"):
         cells = ["-".join(f"{v:g}" for v in results[label][name]) for name in Framing.__dataclass_fields__]
         print(f"{label:<12}" + "".join(f"{cell:>24}" for cell in cells))
-    print(f"(10th, 50th and 90th percentiles) saved {RESULTS} and {FIGURE}")
+    print("(10th, 50th and 90th percentiles)\n\nshare of a feature's light outside the crop (synthetic galaxies)")
+    for name, cut in results["cut"].items():
+        print(f"{name:<14}" + "".join(f"  {box} {share:.1%}" for box, share in cut.items()))
+    print(f"saved {RESULTS} and {FIGURE}")
 
 
 if __name__ == "__main__":

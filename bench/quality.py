@@ -26,12 +26,11 @@ from train.tta import DEFAULT_TTA
 ROOT = Path(__file__).parent
 WORK, RESULTS, FIGURE = ROOT / "work" / "quality", ROOT / "quality.json", ROOT.parent / "docs" / "quality.png"
 CANDIDATES = {  # name -> recipe and overrides
-    "compact + tree, plateau (before)": {"model": "compact", "schedule": "plateau", "patience": 6, "zoom": 1.3},
-    "centre + tree, steps, zoom 1.3": {"recipe": "default", "zoom": 1.3},
-    "centre + tree, steps (default)": {"recipe": "default"},
-    "centre + divisive, steps": {"recipe": "default", "head": "divisive"},
-    "viewpoints + divisive, steps (winner)": {"recipe": "winner"},
-    "viewpoints averaged + divisive, steps": {"recipe": "winner", "model": "viewpoints-mean"},
+    "default": {"recipe": "default"},
+    "default, zoom 1.3": {"recipe": "default", "zoom": 1.3},
+    "winner": {"recipe": "winner"},
+    "centre + divisive": {"recipe": "default", "model": "centre", "head": "divisive"},
+    "compact + tree": {"recipe": "default", "model": "compact"},
 }
 
 

@@ -12,7 +12,9 @@ def random_images(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (n, *SHAPE), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("name, head", [("centre", "tree"), ("compact", "divisive"), ("viewpoints", "divisive")])
+@pytest.mark.parametrize(
+    "name, head", [("centre", "tree"), ("compact", "divisive"), ("viewpoints", "divisive"), ("centre-context", "tree")]
+)
 def test_tree_heads_obey_the_tree_for_random_weights_and_inputs(name, head):
     for seed in range(2):
         keras.utils.set_random_seed(seed)
@@ -22,7 +24,9 @@ def test_tree_heads_obey_the_tree_for_random_weights_and_inputs(name, head):
         assert predictions.min() >= 0 and predictions.max() <= 1 + 1e-6
 
 
-@pytest.mark.parametrize("name, head", [("compact", "tree"), ("compact", "divisive"), ("viewpoints", "tree")])
+@pytest.mark.parametrize(
+    "name, head", [("compact", "tree"), ("compact", "divisive"), ("viewpoints", "tree"), ("centre-context", "tree")]
+)
 def test_models_save_and_load(tmp_path, name, head):
     model = build_model(name, head, SHAPE, augment=True)
     images = random_images(2)
@@ -92,3 +96,24 @@ def test_the_default_augmentation_keeps_a_galaxy_s_apparent_size_and_zoom_change
     np.testing.assert_allclose(apparent_radius(turned), radius, rtol=0.02)
     assert np.ptp(apparent_radius(keras.ops.convert_to_numpy(zoomed))) > 0.2 * radius
     assert not np.allclose(turned, images, atol=0.05)  # it did turn the galaxy
+
+
+def test_the_context_model_sees_what_lies_outside_the_central_box():
+    """Light only outside the central box changes centre-context's predictions, not centre's."""
+    images = random_images(2)
+    outside = images.copy()
+    outside[:, :10] = 255  # a bright band along the top, outside the 74-pixel central box
+    for name, changes in (("centre", False), ("centre-context", True)):
+        keras.utils.set_random_seed(0)
+        model = build_model(name, "tree", SHAPE)
+        difference = np.abs(model.predict(outside, verbose=0) - model.predict(images, verbose=0)).max()
+        assert (difference > 1e-6) == changes, name
+
+
+def test_the_winner_network_has_no_normalisation_and_his_initialisation():
+    model = build_model("viewpoints", "divisive", SHAPE)
+    assert not [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [round(float(np.std(c.kernel.numpy())), 3) for c in convolutions] == [0.01, 0.01, 0.1]
+    assert all(np.allclose(c.bias.numpy(), 0.1) for c in convolutions)
+    assert np.allclose(model.get_layer("logits").bias.numpy(), 0.1)

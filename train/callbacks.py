@@ -4,12 +4,16 @@ half a file, and where training must stop before a NaN is saved."""
 import json
 import math
 import shutil
+import sys
 import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from preprocess.atomic import replacing, write_json
+from preprocess.schema import SLICES
+from train.layers import DivisiveHead
 from train.plots import plot_curves
 from train.recipes import FitConfig
 from train.runs import BACKUP, CURVES, HISTORY, LOGS, MODEL, history_rows
@@ -34,6 +38,60 @@ class StopOnNonFinite(keras.callbacks.Callback):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             raise LossNotFinite(f"the loss became {float(loss)} in epoch {self.epoch + 1} (batch {batch + 1})")
+
+
+class CollapseWatch(keras.callbacks.Callback):
+    """Names, at the end of the epoch it happens, every question that the model predicts as a constant: the
+    standard deviation of each of its answers below `tolerance` over `images` (some validation galaxies). A
+    collapsed question (a dead divisive head, a stuck trunk) otherwise shows only in a table after training.
+    Adds `collapsed_questions` (their number) to the logs, so history.csv keeps it."""
+
+    def __init__(self, images: np.ndarray, tolerance: float = 1e-3, batch: int = 64):
+        super().__init__()
+        self.images, self.tolerance, self.batch = images, tolerance, batch
+
+    def collapsed(self) -> list[int]:
+        predictions = np.concatenate(
+            [
+                self.model.predict_on_batch(self.images[i : i + self.batch])
+                for i in range(0, len(self.images), self.batch)
+            ]
+        )
+        spread = predictions.std(axis=0)
+        return [q for q, columns in SLICES.items() if spread[columns].max() < self.tolerance]
+
+    def on_epoch_end(self, epoch, logs=None):
+        questions = self.collapsed()
+        if logs is not None:
+            logs["collapsed_questions"] = len(questions)
+        if questions:
+            names = ", ".join(f"Q{q}" for q in questions)
+            print(
+                f"\nwarning: epoch {epoch + 1}: {names} predicted constant over {len(self.images)} validation galaxies "
+                f"(every answer's standard deviation below {self.tolerance:g}): the model has collapsed there",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+class WarmUp(keras.callbacks.Callback):
+    """The divisive head's warm-up: its outputs are the clipped logits for the first `images` training images
+    (his 10,000), then his normalisation, switched at the first step past them (resumed runs included)."""
+
+    def __init__(self, images: int, batch: int):
+        super().__init__()
+        self.steps = -(-images // batch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        warming = float(self.epoch * self.params["steps"] + batch < self.steps)
+        if warming != getattr(self, "warming", None):
+            self.warming = warming
+            for layer in self.model.layers:
+                if isinstance(layer, DivisiveHead):
+                    layer.warming.assign(warming)
 
 
 class BestModel(keras.callbacks.Callback):
@@ -71,15 +129,20 @@ class Backup(keras.callbacks.Callback):
     at any moment leaves a state whose weights and epoch belong together.
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, averaging: keras.callbacks.SwapEMAWeights | None = None):
         super().__init__()
-        self.folder = folder
+        self.folder, self.averaging = folder, averaging
 
     def on_train_begin(self, logs=None):
         state = backup_state(self.folder)
         if "weights" in state:
             if self.model.optimizer is not None and not self.model.optimizer.built:
                 self.model.optimizer.build(self.model.trainable_variables)
+            if state.get("averaged_in_model") and self.averaging is not None:
+                # saved as the epoch ended: the average in the model, the latest weights in the optimizer's
+                # slots; this tells SwapEMAWeights so (its swap of the fresh weights is overwritten by the load),
+                # so the next epoch starts from the latest weights and goes on averaging
+                self.averaging.on_test_begin()
             self.model.load_weights(self.folder / state["weights"])
 
     def on_epoch_end(self, epoch, logs=None):
@@ -87,7 +150,8 @@ class Backup(keras.callbacks.Callback):
         name = f"after-epoch-{epoch + 1}.weights.h5"
         with replacing(self.folder / name, suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)
-        write_json(self.folder / BACKUP_STATE, {"epoch": epoch + 1, "weights": name})
+        state = {"epoch": epoch + 1, "weights": name, "averaged_in_model": self.averaging is not None}
+        write_json(self.folder / BACKUP_STATE, state)
         for old in self.folder.glob("after-epoch-*.weights.h5"):
             if old.name != name:
                 old.unlink()
@@ -154,12 +218,21 @@ def step_rate(lr: float, done: float) -> float:
     return lr
 
 
-def callbacks(run: Path, config: FitConfig, backup: bool = True, monitor: tuple[str, str] = ("val_rmse", "min")):
+def callbacks(
+    run: Path,
+    config: FitConfig,
+    backup: bool = True,
+    monitor: tuple[str, str] = ("val_rmse", "min"),
+    watch: np.ndarray | None = None,
+) -> list:
     """`fit`'s callbacks (and a finetune's): `monitor` (a logged value and "min" or "max") picks the best epoch
-    and drives the plateau schedule and early stopping."""
+    and drives the plateau schedule and early stopping; validation images in `watch` are watched for collapsed
+    questions (CollapseWatch)."""
     name, mode = monitor
     budget = TimeBudget(config.minutes, run / HISTORY) if config.minutes else None
     chosen = [StopOnNonFinite()]
+    if config.warmup:
+        chosen.append(WarmUp(config.warmup, config.batch))
     if budget:
         chosen.append(budget)
     if config.schedule == "steps":
@@ -170,13 +243,18 @@ def callbacks(run: Path, config: FitConfig, backup: bool = True, monitor: tuple[
         chosen.append(
             keras.callbacks.ReduceLROnPlateau(monitor=name, mode=mode, factor=0.5, patience=patience, min_lr=1e-5)
         )
+    # With an average of the weights (use_ema), it is validated, and swapped into the model as each epoch ends, so
+    # that the checkpoint and the backup hold it
+    averaging = keras.callbacks.SwapEMAWeights(swap_on_epoch=True) if config.ema else None
     chosen += [
         EpochLogs(),
+        *([averaging] if averaging else []),
+        *([CollapseWatch(watch)] if watch is not None else []),
         keras.callbacks.CSVLogger(str(run / HISTORY), append=True),
         BestModel(run / MODEL, best_so_far(run / HISTORY, name, mode), name, mode),
         # After the history row and the checkpoint: an epoch counts as done once both are written
         # (see fit.trim_history).
-        *([Backup(run / BACKUP)] if backup else []),
+        *([Backup(run / BACKUP, averaging)] if backup else []),
         PlotCurves(run, name.removeprefix("val_")),
     ]
     if config.tensorboard:

@@ -97,6 +97,16 @@ def retry_command(args: list[str], lr: float) -> str:
     "votes depend on apparent size).",
 )
 @click.option("--patience", type=POSITIVE, help="Epochs without a better val_rmse before stopping early.")
+@click.option(
+    "--ema/--no-ema",
+    default=None,
+    help="Validate and keep an exponential moving average of the weights (Keras's use_ema, SwapEMAWeights).",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    help="Training images before the divisive head divides (the winner's 10,000): until then it clips.",
+)
 @click.option("--seed", type=int, help="Seed of weights, shuffling and augmentation.")
 @click.option(
     "--loader-workers",

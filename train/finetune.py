@@ -1,6 +1,7 @@
 """`train finetune`: a new head on a trained run's trunk, trained on a few hundred labels of the user's own question.
 
-The trunk is the source model up to its head (the input of its last Dense layer), with its in-model augmentation;
+The trunk is the source model up to its pooled features (the input of its first dense layer), with its in-model
+augmentation;
 the new head is one Dense layer whose units and activation the task sets (train.tasks). `--unfreeze none` trains
 the head alone, the trunk and its batch-normalisation statistics frozen; `top` (the layers after the trunk's last
 pooling) and `all` first train the head alone for a third of the epochs or minutes, then continue with those
@@ -65,11 +66,14 @@ class FinetuneResult:
 
 
 def with_new_head(source: keras.Model, task: Task) -> keras.Model:
-    """The source model up to the input of its last Dense layer (its head), then a new head for `task`. The trunk's
-    layers are the source's own: a flat model, so test-time views can feed it floats like any run's."""
-    head = next(layer for layer in reversed(source.layers) if isinstance(layer, keras.layers.Dense))
+    """The source model's trunk, up to its pooled features (the input of its first dense layer), then a new head
+    for `task`. Those features carry what the dense layers above them drop as irrelevant to the old question
+    (a galaxy's size, its light profile): a head on them learned bar lengths with 300 labels to R^2 0.37 where
+    one on the last dense layer reached 0.07 (README). The trunk's layers are the source's own: a flat model,
+    so test-time views can feed it floats like any run's."""
+    first = next(layer for layer in source.layers if isinstance(layer, keras.layers.Dense))
     answer = keras.layers.Dense(task.units, activation=ACTIVATIONS[task.kind], name="answer", dtype="float32")
-    return keras.Model(source.input, answer(head.input), name=f"{source.name}_finetuned")
+    return keras.Model(source.input, answer(first.input), name=f"{source.name}_finetuned")
 
 
 def set_trainable(model: keras.Model, unfreeze: str) -> None:
@@ -92,15 +96,17 @@ def compile_for(model: keras.Model, task: Task, lr: float) -> None:
     model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=[metric])
 
 
-def train(model: keras.Model, run: Path, task: Task, config: FinetuneConfig, data: dict, verbose) -> int:
-    """Train `model` into `run` (model.keras: the best epoch by the task's held-out score), the head alone first
-    where the trunk unfreezes later; returns the epochs trained."""
+def train(
+    model: keras.Model, run: Path, task: Task, config: FinetuneConfig, data: dict, verbose, scratch: bool = False
+) -> int:
+    """Train `model` into `run` (model.keras: the best epoch by the task's held-out score): the head alone first
+    where the trunk unfreezes later, everything at once from `scratch`; returns the epochs trained."""
     monitor = MONITORS.get(task.kind, ("val_rmse", "min"))
     budget = FitConfig(
         epochs=config.epochs, minutes=config.minutes, lr=config.lr, schedule="constant", patience=config.patience
     )
-    phases = [("none", budget)]
-    if config.unfreeze != "none":
+    phases = [("all" if scratch else "none", budget)]
+    if config.unfreeze != "none" and not scratch:
         first = replace(budget, epochs=max(1, round(config.epochs * HEAD_ALONE)))
         if config.minutes:
             first = replace(first, minutes=config.minutes * HEAD_ALONE)
@@ -180,7 +186,7 @@ def finetune(
             keras.utils.set_random_seed(config.seed)
             fresh = keras.models.clone_model(model)  # the same layers, new weights
             train(
-                fresh, scratch, labelled.task, replace(config, unfreeze="all", lr=record["config"]["lr"]), data, verbose
+                fresh, scratch, labelled.task, replace(config, lr=record["config"]["lr"]), data, verbose, scratch=True
             )
             values = held_out_values(scratch, labelled.task, data["validation_data"][0])
             scores["from scratch"] = held_out_scores(labelled.task, targets[held_rows], values)

@@ -19,7 +19,7 @@ UNFREEZE = ("none", "top", "all")
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
     callback=model_run,
-    help="The trained run whose trunk (the model up to its head) the new question starts from.",
+    help="The trained run whose trunk (the model up to its pooled features) the new question starts from.",
 )
 @click.option(
     "--labels",

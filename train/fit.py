@@ -39,10 +39,11 @@ from train.runs import (
     split_mismatch,
 )
 
+WATCHED = 512  # validation galaxies watched for collapsed questions (CollapseWatch)
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "rmsprop": keras.optimizers.RMSprop,
-    "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+    "sgd": lambda **kwargs: keras.optimizers.SGD(momentum=0.9, nesterov=True, **kwargs),
 }
 
 
@@ -129,8 +130,12 @@ def fit(
                 model = forget_strategy(compiled_model(config, cache.image_shape))
         backup = config.strategy != "multiworker"
         with strategy.scope() if strategy else nullcontext():
-            chosen = callbacks(target, config, backup=backup)
+            # every worker of a multi-worker run would predict its own copy: the watch is for one process
+            watch = cache.read("valid", ("images",), limit=WATCHED)["images"] if backup else None
+            chosen = callbacks(target, config, backup=backup, watch=watch)
             start = backup_state(target / BACKUP)["epoch"] if backup else 0
+            if isinstance(inputs["x"], ShardDataset):
+                inputs["x"].set_epoch(start)  # a resumed epoch sees the batches the uninterrupted run would have
             history = model.fit(**inputs, epochs=config.epochs, initial_epoch=start, verbose=verbose, callbacks=chosen)
         return finish(target, record, history)
 
@@ -142,7 +147,7 @@ def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> kera
         model = build_model(config.model, config.head, input_shape, augment=config.augment, zoom=config.zoom)
     finally:
         keras.mixed_precision.set_dtype_policy(before)  # the policy is global: leave it as it was
-    optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr)
+    optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, use_ema=config.ema)
     rmse = keras.metrics.RootMeanSquaredError("rmse")
     model.compile(optimizer=optimizer, loss="mse", metrics=[rmse], jit_compile=True if config.jit else "auto")
     return model

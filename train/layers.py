@@ -45,28 +45,29 @@ class DivisiveHead(layers.Layer):
     """The Kaggle winner's output layer (benanne/kaggle-galaxies, `custom.py`, DivisiveGalaxyOutputLayer):
     each answer clamped at zero and divided by its question's sum, times its parent.
 
-    Unlike a softmax it reaches hard 0s and 1s, which matter for RMSE. Two changes to his layer:
-    - He divided by sum + 1e-12, so a question whose answers all clamp to zero predicted zeros, off
-      the tree; here every answer gets `floor` added first, so such a question predicts a uniform
-      split and every prediction obeys the tree.
-    - A clamp passes no gradient below zero, so an answer whose logit turns negative for every
-      galaxy is dead for good (both answers of Q6 can die within minutes, leaving 0.5/0.5), and
-      near a clamped question the division's gradient explodes. He trained the first chunk without
-      the normalisation to avoid this; here the outputs are his (but for the floor), and the gradient
-      is that of the softmax tree head (a straight-through estimate): smooth, never zero, never huge.
+    Unlike a softmax it reaches hard 0s and 1s, which matter for RMSE. One change to his layer: he divided
+    by sum + 1e-12, so a question whose answers all clamp to zero predicted zeros, off the tree; here every
+    answer gets `floor` added first, so such a question predicts a uniform split and every prediction obeys
+    the tree. A clamp passes no gradient below zero, so an answer whose logit is negative for every galaxy
+    is dead; his remedies are here too: the first training images go through the clipped logits instead
+    (`warming`, train.callbacks.WarmUp) and the logits start at a bias of 0.1 (train.models.divisive_head).
     """
 
     def __init__(self, floor: float = 1e-6, **kwargs):
         super().__init__(**kwargs)
         self.floor = floor
 
+    def build(self, input_shape):
+        # 1 while warming up (train.callbacks.WarmUp): the outputs are the logits clipped to [0, 1], his first
+        # chunk of training "with MSE on clip(z, 0, 1)", before the normalisation
+        self.warming = self.add_weight(shape=(), initializer="zeros", trainable=False, name="warming")
+
     def call(self, logits):
         clamped = ops.relu(logits) + self.floor
         divided = on_the_tree(
             (q, clamped[:, sl] / ops.sum(clamped[:, sl], axis=-1, keepdims=True)) for q, sl in SLICES.items()
         )
-        smooth = on_the_tree((q, ops.softmax(logits[:, sl], axis=-1)) for q, sl in SLICES.items())
-        return smooth + ops.stop_gradient(divided - smooth)
+        return ops.where(self.warming > 0.5, ops.clip(logits, 0.0, 1.0), divided)
 
     def compute_output_shape(self, input_shape):
         return input_shape

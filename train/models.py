@@ -31,18 +31,25 @@ def conv_bn(x, filters: int, kernel: int = 3, strides: int = 1, padding: str = "
     return layers.Activation("relu")(x)
 
 
-def compact_features(x):
-    """A small CNN (0.3M parameters with its head) that trains to a useful model in minutes on two CPU cores."""
-    x = conv_bn(x, 32, kernel=5, strides=2)  # 53x53
+def compact_trunk(x):
+    """The compact CNN's convolutions, pooled over the image: 256 features (the average and the maximum of 128)."""
+    x = conv_bn(x, 32, kernel=5, strides=2)  # 53x53 of 106
     x = layers.MaxPooling2D(2)(x)  # 26x26
     x = conv_bn(conv_bn(x, 64), 64)
     x = layers.MaxPooling2D(2)(x)  # 13x13
     x = conv_bn(x, 128)
     x = layers.MaxPooling2D(2)(x)  # 6x6
     x = conv_bn(x, 128)
-    x = layers.Concatenate()([layers.GlobalAveragePooling2D()(x), layers.GlobalMaxPooling2D()(x)])
-    x = layers.Dense(128, activation="relu")(x)
-    return layers.Dropout(0.25)(x)
+    return layers.Concatenate()([layers.GlobalAveragePooling2D()(x), layers.GlobalMaxPooling2D()(x)])
+
+
+def dense_features(x):
+    return layers.Dropout(0.25)(layers.Dense(128, activation="relu")(x))
+
+
+def compact_features(x):
+    """A small CNN (0.3M parameters with its head) that trains to a useful model in minutes on two CPU cores."""
+    return dense_features(compact_trunk(x))
 
 
 def centre_features(x):
@@ -52,28 +59,49 @@ def centre_features(x):
     return compact_features(layers.CenterCrop(box, box)(x))
 
 
+def context_features(x):
+    """Two views, two trunks: the central box at full resolution (as `centre`) and the whole frame at half
+    resolution, for what lies outside the box (merger arcs, rings, outer arms); concatenated before the dense
+    layer. 1.5x the compute of `centre`."""
+    box = central_box(x.shape[1])
+    centre = compact_trunk(layers.CenterCrop(box, box)(x))
+    whole = compact_trunk(layers.AveragePooling2D(2)(x))
+    return dense_features(layers.Concatenate()([centre, whole]))
+
+
+# The Kaggle winner's initialisation (benanne/kaggle-galaxies, try_convnet_cc_multirotflip_3x69r45_maxout2048_
+# extradense.py): Gaussian weights, std 0.01 for the first convolutions, 0.1 for the last, 0.001 for the maxout
+# dense layers, 0.01 for the output; biases 0.1 (convolutions, output) and 0.01 (dense). With no normalisation
+# layers, it is what lets his network start to learn at all.
+def his_weights(std: float, bias: float) -> dict:
+    return {
+        "kernel_initializer": keras.initializers.RandomNormal(0.0, std),
+        "bias_initializer": keras.initializers.Constant(bias),
+    }
+
+
 def maxout_dense(x, units: int, dropout: float = 0.5):
+    """Dropout on the input ("absolutely essential", he wrote), then a dense layer of 2 x units and maxout."""
     x = layers.Dropout(dropout)(x)
-    return Maxout(2)(layers.Dense(2 * units)(x))
+    return Maxout(2)(layers.Dense(2 * units, **his_weights(0.001, 0.01))(x))
 
 
 def viewpoint_features(x, merge: str = "concat"):
     """The winner's design sized for a CPU: 16 viewpoint parts of 32x32 through one shared trunk of valid
-    convolutions (32x32 -> 2x2x64), the parts' features merged per galaxy, two maxout dense layers."""
+    convolutions (32x32 -> 2x2x64), the parts' features merged per galaxy, two maxout dense layers, dropout
+    before the output. As his: no normalisation layers, his initialisation."""
     x = ViewpointParts(view=48, part=32)(x)
-    x = conv_bn(x, 32, kernel=5, padding="valid")  # 28x28
-    x = layers.MaxPooling2D(2)(x)  # 14x14
-    x = conv_bn(x, 64, padding="valid")  # 12x12
-    x = layers.MaxPooling2D(2)(x)  # 6x6
-    x = conv_bn(x, 64, padding="valid")  # 4x4
-    x = layers.MaxPooling2D(2)(x)  # 2x2
+    for filters, kernel, std in ((32, 5, 0.01), (64, 3, 0.01), (64, 3, 0.1)):  # 28x28, 12x12, 4x4
+        x = layers.Conv2D(filters, kernel, activation="relu", **his_weights(std, 0.1))(x)
+        x = layers.MaxPooling2D(2)(x)  # 14x14, 6x6, 2x2
     x = MergeParts(16, merge)(layers.Flatten()(x))
-    return maxout_dense(maxout_dense(x, 256), 256)
+    return layers.Dropout(0.5)(maxout_dense(maxout_dense(x, 256), 256))
 
 
 FEATURES = {
     "compact": compact_features,
     "centre": centre_features,
+    "centre-context": context_features,
     "vgg16": vgg16_features,
     "viewpoints": viewpoint_features,
     "viewpoints-mean": lambda x: viewpoint_features(x, merge="mean"),
@@ -86,9 +114,8 @@ def tree_head(x):
 
 
 def divisive_head(x):
-    # Positive starting logits: every answer begins above the clamp.
-    start = keras.initializers.Constant(0.5)
-    logits = layers.Dense(N_COLUMNS, bias_initializer=start, name="logits", dtype="float32")(x)
+    # His output layer's start: small weights and biases of 0.1, so every answer begins above the clamp.
+    logits = layers.Dense(N_COLUMNS, name="logits", dtype="float32", **his_weights(0.01, 0.1))(x)
     return DivisiveHead(name="divisive", dtype="float32")(logits)
 
 
