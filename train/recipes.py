@@ -26,10 +26,11 @@ class FitConfig:
     minutes: float | None = None  # a wall-clock budget: stop after the epoch that passes it
     batch: int = 64
     augment: bool = True  # RandomAffine inside the model
-    # Largest zoom of the augmentation (1: none). Volunteers' votes depend on a galaxy's apparent size:
-    # small galaxies get vaguer answers (Galaxy Zoo's "redshift bias", Willett et al. 2013 section 3.3;
-    # synth/galaxy.py's visibility), so zooming changes what the votes should be. Without it the default
-    # closed 82.3% of the gap at 20 minutes, against 79.5% with the winner's 1/1.3 to 1.3 (README).
+    # Largest zoom of the augmentation (1: none). Volunteers' votes depend on how well a galaxy shows: far
+    # galaxies, more blurred, get vaguer answers (Galaxy Zoo's "redshift bias", Willett et al. 2013 section 3.3;
+    # synth/galaxy.py's visibility), so zooming can change what the votes should be. On the earlier synthetic
+    # framing (apparent size drove the votes) the default closed 82.3% of the gap at 20 minutes without zoom and
+    # 79.5% with the winner's 1/1.3 to 1.3; `make quality` compares both on the current one.
     zoom: float = 1.0
     patience: int | None = None  # epochs without a better val_rmse before stopping; None: never stop early
     # plateau: halve the learning rate when val_rmse stalls; steps: divide it by 10 at 72% and 92% of the
