@@ -220,7 +220,7 @@ def labels_to_match(entry: dict, metric: str, n: int = 300) -> str:
 
 def table(results: dict) -> str:
     lines = [
-        f"{results['cpu']}, {results['cores']} cores; {results['minutes']:g} minutes of training per model; "
+        f"{results['cpu']}, {results['cores']} cores; {results['minutes']:g} min of training per model; "
         f"mean +- spread over {DRAWS} draws"
     ]
     for name, entry in results["tasks"].items():
@@ -233,7 +233,7 @@ def table(results: dict) -> str:
             lines.append(f"{method:<16}" + "".join(f"{m:>10.3f} +-{s:.3f}" for m, s in cells))
         if "zero-shot Class8.1" in entry:
             lines.append(f"{'zero-shot Class8.1':<16} {entry['zero-shot Class8.1'][metric]:.3f}")
-        lines.append(f"labels from scratch that match finetuning on 300: {labels_to_match(entry, metric)}")
+        lines.append(f"labels from scratch that match the head only on 300: {labels_to_match(entry, metric)}")
     return "\n".join(lines)
 
 

@@ -56,7 +56,7 @@ def load_runs(runs: list[Path]) -> tuple[list[keras.Model], Task, Fraction, int]
         seen = "; ".join(f"{run}: {task.kind} of {', '.join(task.columns[:3])}" for run, task in tasks.items())
         raise InputError(f"the runs predict different things ({seen}); give runs of one task")
     fraction, size = views[runs[0]]
-    return [keras.models.load_model(run / MODEL) for run in runs], tasks[runs[0]], fraction, size
+    return [keras.models.load_model(run / MODEL, compile=False) for run in runs], tasks[runs[0]], fraction, size
 
 
 def decoded_batches(

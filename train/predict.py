@@ -92,7 +92,7 @@ def load_models(runs: list[Path], cache: Cache) -> list[keras.Model]:
     """The best model of each run, once each run is known to fit the cache."""
     for run in runs:
         check_run_fits_cache(run, cache)
-    return [keras.models.load_model(run / MODEL) for run in runs]
+    return [keras.models.load_model(run / MODEL, compile=False) for run in runs]  # predictions need no optimizer
 
 
 class SubmissionError(RuntimeError):
