@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.data import preprocessed
 from bench.measure import cpu_model
 from preprocess import kaggle
-from preprocess.cache import Cache, CacheError, Settings
+from preprocess.cache import Cache
 from preprocess.labels import read_solutions, write_solutions
-from preprocess.pipeline import run, validation_ids
+from preprocess.pipeline import validation_ids
 from synth.dataset import LABEL_DECIMALS, write_dataset
 
 ROOT = Path(__file__).parent
@@ -55,12 +56,7 @@ def subset(full: Path, n: int) -> Path:
 
 
 def cache_of(data: Path) -> Cache:
-    cache = WORK / f"cache-{data.name}"
-    try:
-        return Cache.open(cache)
-    except CacheError:
-        run(data, cache, Settings(valid=VALID), jobs=os.cpu_count() or 1)
-        return Cache.open(cache)
+    return preprocessed(data, WORK / f"cache-{data.name}", VALID)
 
 
 def measured(data: Path, cache: Cache, minutes: float) -> dict:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.data import preprocessed
 from bench.measure import cpu_model
-from preprocess.cache import Cache, CacheError, Settings
-from preprocess.pipeline import run
+from preprocess.cache import Cache
 from synth.dataset import TRUE_PARAMETERS, write_dataset
 from train.tasks import Task, held_out_scores, make_task
 
@@ -43,11 +43,7 @@ def prepared(data: Path, cache: Path, n_train: int, n_test: int, seed: int, vali
     """A synthetic set and its cache, made once and reused by later runs."""
     if not (data / TRUE_PARAMETERS).exists():
         write_dataset(data, n_train, n_test, seed=seed, jobs=os.cpu_count() or 1)
-    try:
-        return Cache.open(cache)
-    except CacheError:
-        run(data, cache, Settings(valid=valid), jobs=os.cpu_count() or 1)
-        return Cache.open(cache)
+    return preprocessed(data, cache, valid)
 
 
 def source_run(minutes: float) -> Path:

@@ -12,10 +12,10 @@ import os
 import re
 from pathlib import Path
 
+from bench.data import preprocessed
 from bench.measure import cpu_model
 from preprocess import kaggle
-from preprocess.cache import Cache, CacheError, Settings
-from preprocess.pipeline import run
+from preprocess.cache import Cache
 from synth.dataset import write_dataset
 from train.fit import fit
 from train.plots import plot_budget_curves
@@ -44,11 +44,7 @@ def data_set(n_train: int, n_test: int, seed: int) -> tuple[Path, Cache]:
     data, cache = WORK / f"data-{n_train}-{n_test}-{seed}", WORK / f"cache-{n_train}-{n_test}-{seed}"
     if not (data / kaggle.TEST_EXPECTED).exists():
         write_dataset(data, n_train, n_test, seed=seed, jobs=os.cpu_count() or 1)
-    try:
-        return data, Cache.open(cache)
-    except CacheError:  # not made yet, or interrupted: preprocessing resumes
-        run(data, cache, Settings(valid=max(500, n_train // 20)), jobs=os.cpu_count() or 1)
-        return data, Cache.open(cache)
+    return data, preprocessed(data, cache, max(500, n_train // 20))
 
 
 def main() -> None:

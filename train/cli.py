@@ -94,7 +94,7 @@ def retry_command(args: list[str], lr: float) -> str:
     "--zoom",
     type=click.FloatRange(min=1),
     help="Largest zoom of the augmentation, e.g. 1.3 for 1/1.3 to 1.3 (the winner's); 1: none (the default: "
-    "votes depend on apparent size).",
+    "votes depend on how well a galaxy shows, which zoom changes).",
 )
 @click.option("--patience", type=POSITIVE, help="Epochs without a better val_rmse before stopping early.")
 @click.option(
