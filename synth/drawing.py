@@ -149,11 +149,19 @@ def draw_star_or_artifact(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator)
         cv.add(spikes, WHITE, g.peak_flux * 3)
 
 
+def disturb(x, y, g: Galaxy):
+    """The coordinates of a disturbed galaxy, bent by waves about three sizes long, so that its light wobbles
+    within the galaxy. Waves of six to eight sizes bent only edge-on disks visibly: the other disturbed galaxies
+    looked undisturbed while 50-90% of their volunteers called them odd, 70% of the default model's excess error
+    on Q6 (quality set, seed 71)."""
+    x = x + 0.35 * g.size * np.sin(y / (0.45 * g.size) + g.angle)
+    return x, y + 0.3 * g.size * np.sin(x / (0.6 * g.size))
+
+
 def draw_galaxy(cv: Canvas, g: Galaxy, rng: np.random.Generator) -> None:
     x, y = cv.x, cv.y
     if g.odd_type == "disturbed":
-        x = x + 0.25 * g.size * np.sin(y / (0.9 * g.size) + g.angle)
-        y = y + 0.2 * g.size * np.sin(x / (1.3 * g.size))
+        x, y = disturb(x, y, g)
     kind = g.kind
     if kind == "star":
         draw_star_or_artifact(cv, g, x, y, rng)

@@ -1,5 +1,6 @@
 import csv
 import json
+import math
 import os
 import shlex
 import signal
@@ -189,6 +190,15 @@ def test_step_schedule_divides_the_rate_by_ten_at_72_and_92_percent(small_cache,
     fit(small_cache, tmp_path / "run", config, verbose=0)
     # epoch e starts at e/13 of training: 10/13 = 0.77 passes 0.72, 12/13 = 0.92 passes 0.92
     assert learning_rates(tmp_path / "run") == pytest.approx([1e-3] * 10 + [1e-4] * 2 + [1e-5])
+
+
+def test_cosine_schedule_falls_along_half_a_cosine_to_a_hundredth(small_cache, tmp_path):
+    config = FitConfig(epochs=4, batch=64, schedule="cosine", lr=1e-3, patience=None, augment=False)
+    fit(small_cache, tmp_path / "run", config, verbose=0)
+    # epoch e starts at e/4 of training: the rate falls from 1e-3 through 0.85, 0.5 and 0.15 of the way
+    halves = [0.5 * (1.0 + math.cos(math.pi * epoch / 4)) for epoch in range(4)]
+    expected = [1e-3 * (0.01 + 0.99 * h) for h in halves]
+    assert learning_rates(tmp_path / "run") == pytest.approx(expected, rel=1e-6)  # rates are float32
 
 
 def test_a_time_budget_stops_after_the_epoch_that_passes_it(small_cache, tmp_path):

@@ -1,5 +1,6 @@
 import csv
 import filecmp
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ from preprocess.kaggle import SOLUTIONS, TEST_SOLUTIONS, TRAIN_IMAGES, ZEROS
 from preprocess.labels import read_solutions
 from preprocess.schema import HEADER, SLICES, hierarchy_errors
 from synth.dataset import TRUE_PARAMETERS, make_galaxy, write_dataset
-from synth.galaxy import describe
+from synth.drawing import Canvas, draw_galaxy
+from synth.galaxy import Galaxy, describe
 from tests.conftest import N_TEST, N_TRAIN
 
 
@@ -90,3 +92,37 @@ def test_true_parameters_agree_with_the_captions_and_apply_where_they_should(kag
         if row["bar"] == "1":
             assert float(row["bar_length"]) == pytest.approx(g.bar_length, rel=1e-5)
         assert 0 <= float(row["visibility"]) <= 1
+
+
+def asymmetry(galaxy) -> float:
+    """How far the galaxy's light is from symmetric under a half turn about its centroid (0: symmetric)."""
+    canvas = Canvas(0.0, 0.0, 256)
+    draw_galaxy(canvas, galaxy, np.random.default_rng(0))
+    light = canvas.flux.sum(axis=-1)
+    rows, columns = np.indices(light.shape)
+    centroid = [int(round((c * light).sum() / light.sum())) for c in (rows, columns)]
+    light = np.roll(light, (128 - centroid[0], 128 - centroid[1]), axis=(0, 1))
+    return float(np.abs(light - light[::-1, ::-1]).sum() / light.sum())
+
+
+def test_a_disturbed_galaxy_is_visibly_asymmetric():
+    """Volunteers call disturbed galaxies odd, so their images must show it: a bend much longer than the galaxy
+    only moves it, and leaves it as symmetric as before."""
+    smooth = Galaxy(
+        kind="smooth",
+        odd_type=None,
+        size=24.0,
+        r_disk=24.0,
+        angle=0.5,
+        dx=0.0,
+        dy=0.0,
+        psf=2.0,
+        sky=0.0,
+        gradient=np.zeros(2),
+        noise=0.0,
+        peak_flux=5.0,
+        sersic_n=2.0,
+        artifact=False,
+        axis_ratio=0.6,
+    )
+    assert asymmetry(replace(smooth, odd_type="disturbed")) > 2 * asymmetry(smooth)

@@ -218,6 +218,14 @@ def step_rate(lr: float, done: float) -> float:
     return lr
 
 
+def cosine_rate(lr: float, done: float) -> float:
+    """The rate of the cosine schedule once `done` of training is done: from `lr` down to lr/100 at the end."""
+    return lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(done, 1.0))))
+
+
+RATES = {"steps": step_rate, "cosine": cosine_rate}
+
+
 def callbacks(
     run: Path,
     config: FitConfig,
@@ -235,9 +243,10 @@ def callbacks(
         chosen.append(WarmUp(config.warmup, config.batch))
     if budget:
         chosen.append(budget)
-    if config.schedule == "steps":
+    if config.schedule in RATES:
         progress = budget.progress if budget else lambda epoch: epoch / config.epochs
-        chosen.append(keras.callbacks.LearningRateScheduler(lambda epoch, lr: step_rate(config.lr, progress(epoch))))
+        rate = RATES[config.schedule]
+        chosen.append(keras.callbacks.LearningRateScheduler(lambda epoch, lr: rate(config.lr, progress(epoch))))
     if config.schedule == "plateau":
         patience = max(1, (config.patience or 6) // 3)
         chosen.append(

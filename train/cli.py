@@ -81,7 +81,8 @@ def retry_command(args: list[str], lr: float) -> str:
 @click.option(
     "--schedule",
     type=click.Choice(SCHEDULES),
-    help="plateau: halve the rate when val_rmse stalls; steps: divide it by 10 at 72 and 92 percent of training.",
+    help="plateau: halve the rate when val_rmse stalls; steps: divide it by 10 at 72 and 92 percent of training; "
+    "cosine: lower it along half a cosine to a hundredth at the end.",
 )
 @click.option("--batch", type=POSITIVE, help="Batch size.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate.")
