@@ -16,6 +16,7 @@ import numpy as np
 
 from bench.data import preprocessed
 from bench.measure import cpu_model
+from bench.runs import submitted
 from preprocess import kaggle
 from preprocess.cache import Cache
 from preprocess.labels import read_solutions, write_solutions
@@ -61,17 +62,12 @@ def cache_of(data: Path) -> Cache:
 
 def measured(data: Path, cache: Cache, minutes: float) -> dict:
     """The default recipe trained for `minutes`, submitted with 16 views and scored (made once)."""
-    from train.fit import fit
-    from train.predict import submit_models
     from train.recipes import configure
     from train.runs import history_rows
     from train.scores import score_submissions
 
     folder = WORK / "runs" / re.sub(r"[^0-9a-z.]+", "-", f"{data.name}-{minutes:g}min")
-    submission = folder / "submission.csv"
-    if not submission.exists():
-        fit(cache, folder, configure("default", minutes=minutes), overwrite=True, verbose=2)
-        submit_models([folder], cache, submission)
+    submission = submitted(cache, folder, configure("default", minutes=minutes))
     scores = score_submissions([submission], data / kaggle.TEST_SOLUTIONS)
     history = history_rows(folder / "history.csv")
     return {
@@ -126,7 +122,8 @@ def plot(results: dict, out: Path) -> None:
         rows = results[key]
         axis.plot([r[key] for r in rows], [100 * r["gap_closed"] for r in rows], marker="o")
         axis.set(xscale="log", xlabel=label)
-        axis.set_xticks([r[key] for r in rows], [f"{r[key]:g}" for r in rows])
+        axis.set_xticks([r[key] for r in rows], [f"{r[key]:,g}" for r in rows])
+        axis.minorticks_off()
         axis.grid(alpha=0.3)
     left.set_ylabel("gap closed (%)")
     figure.suptitle("the default recipe: share of the gap between column means and floor closed", y=1.02)
