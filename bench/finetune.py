@@ -23,6 +23,7 @@ import numpy as np
 
 from bench.data import preprocessed
 from bench.measure import cpu_model
+from bench.runs import finished_with
 from preprocess.cache import Cache
 from synth.dataset import TRUE_PARAMETERS, write_dataset
 from train.tasks import Task, held_out_scores, make_task
@@ -53,10 +54,10 @@ def source_run(minutes: float) -> Path:
     from train.fit import fit
     from train.recipes import configure
 
-    folder = WORK / "source"
-    if not (folder / "config.json").exists() or not json.loads((folder / "config.json").read_text()).get("finished"):
-        cache = prepared(WORK / "quality-data", WORK / "quality-cache", 6000, 1000, 71, 500)
-        fit(cache, folder, configure("default", minutes=minutes), overwrite=True, verbose=2)
+    folder, config = WORK / "source", configure("default", minutes=minutes)
+    cache = prepared(WORK / "quality-data", WORK / "quality-cache", 6000, 1000, 71, 500)
+    if not finished_with(folder, config, cache):
+        fit(cache, folder, config, overwrite=True, verbose=2)
     return folder
 
 
