@@ -44,6 +44,7 @@ def main() -> None:
         ("loader", lambda: measure.loader_throughput({c: WORK / f"cache-{c}" for c in COMPRESSIONS}, large)),
         ("fit_free", lambda: measure.fit_feed(large_cache, None)),
         ("fit_compact", lambda: measure.fit_feed(small_cache, "compact", epochs=1)),
+        ("default_step", lambda: measure.default_step(large_cache)),
         ("memory", lambda: {"small": peak_rss_mb(small_cache), "large": peak_rss_mb(large_cache)}),
         ("inference", lambda: measure.inference(large_cache)),
         ("models", measure.model_cost),
@@ -90,6 +91,13 @@ def table(r: dict) -> str:
             (f"model.fit, {name}, from numpy", f"{fed['numpy']:.0f} img/s", ""),
             ratio_row("  fed by ShardDataset", fed["shard_dataset"], "img/s", fed["numpy"], "numpy (target >= 0.9x)"),
         ]
+    step = r["default_step"]
+    whole = step["whole_frame_float32"]
+    rows += [
+        ("model.fit, default model, as it was", f"{whole:.0f} img/s", "augmentation on the whole frame, float32"),
+        ratio_row("  augmentation on the central box", step["central_box_float32"], "img/s", whole, "as it was"),
+        ratio_row("  and bfloat16", step["central_box_bfloat16"], "img/s", whole, "as it was"),
+    ]
     rows += [
         (f"peak RSS, epoch of {n_small} images", f"{rss_small:.0f} MB", ""),
         (f"peak RSS, epoch of {n_large} images", f"{rss_large:.0f} MB", f"+{rss_large - rss_small:.0f} MB"),

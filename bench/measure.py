@@ -190,3 +190,47 @@ def model_cost(batch: int = 32, steps: int = 3) -> dict:
         seconds, _ = timed(lambda m=model: [m.train_on_batch(images, labels) for _ in range(steps)])
         out[name] = rate(steps, seconds)
     return out
+
+
+def whole_frame_augmentation_model(shape: tuple[int, int, int]):
+    """The default model as it was: the augmentation resampled the whole frame, then the central box was cut."""
+    import keras
+
+    from train.layers import RandomAffine, central_box
+    from train.models import compact_features, tree_head
+
+    box = central_box(shape[0])
+    inputs = keras.Input(shape, dtype="uint8")
+    x = keras.layers.CenterCrop(box, box)(RandomAffine(zoom=1.0)(keras.layers.Rescaling(1 / 255)(inputs)))
+    return keras.Model(inputs, tree_head(compact_features(x)))
+
+
+def default_step(cache: Path, batch: int = 64, epochs: int = 2, rounds: int = 3) -> dict:
+    """img/s of the default model through model.fit and ShardDataset: with the augmentation resampling the whole
+    frame (as it was), resampling only the central box, and that in bfloat16; best of `rounds` taken in turns."""
+    import keras
+
+    from train.dataset import ShardDataset
+    from train.fit import POLICIES
+    from train.models import build_model
+
+    dataset, shape = ShardDataset(cache, "train", batch_size=batch), Cache.open(cache).image_shape
+    builders = {
+        "whole_frame_float32": ("float32", whole_frame_augmentation_model),
+        "central_box_float32": ("float32", lambda shape: build_model("centre", "tree", shape, augment=True)),
+        "central_box_bfloat16": ("bfloat16", lambda shape: build_model("centre", "tree", shape, augment=True)),
+    }
+    rates: dict[str, float] = {}
+    for name in list(builders) * rounds:
+        precision, builder = builders[name]
+        keras.utils.set_random_seed(0)
+        keras.mixed_precision.set_dtype_policy(POLICIES[precision])
+        try:
+            model = builder(shape)
+        finally:
+            keras.mixed_precision.set_dtype_policy("float32")
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(dataset, epochs=1, steps_per_epoch=4, verbose=0)  # warm-up: graph tracing
+        seconds, _ = timed(model.fit, dataset, epochs=epochs, verbose=0)
+        rates[name] = max(rates.get(name, 0.0), rate(epochs * dataset.size, seconds))
+    return rates

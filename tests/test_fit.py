@@ -226,11 +226,17 @@ def loader_processes(monkeypatch, tmp_path) -> list[int]:
 
 @pytest.mark.parametrize(
     "options",
-    [{"precision": "mixed"}, {"jit": True, "augment": False}, {"loader_workers": 2}, {"tensorboard": True}],
+    [
+        {"precision": "mixed"},
+        {"precision": "bfloat16"},
+        {"jit": True, "augment": False},
+        {"loader_workers": 2},
+        {"tensorboard": True},
+    ],
 )
 def test_gpu_and_loader_options_take_effect_train_save_and_load(small_cache, tmp_path, monkeypatch, options):
-    """On the CPU: mixed precision, XLA, two loader processes and TensorBoard logs each do what they say, and
-    the saved model is the best epoch's."""
+    """On the CPU: float16 and bfloat16 computation, XLA, two loader processes and TensorBoard logs each do what
+    they say, and the saved model is the best epoch's."""
     import keras
 
     run, readers = tmp_path / "run", loader_processes(monkeypatch, tmp_path)
@@ -245,7 +251,9 @@ def test_gpu_and_loader_options_take_effect_train_save_and_load(small_cache, tmp
     assert hierarchy_errors(predictions).max() < 1e-5
     convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     compute = {layer.dtype_policy.compute_dtype for layer in convolutions}
-    assert compute == ({"float16"} if options.get("precision") else {"float32"})
+    assert compute == {
+        {"float32": "float32", "bfloat16": "bfloat16", "mixed": "float16"}[options.get("precision", "float32")]
+    }
     assert model.get_layer("logits").dtype_policy.compute_dtype == "float32"
     if options.get("jit"):  # Keras's "auto" compiles with XLA on GPUs only; --jit asks for it on the CPU too
         assert model.get_compile_config()["jit_compile"] is True

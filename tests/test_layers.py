@@ -5,7 +5,16 @@ import numpy as np
 import pytest
 
 from preprocess.schema import N_COLUMNS, PARENT_INDEX, SLICES, hierarchy_errors
-from train.layers import DivisiveHead, Maxout, MergeParts, RandomAffine, TreeHead, ViewpointParts, transform
+from train.layers import (
+    DivisiveHead,
+    Maxout,
+    MergeParts,
+    RandomAffine,
+    TreeHead,
+    ViewpointParts,
+    central_square,
+    transform,
+)
 
 
 def test_divisive_head_is_exact_on_hand_made_logits():
@@ -44,6 +53,22 @@ def test_quarter_turns_and_mirrors_move_pixels_exactly():
     np.testing.assert_allclose(turned, np.rot90(images, 1, axes=(1, 2)), atol=1e-5)
     mirrored = keras.ops.convert_to_numpy(transform(images, 0.0, flip=-1.0))
     np.testing.assert_allclose(mirrored, images[:, :, ::-1], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "angle, scale, shift_x, shift_y, flip", [(0.7, 1.2, 1.5, -0.5, -1.0), (2.0, 0.8, 0.0, 2.0, 1.0)]
+)
+def test_a_turn_cut_to_the_central_box_is_the_centre_of_the_whole_turn(angle, scale, shift_x, shift_y, flip):
+    images = np.random.default_rng(4).random((2, 106, 106, 3)).astype(np.float32)
+    whole = transform(images, angle, scale, shift_x, shift_y, flip)
+    box = transform(images, angle, scale, shift_x, shift_y, flip, side=74)
+    assert box.shape == (2, 74, 74, 3)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(box), central_square(whole, 74), atol=1e-4)
+
+
+def test_a_turn_keeps_the_dtype_of_its_images():
+    images = keras.ops.cast(np.random.default_rng(5).random((1, 20, 20, 3)), "bfloat16")
+    assert keras.backend.standardize_dtype(transform(images, 0.3, side=14).dtype) == "bfloat16"
 
 
 def parts_of(images: np.ndarray) -> np.ndarray:
@@ -108,6 +133,15 @@ def test_random_affine_is_the_identity_outside_training_and_varies_inside():
     first = keras.ops.convert_to_numpy(layer(images, training=True))
     second = keras.ops.convert_to_numpy(layer(images, training=True))
     assert first.shape == images.shape and not np.allclose(first, images) and not np.allclose(first, second)
+
+
+def test_random_affine_with_a_side_gives_the_central_square_outside_training_and_a_turned_one_inside():
+    images = np.random.default_rng(3).random((4, 20, 20, 3)).astype(np.float32)
+    layer = RandomAffine(side=14, seed=1)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(images, training=False)), images[:, 3:17, 3:17])
+    turned = keras.ops.convert_to_numpy(layer(images, training=True))
+    assert turned.shape == (4, 14, 14, 3) and not np.allclose(turned, images[:, 3:17, 3:17])
+    assert layer.compute_output_shape((None, 20, 20, 3)) == (None, 14, 14, 3)
 
 
 def test_the_mirror_flip_is_never_zero(monkeypatch):

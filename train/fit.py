@@ -39,6 +39,8 @@ from train.runs import (
     split_mismatch,
 )
 
+# Keras's dtype policies by --precision; weights stay float32, and the heads compute in float32 (train.models)
+POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "mixed": "mixed_float16"}
 WATCHED = 512  # validation galaxies watched for collapsed questions (CollapseWatch)
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -142,7 +144,7 @@ def fit(
 
 def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> keras.Model:
     before = keras.mixed_precision.dtype_policy()
-    keras.mixed_precision.set_dtype_policy("mixed_float16" if config.precision == "mixed" else "float32")
+    keras.mixed_precision.set_dtype_policy(POLICIES[config.precision])
     try:
         model = build_model(config.model, config.head, input_shape, augment=config.augment, zoom=config.zoom)
     finally:

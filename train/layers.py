@@ -7,6 +7,7 @@ registered for saving in `.keras` files.
 import math
 
 import keras
+import tensorflow as tf
 from keras import layers, ops
 
 from preprocess.schema import N_COLUMNS, PARENT_INDEX, SLICES
@@ -76,24 +77,36 @@ class DivisiveHead(layers.Layer):
         return {**super().get_config(), "floor": self.floor}
 
 
-def affine_matrix(angle, scale, shift_x, shift_y, flip, size: int):
-    """Rows of 8 numbers for `ops.image.affine_transform`: output pixel -> input pixel, for a turn by `angle`
-    (radians) and a zoom by `scale` about the image centre, then a shift, after a mirror image where flip < 0."""
+def affine_matrix(angle, scale, shift_x, shift_y, flip, size: int, side: int | None = None):
+    """Rows of 8 numbers for TensorFlow's projective transform: output pixel -> input pixel, for a turn by `angle`
+    (radians) and a zoom by `scale` about the image centre, then a shift, after a mirror image where flip < 0.
+    The output is the central `side` x `side` square of the size x size frame (default: the whole frame)."""
     centre = (size - 1) / 2.0
+    offset = (size - (side or size)) / 2.0  # output pixel (0, 0) is frame pixel (offset, offset)
     cos, sin = ops.cos(angle) / scale, ops.sin(angle) / scale
     a0, a1, b0, b1 = cos * flip, -sin, sin * flip, cos
-    a2 = centre + shift_x - a0 * centre - a1 * centre
-    b2 = centre + shift_y - b0 * centre - b1 * centre
+    a2 = centre + shift_x - a0 * (centre - offset) - a1 * (centre - offset)
+    b2 = centre + shift_y - b0 * (centre - offset) - b1 * (centre - offset)
     zeros = ops.zeros_like(a0)
     return ops.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=-1)
 
 
-def transform(images, angle, scale=1.0, shift_x=0.0, shift_y=0.0, flip=1.0):
-    """Images (b, h, w, c) turned, zoomed, shifted and mirrored in one bilinear resampling; edges reflected."""
-    n = ops.shape(images)[0]
+def transform(images, angle, scale=1.0, shift_x=0.0, shift_y=0.0, flip=1.0, side: int | None = None):
+    """Images (b, h, w, c) turned, zoomed, shifted and mirrored in one bilinear resampling; edges reflected.
+    `side`: return only the central side x side square, resampled directly, so a crop after the turn costs only
+    its own pixels (for the central box, half the frame's). Keras's `ops.image.affine_transform` has no output
+    size, so this calls the TensorFlow operation it wraps (computed in float32: it takes no bfloat16)."""
+    n, size = ops.shape(images)[0], images.shape[1]
     values = [ops.broadcast_to(ops.cast(v, "float32"), (n,)) for v in (angle, scale, shift_x, shift_y, flip)]
-    matrix = affine_matrix(*values, size=images.shape[1])
-    return ops.image.affine_transform(images, matrix, interpolation="bilinear", fill_mode="reflect")
+    turned = tf.raw_ops.ImageProjectiveTransformV3(
+        images=ops.cast(images, "float32"),
+        transforms=affine_matrix(*values, size=size, side=side),
+        output_shape=[side or size, side or size],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="REFLECT",
+    )
+    return ops.cast(turned, images.dtype)
 
 
 @register
@@ -101,16 +114,17 @@ class RandomAffine(layers.Layer):
     """Training-time augmentation in one resampling: any rotation, a mirror image half the time, a zoom
     log-uniform in [1/zoom, zoom], a shift of up to `shift` pixels and a brightness scale of up to
     +-`brightness`. The Kaggle winner's augmentation (his `realtime_augmentation.py`), at our scale.
-    Inactive outside training, so predictions see the image as it is."""
+    `side`: the output is the central side x side square of the turned frame (default: the whole frame).
+    Outside training only that crop, so predictions see the image as it is."""
 
-    def __init__(self, zoom: float = 1.3, shift: float = 2.0, brightness: float = 0.05, seed=None, **kwargs):
+    def __init__(self, zoom: float = 1.3, shift: float = 2.0, brightness: float = 0.05, side=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.zoom, self.shift, self.brightness, self.seed = zoom, shift, brightness, seed
+        self.zoom, self.shift, self.brightness, self.side, self.seed = zoom, shift, brightness, side, seed
         self.generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=None):
         if not training:
-            return images
+            return central_square(images, self.side)
         n = ops.shape(images)[0]
 
         def uniform(low, high):
@@ -119,18 +133,25 @@ class RandomAffine(layers.Layer):
         angle = uniform(0.0, 2 * math.pi)
         scale = ops.exp(uniform(-math.log(self.zoom), math.log(self.zoom)))
         flip = ops.where(uniform(0.0, 1.0) < 0.5, -1.0, 1.0)  # never 0, which would flatten the image
-        turned = transform(
-            images, angle, scale, uniform(-self.shift, self.shift), uniform(-self.shift, self.shift), flip
-        )
+        shift_x, shift_y = uniform(-self.shift, self.shift), uniform(-self.shift, self.shift)
+        turned = transform(images, angle, scale, shift_x, shift_y, flip, side=self.side)
         gain = 1.0 + uniform(-self.brightness, self.brightness)
         return turned * ops.cast(ops.reshape(gain, (-1, 1, 1, 1)), turned.dtype)
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        side = self.side or input_shape[1]
+        return (input_shape[0], side, side, input_shape[3])
 
     def get_config(self):
         config = {"zoom": self.zoom, "shift": self.shift, "brightness": self.brightness, "seed": self.seed}
-        return {**super().get_config(), **config}
+        return {**super().get_config(), **config, "side": self.side}
+
+
+def central_square(images, side: int | None):
+    """The central side x side pixels of square images (all of them where side is None)."""
+    size = images.shape[1]
+    start = (size - (side or size)) // 2
+    return images[:, start : start + (side or size), start : start + (side or size)]
 
 
 def central_box(size: int) -> int:
@@ -155,12 +176,9 @@ class ViewpointParts(layers.Layer):
         super().__init__(**kwargs)
         self.view, self.part = view, part
 
-    def build(self, input_shape):
-        box = central_box(input_shape[1])
-        self.crop = layers.CenterCrop(box, box)
-
     def views(self, images):
-        straight, turned = self.crop(images), self.crop(transform(images, math.pi / 4))
+        box = central_box(images.shape[1])
+        straight, turned = central_square(images, box), transform(images, math.pi / 4, side=box)
         views = [ops.image.resize(v, (self.view, self.view), interpolation="bilinear") for v in (straight, turned)]
         return views + [ops.flip(v, axis=2) for v in views]
 

@@ -7,7 +7,7 @@ MODELS = ("compact", "centre", "centre-context", "vgg16", "viewpoints", "viewpoi
 HEADS = ("tree", "divisive", "sigmoid")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SCHEDULES = ("plateau", "steps", "cosine", "constant")
-PRECISIONS = ("float32", "mixed")
+PRECISIONS = ("float32", "bfloat16", "mixed")
 STRATEGIES = ("none", "mirrored", "multiworker")  # tf.distribute, see train.distribute
 MAX_EPOCHS = 10_000  # the epoch cap of a run trained for a time budget instead of a number of epochs
 
@@ -41,7 +41,7 @@ class FitConfig:
     warmup: int = 0  # training images before the divisive head divides (his 10,000): clipped outputs until then
     ema: bool = False  # validate and keep the exponential moving average of the weights (Keras's use_ema)
     loader_workers: int = 1  # processes reading batches ahead (Keras's workers with use_multiprocessing)
-    precision: str = "float32"  # or "mixed": mixed_float16, outputs in float32
+    precision: str = "float32"  # bfloat16: mixed_bfloat16; mixed: mixed_float16 (outputs in float32)
     jit: bool = False  # XLA
     tensorboard: bool = False  # logs (and a profile of a few batches) in RUN/logs
     strategy: str = "none"
