@@ -211,24 +211,24 @@ def default_step(cache: Path, batch: int = 64, epochs: int = 2, rounds: int = 3)
     import keras
 
     from train.dataset import ShardDataset
-    from train.fit import POLICIES
+    from train.fit import computing_in
     from train.models import build_model
+
+    def centre(shape):
+        return build_model("centre", "tree", shape, augment=True)
 
     dataset, shape = ShardDataset(cache, "train", batch_size=batch), Cache.open(cache).image_shape
     builders = {
         "whole_frame_float32": ("float32", whole_frame_augmentation_model),
-        "central_box_float32": ("float32", lambda shape: build_model("centre", "tree", shape, augment=True)),
-        "central_box_bfloat16": ("bfloat16", lambda shape: build_model("centre", "tree", shape, augment=True)),
+        "central_box_float32": ("float32", centre),
+        "central_box_bfloat16": ("bfloat16", centre),
     }
     rates: dict[str, float] = {}
     for name in list(builders) * rounds:
         precision, builder = builders[name]
         keras.utils.set_random_seed(0)
-        keras.mixed_precision.set_dtype_policy(POLICIES[precision])
-        try:
+        with computing_in(precision):
             model = builder(shape)
-        finally:
-            keras.mixed_precision.set_dtype_policy("float32")
         model.compile(optimizer="adam", loss="mse")
         model.fit(dataset, epochs=1, steps_per_epoch=4, verbose=0)  # warm-up: graph tracing
         seconds, _ = timed(model.fit, dataset, epochs=epochs, verbose=0)

@@ -10,7 +10,7 @@ import csv
 import json
 import shutil
 import tempfile
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -142,13 +142,20 @@ def fit(
         return finish(target, record, history)
 
 
-def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> keras.Model:
+@contextmanager
+def computing_in(precision: str):
+    """Models built inside compute as --precision says; Keras's policy is global, so it is restored after."""
     before = keras.mixed_precision.dtype_policy()
-    keras.mixed_precision.set_dtype_policy(POLICIES[config.precision])
+    keras.mixed_precision.set_dtype_policy(POLICIES[precision])
     try:
-        model = build_model(config.model, config.head, input_shape, augment=config.augment, zoom=config.zoom)
+        yield
     finally:
-        keras.mixed_precision.set_dtype_policy(before)  # the policy is global: leave it as it was
+        keras.mixed_precision.set_dtype_policy(before)
+
+
+def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> keras.Model:
+    with computing_in(config.precision):
+        model = build_model(config.model, config.head, input_shape, augment=config.augment, zoom=config.zoom)
     optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, use_ema=config.ema)
     rmse = keras.metrics.RootMeanSquaredError("rmse")
     model.compile(optimizer=optimizer, loss="mse", metrics=[rmse], jit_compile=True if config.jit else "auto")

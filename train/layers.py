@@ -149,9 +149,9 @@ class RandomAffine(layers.Layer):
 
 def central_square(images, side: int | None):
     """The central side x side pixels of square images (all of them where side is None)."""
-    size = images.shape[1]
-    start = (size - (side or size)) // 2
-    return images[:, start : start + (side or size), start : start + (side or size)]
+    side = side or images.shape[1]
+    start = (images.shape[1] - side) // 2
+    return images[:, start : start + side, start : start + side]
 
 
 def central_box(size: int) -> int:
