@@ -127,7 +127,7 @@ def trained_scores(
         unfreeze="all" if method == "unfrozen" else "none", minutes=minutes, epochs=10_000, patience=None, seed=seed
     )
     keras.utils.set_random_seed(seed)
-    model = with_new_head(keras.models.load_model(source / "model.keras"), task)
+    model = with_new_head(keras.models.load_model(source / "model.keras", compile=False), task)
     if method == "from scratch":
         keras.utils.set_random_seed(seed)
         model = keras.models.clone_model(model)
@@ -143,7 +143,7 @@ def zero_shot_rings(source: Path, test_images: np.ndarray, positive: np.ndarray)
     from train.layers import register  # noqa: F401 (the custom layers, registered for loading)
     from train.tasks import average_precision, roc_auc
 
-    model = keras.models.load_model(source / "model.keras")
+    model = keras.models.load_model(source / "model.keras", compile=False)
     scores = np.concatenate([model.predict_on_batch(test_images[i : i + 64]) for i in range(0, len(test_images), 64)])
     ring = scores[:, COLUMNS.index("Class8.1")]
     return {"roc_auc": roc_auc(positive, ring), "average_precision": average_precision(positive, ring)}

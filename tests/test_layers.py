@@ -7,6 +7,7 @@ import pytest
 from preprocess.schema import N_COLUMNS, PARENT_INDEX, SLICES, hierarchy_errors
 from train.layers import (
     DivisiveHead,
+    FusedBatchNormalization,
     Maxout,
     MergeParts,
     RandomAffine,
@@ -124,6 +125,36 @@ def test_merge_parts_concatenates_each_galaxys_parts_in_order():
 def test_maxout_takes_the_maximum_of_each_pair():
     x = np.array([[1.0, 5.0, -2.0, -3.0]], np.float32)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(Maxout(2)(x)), [[5.0, -2.0]])
+
+
+def paired_batch_normalizations():
+    """Keras's batch normalisation and the fused one, with the same (not the initial) scales and offsets."""
+    pair = keras.layers.BatchNormalization(momentum=0.9), FusedBatchNormalization(momentum=0.9)
+    for layer in pair:
+        layer.build((None, 5, 5, 16))
+        layer.gamma.assign(np.linspace(0.5, 2.0, 16))
+        layer.beta.assign(np.linspace(-1.0, 1.0, 16))
+    return pair
+
+
+def test_fused_batch_normalization_trains_as_keras_does():
+    """The same outputs and the same moving statistics (the batch's own variance, not the unbiased one) while
+    training; the same outputs from them afterwards."""
+    images = np.random.default_rng(0).normal(2.0, 3.0, (8, 5, 5, 16)).astype(np.float32)
+    keras_own, fused = paired_batch_normalizations()
+    for training in (True, True, False):
+        np.testing.assert_allclose(fused(images, training=training), keras_own(images, training=training), atol=1e-5)
+        np.testing.assert_allclose(fused.moving_mean, keras_own.moving_mean, rtol=1e-6)
+        np.testing.assert_allclose(fused.moving_variance, keras_own.moving_variance, rtol=1e-6)
+
+
+def test_frozen_fused_batch_normalization_uses_and_keeps_its_moving_statistics():
+    images = np.random.default_rng(0).normal(2.0, 3.0, (8, 5, 5, 16)).astype(np.float32)
+    keras_own, fused = paired_batch_normalizations()
+    fused.trainable = False
+    np.testing.assert_allclose(fused(images, training=True), keras_own(images, training=False), atol=1e-5)
+    np.testing.assert_array_equal(fused.moving_mean, np.zeros(16))
+    np.testing.assert_array_equal(fused.moving_variance, np.ones(16))
 
 
 def test_random_affine_is_the_identity_outside_training_and_varies_inside():

@@ -173,12 +173,23 @@ class EpochLogs(keras.callbacks.Callback):
 
 
 class PlotCurves(keras.callbacks.Callback):
-    def __init__(self, run: Path, metric: str = "rmse"):
+    """curves.png, redrawn when training ends and, while it goes on, after an epoch at most every `every` seconds:
+    a drawing takes matplotlib about 0.23 s, 3% of the default model's 8-second epochs."""
+
+    def __init__(self, run: Path, metric: str = "rmse", every: float = 30.0):
         super().__init__()
-        self.run, self.metric = run, metric
+        self.run, self.metric, self.every, self.drawn = run, metric, every, -math.inf
+
+    def draw(self) -> None:
+        plot_curves(self.run / HISTORY, self.run / CURVES, self.metric)
+        self.drawn = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        plot_curves(self.run / HISTORY, self.run / CURVES, self.metric)
+        if time.perf_counter() - self.drawn >= self.every:
+            self.draw()
+
+    def on_train_end(self, logs=None):
+        self.draw()
 
 
 def seconds_trained(history: Path) -> float:

@@ -17,7 +17,7 @@ from train.baselines import BASELINES
 from train.catalog_cli import predict_command
 from train.finetune_cli import finetune_command
 from train.options import CACHE, TTA, model_runs_option, not_written, open_cache
-from train.recipes import HEADS, MODELS, PRECISIONS, RECIPES, SCHEDULES, STRATEGIES, configure
+from train.recipes import HEADS, LOSSES, MODELS, PRECISIONS, RECIPES, SCHEDULES, STRATEGIES, configure
 from train.runs import MODEL
 from train.scores import Scores, score_submissions
 from train.tta import DEFAULT_TTA
@@ -72,6 +72,13 @@ def retry_command(args: list[str], lr: float) -> str:
 )
 @click.option("--model", type=click.Choice(MODELS), help="Override the recipe's model.")
 @click.option("--head", type=click.Choice(HEADS), help="Override the recipe's output head.")
+@click.option(
+    "--loss",
+    type=click.Choice(LOSSES),
+    help="crossentropy (the default recipe's): each question's cross-entropy given that it was reached, weighted by "
+    "the votes that reached it; needs a tree or divisive head. mse: the squared error of the 37 columns (the "
+    "metric; the winner's and the seed's).",
+)
 @click.option("--epochs", type=POSITIVE, help="Most epochs (early stopping may end sooner).")
 @click.option(
     "--minutes",
@@ -144,7 +151,10 @@ def fit_command(cache: Path, run_dir: Path, recipe: str, overwrite: bool, **over
 
     Rerunning the same command after an interruption continues from the last finished epoch.
     """
-    config = configure(recipe, **overrides)
+    try:
+        config = configure(recipe, **overrides)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--loss") from None
     opened = open_cache(cache)
     load_keras()
     from train.distribute import DistributeError

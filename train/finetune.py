@@ -173,7 +173,7 @@ def finetune(
     work.mkdir(parents=True)
     try:
         keras.utils.set_random_seed(config.seed)
-        model = with_new_head(keras.models.load_model(source / MODEL), labelled.task)
+        model = with_new_head(keras.models.load_model(source / MODEL, compile=False), labelled.task)
         epochs = train(model, work, labelled.task, config, data, verbose)
         scores = {
             "finetuned": held_out_scores(

@@ -22,6 +22,7 @@ from preprocess.lock import exclusive, shared
 from train.callbacks import LossNotFinite, backup_state, best_so_far, callbacks
 from train.dataset import ShardDataset
 from train.distribute import distributed_inputs, forget_strategy, make_strategy, worker_role
+from train.losses import LOSS_FUNCTIONS
 from train.models import build_model
 from train.recipes import FitConfig
 from train.runs import (
@@ -158,7 +159,12 @@ def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> kera
         model = build_model(config.model, config.head, input_shape, augment=config.augment, zoom=config.zoom)
     optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, use_ema=config.ema)
     rmse = keras.metrics.RootMeanSquaredError("rmse")
-    model.compile(optimizer=optimizer, loss="mse", metrics=[rmse], jit_compile=True if config.jit else "auto")
+    model.compile(
+        optimizer=optimizer,
+        loss=LOSS_FUNCTIONS[config.loss],
+        metrics=[rmse],
+        jit_compile=True if config.jit else "auto",
+    )
     return model
 
 

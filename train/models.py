@@ -8,7 +8,16 @@ import keras
 from keras import layers
 
 from preprocess.schema import N_COLUMNS
-from train.layers import DivisiveHead, Maxout, MergeParts, RandomAffine, TreeHead, ViewpointParts, central_box
+from train.layers import (
+    DivisiveHead,
+    FusedBatchNormalization,
+    Maxout,
+    MergeParts,
+    RandomAffine,
+    TreeHead,
+    ViewpointParts,
+    central_box,
+)
 from train.recipes import HEADS, MODELS
 
 
@@ -27,7 +36,7 @@ def vgg16_features(x):
 
 def conv_bn(x, filters: int, kernel: int = 3, strides: int = 1, padding: str = "same"):
     x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False)(x)
-    x = layers.BatchNormalization(momentum=0.9)(x)  # short epochs: let the statistics catch up fast
+    x = FusedBatchNormalization(momentum=0.9)(x)  # short epochs: let the statistics catch up fast
     return layers.Activation("relu")(x)
 
 

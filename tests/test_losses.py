@@ -1,0 +1,56 @@
+"""The tree's cross-entropy: its value on hand-made votes, and its least value at the votes' own answers."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from preprocess.schema import N_COLUMNS, SLICES
+from train.cli import main
+from train.layers import TreeHead
+from train.losses import tree_crossentropy
+from train.recipes import configure
+
+
+def test_each_question_counts_its_answers_given_it_was_reached_weighted_by_the_votes_that_reached_it():
+    """Votes on Q1 (0.6, 0.4, 0) and, from the 0.4 of Class1.2, on Q2 (0.1, 0.3); every question predicted evenly:
+    Q1 costs log 3, Q2 0.4 log 2 (its answers given Class1.2 are halves, not the sixths of the 37 columns); the
+    questions nobody reached cost nothing."""
+    votes = np.zeros((1, N_COLUMNS), np.float32)
+    votes[0, SLICES[1]] = [0.6, 0.4, 0.0]
+    votes[0, SLICES[2]] = [0.1, 0.3]
+    even = TreeHead()(np.zeros((1, N_COLUMNS), np.float32))
+    loss = keras.ops.convert_to_numpy(tree_crossentropy(votes, even))
+    np.testing.assert_allclose(loss, [math.log(3.0) + 0.4 * math.log(2.0)], rtol=1e-5)
+
+
+def test_the_loss_is_least_where_the_model_gives_the_votes_own_answers():
+    """Votes that follow the tree (the tree head's outputs for some logits): at those logits the gradient vanishes,
+    and any other logits cost more."""
+    rng = np.random.default_rng(0)
+    truth = rng.normal(0.0, 2.0, (8, N_COLUMNS)).astype(np.float32)
+    votes = TreeHead()(truth)
+    logits = tf.Variable(truth)
+    with tf.GradientTape() as tape:
+        least = tf.reduce_sum(tree_crossentropy(votes, TreeHead()(logits)))
+    np.testing.assert_allclose(tape.gradient(least, logits), 0.0, atol=1e-5)
+    for _ in range(5):
+        other = truth + rng.normal(0.0, 0.5, truth.shape).astype(np.float32)
+        assert float(tf.reduce_sum(tree_crossentropy(votes, TreeHead()(other)))) > float(least)
+
+
+def test_the_cross_entropy_needs_a_head_that_follows_the_tree():
+    assert configure("default").loss == "crossentropy" and configure("default", head="divisive").head == "divisive"
+    with pytest.raises(ValueError, match="--loss crossentropy needs a head"):
+        configure("default", head="sigmoid")
+    assert configure("default", head="sigmoid", loss="mse").loss == "mse"
+
+
+def test_fit_refuses_the_cross_entropy_with_the_sigmoid_head(small_cache, tmp_path):
+    args = ["fit", "--cache", str(small_cache), "--run", str(tmp_path / "run"), "--head", "sigmoid"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "--loss" in result.output and "use --loss mse" in result.output
+    assert not (tmp_path / "run").exists()
