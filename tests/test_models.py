@@ -1,9 +1,13 @@
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pytest
 
 from preprocess.schema import hierarchy_errors
+from train.fit import compiled_model
 from train.models import build_model
+from train.recipes import RECIPES
 
 SHAPE = (106, 106, 3)
 
@@ -45,18 +49,27 @@ def test_merging_parts_by_mean_keeps_the_viewpoint_model_small():
     assert build_model("viewpoints-mean", "divisive", SHAPE).count_params() < concatenated / 4
 
 
+def dropout_rates(model: keras.Model) -> list[float]:
+    return [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+
+
+@pytest.mark.parametrize("recipe, rates", [("default", [0.0]), ("winner", [0.1, 0.1, 0.1])])
+def test_a_recipes_dropout_is_its_dense_layers(recipe, rates):
+    assert dropout_rates(compiled_model(RECIPES[recipe], SHAPE)) == rates
+    assert dropout_rates(compiled_model(replace(RECIPES[recipe], dropout=0.3), SHAPE)) == [0.3] * len(rates)
+
+
 def test_vgg16_has_the_seed_layout_and_trains_one_step():
-    model = build_model("vgg16", "sigmoid", SHAPE)
+    model = compiled_model(RECIPES["seed"], SHAPE)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convs] == [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
     assert all(c.kernel_size == (3, 3) for c in convs)
     assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers) == 5
     dense = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert dense == [4096, 4096, 37]
-    assert [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)] == [0.5, 0.5]
-    model.compile(optimizer=keras.optimizers.RMSprop(1e-6), loss="mse")
-    loss = model.train_on_batch(np.zeros((2, *SHAPE), np.uint8), np.full((2, 37), 0.5, np.float32))
-    assert np.isfinite(loss)
+    assert dropout_rates(model) == [0.5, 0.5]
+    losses = model.train_on_batch(np.zeros((2, *SHAPE), np.uint8), np.full((2, 37), 0.5, np.float32))
+    assert np.isfinite(losses).all()
 
 
 def test_models_take_the_image_size_of_the_cache():

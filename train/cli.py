@@ -104,6 +104,11 @@ def retry_command(args: list[str], lr: float) -> str:
     help="Largest zoom of the augmentation, e.g. 1.3 for 1/1.3 to 1.3 (the winner's); 1: none (the default: "
     "votes depend on how well a galaxy shows, which zoom changes).",
 )
+@click.option(
+    "--dropout",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    help="Dropout rate of the dense layers (the default recipe: none; winner: 0.1 before each; seed: 0.5).",
+)
 @click.option("--patience", type=POSITIVE, help="Epochs without a better val_rmse before stopping early.")
 @click.option(
     "--ema/--no-ema",

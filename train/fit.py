@@ -156,7 +156,9 @@ def computing_in(precision: str):
 
 def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> keras.Model:
     with computing_in(config.precision):
-        model = build_model(config.model, config.head, input_shape, augment=config.augment, zoom=config.zoom)
+        model = build_model(
+            config.model, config.head, input_shape, augment=config.augment, zoom=config.zoom, dropout=config.dropout
+        )
     optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, use_ema=config.ema)
     rmse = keras.metrics.RootMeanSquaredError("rmse")
     model.compile(

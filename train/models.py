@@ -21,16 +21,16 @@ from train.layers import (
 from train.recipes import HEADS, MODELS
 
 
-def vgg16_features(x):
-    """The seed's convolutional part: 13 3x3 convs in five blocks, each followed by 2x2 max-pooling."""
+def vgg16_features(x, dropout: float):
+    """The seed's convolutional part: 13 3x3 convs in five blocks, each followed by 2x2 max-pooling, then two
+    dense layers of 4096, each with dropout after it."""
     for filters, convs in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
         for _ in range(convs):
             x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = layers.MaxPooling2D(2)(x)
     x = layers.Flatten()(x)
     for _ in range(2):
-        x = layers.Dense(4096, activation="relu")(x)
-        x = layers.Dropout(0.5)(x)
+        x = layers.Dropout(dropout)(layers.Dense(4096, activation="relu")(x))
     return x
 
 
@@ -52,23 +52,23 @@ def compact_trunk(x):
     return layers.Concatenate()([layers.GlobalAveragePooling2D()(x), layers.GlobalMaxPooling2D()(x)])
 
 
-def dense_features(x):
-    return layers.Dropout(0.25)(layers.Dense(128, activation="relu")(x))
+def dense_features(x, dropout: float):
+    return layers.Dropout(dropout)(layers.Dense(128, activation="relu")(x))
 
 
-def compact_features(x):
+def compact_features(x, dropout: float):
     """A small CNN (0.3M parameters with its head) that trains to a useful model in minutes on two CPU cores."""
-    return dense_features(compact_trunk(x))
+    return dense_features(compact_trunk(x), dropout)
 
 
-def context_features(x):
+def context_features(x, dropout: float):
     """Two views, two trunks: the central box at full resolution (as `centre`) and the whole frame at half
     resolution, for what lies outside the box (merger arcs, rings, outer arms); concatenated before the dense
     layer. 1.5x the compute of `centre`."""
     box = central_box(x.shape[1])
     centre = compact_trunk(layers.CenterCrop(box, box)(x))
     whole = compact_trunk(layers.AveragePooling2D(2)(x))
-    return dense_features(layers.Concatenate()([centre, whole]))
+    return dense_features(layers.Concatenate()([centre, whole]), dropout)
 
 
 # The Kaggle winner's initialisation (benanne/kaggle-galaxies, try_convnet_cc_multirotflip_3x69r45_maxout2048_
@@ -82,28 +82,22 @@ def his_weights(std: float, bias: float) -> dict:
     }
 
 
-# Dropout before each of the viewpoint network's dense layers. His 0.5 ("absolutely essential", he wrote)
-# regularised hundreds of GPU epochs; in the 40-50 epochs of 20 CPU minutes the network underfits with it (training
-# RMSE above validation RMSE in every epoch): 67.9% of the gap with 0.5, 71.6% with 0.25, 76.4% with 0.1 (README).
-VIEWPOINT_DROPOUT = 0.1
-
-
-def maxout_dense(x, units: int, dropout: float = VIEWPOINT_DROPOUT):
+def maxout_dense(x, units: int, dropout: float):
     """Dropout on the input, then a dense layer of 2 x units and maxout."""
     x = layers.Dropout(dropout)(x)
     return Maxout(2)(layers.Dense(2 * units, **his_weights(0.001, 0.01))(x))
 
 
-def viewpoint_features(x, merge: str = "concat"):
+def viewpoint_features(x, dropout: float, merge: str = "concat"):
     """The winner's design sized for a CPU: 16 viewpoint parts of 32x32 through one shared trunk of valid
     convolutions (32x32 -> 2x2x64), the parts' features merged per galaxy, two maxout dense layers, dropout
-    before the output. As his: no normalisation layers, his initialisation."""
+    before each dense layer and the output. As his: no normalisation layers, his initialisation."""
     x = ViewpointParts(view=48, part=32)(x)
     for filters, kernel, std in ((32, 5, 0.01), (64, 3, 0.01), (64, 3, 0.1)):  # 28x28, 12x12, 4x4
         x = layers.Conv2D(filters, kernel, activation="relu", **his_weights(std, 0.1))(x)
         x = layers.MaxPooling2D(2)(x)  # 14x14, 6x6, 2x2
     x = MergeParts(16, merge)(layers.Flatten()(x))
-    return layers.Dropout(VIEWPOINT_DROPOUT)(maxout_dense(maxout_dense(x, 256), 256))
+    return layers.Dropout(dropout)(maxout_dense(maxout_dense(x, 256, dropout), 256, dropout))
 
 
 # Models that see only the central n/sqrt(2) box (74 of 106 pixels): the galaxy without most of the sky around it,
@@ -117,7 +111,7 @@ FEATURES = {
     "centre-context": context_features,
     "vgg16": vgg16_features,
     "viewpoints": viewpoint_features,
-    "viewpoints-mean": lambda x: viewpoint_features(x, merge="mean"),
+    "viewpoints-mean": lambda x, dropout: viewpoint_features(x, dropout, merge="mean"),
 }
 
 
@@ -141,10 +135,15 @@ assert set(FEATURES) == set(MODELS) and set(HEAD_LAYERS) == set(HEADS), "train.r
 
 
 def build_model(
-    name: str, head: str, input_shape: tuple[int, int, int], augment: bool = False, zoom: float = 1.0
+    name: str,
+    head: str,
+    input_shape: tuple[int, int, int],
+    augment: bool = False,
+    zoom: float = 1.0,
+    dropout: float = 0.0,
 ) -> keras.Model:
     """A model from uint8 images of `input_shape` (the cache's) to the 37 Galaxy Zoo columns; `augment` adds
-    RandomAffine with zooms up to `zoom` (1: none)."""
+    RandomAffine with zooms up to `zoom` (1: none); `dropout` is the rate of the dense layers' dropout."""
     if name not in FEATURES:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(FEATURES)}")
     if head not in HEAD_LAYERS:
@@ -156,5 +155,5 @@ def build_model(
         x = RandomAffine(zoom=zoom, side=side, name="augment")(x)  # cut out by the same resampling
     elif side:
         x = layers.CenterCrop(side, side)(x)
-    outputs = HEAD_LAYERS[head](FEATURES[name](x))
+    outputs = HEAD_LAYERS[head](FEATURES[name](x, dropout))
     return keras.Model(inputs, outputs, name=f"{name}_{head}")
