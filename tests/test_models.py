@@ -59,6 +59,29 @@ def test_a_recipes_dropout_is_its_dense_layers(recipe, rates):
     assert dropout_rates(compiled_model(replace(RECIPES[recipe], dropout=0.3), SHAPE)) == [0.3] * len(rates)
 
 
+def decayed_by_one_step(config) -> dict[str, set[float]]:
+    """The factors each kind of variable is multiplied by in one optimizer step with zero gradients, where only
+    weight decay moves weights (1.0: unchanged)."""
+    model = compiled_model(config, SHAPE)
+    variables = model.trainable_variables
+    before = [v.numpy().astype(np.float64) for v in variables]
+    model.optimizer.apply([keras.ops.zeros_like(v) for v in variables], variables)
+    factors = {}
+    for variable, old in zip(variables, before):
+        new, moved = variable.numpy().astype(np.float64), old != 0
+        factor = {1.0} if np.array_equal(new, old) else set(np.round(new[moved] / old[moved], 5).tolist())
+        factors.setdefault(variable.name, set()).update(factor)
+    return factors
+
+
+def test_weight_decay_shrinks_the_kernels_alone():
+    decayed = decayed_by_one_step(replace(RECIPES["default"], weight_decay=0.5, lr=0.1))
+    assert decayed == {"kernel": {0.95}, "bias": {1.0}, "gamma": {1.0}, "beta": {1.0}}
+    assert RECIPES["default"].weight_decay == 0.05
+    for recipe in ("winner", "seed"):
+        assert set().union(*decayed_by_one_step(RECIPES[recipe]).values()) == {1.0}
+
+
 def test_vgg16_has_the_seed_layout_and_trains_one_step():
     model = compiled_model(RECIPES["seed"], SHAPE)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]

@@ -63,6 +63,7 @@ def test_start_up_lines_are_held_back_and_warnings_pass(tmp_path):
         (["fit", "--cache", "{cache}", "--run", "{tmp}/r", "--loader-workers", "0"], "--loader-workers"),
         (["fit", "--cache", "{cache}", "--run", "{tmp}/r", "--model", "resnet"], "--model"),
         (["fit", "--cache", "{cache}", "--run", "{tmp}/r", "--dropout", "1"], "--dropout"),
+        (["fit", "--cache", "{cache}", "--run", "{tmp}/r", "--weight-decay", "-0.1"], "--weight-decay"),
         (["evaluate", "--cache", "{tmp}/nowhere", "--run", "{tmp}/r"], "--cache"),
         (["evaluate", "--cache", "{cache}", "--run", "{tmp}/r"], "--run"),
         (["submit", "--cache", "{cache}", "--run", "{tmp}/r", "--out", "{tmp}/s.csv"], "--run"),

@@ -109,6 +109,11 @@ def retry_command(args: list[str], lr: float) -> str:
     type=click.FloatRange(min=0, max=1, max_open=True),
     help="Dropout rate of the dense layers (the default recipe: none; winner: 0.1 before each; seed: 0.5).",
 )
+@click.option(
+    "--weight-decay",
+    type=click.FloatRange(min=0),
+    help="Decoupled weight decay of the kernels, as AdamW's (the default recipe: 0.05; winner and seed: none).",
+)
 @click.option("--patience", type=POSITIVE, help="Epochs without a better val_rmse before stopping early.")
 @click.option(
     "--ema/--no-ema",

@@ -42,6 +42,7 @@ from train.runs import (
 
 # Keras's dtype policies by --precision; weights stay float32, and the heads compute in float32 (train.models)
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "mixed": "mixed_float16"}
+NOT_DECAYED = ["bias", "gamma", "beta"]  # variables that weight decay leaves alone, by name
 WATCHED = 512  # validation galaxies watched for collapsed questions (CollapseWatch)
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -159,7 +160,9 @@ def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> kera
         model = build_model(
             config.model, config.head, input_shape, augment=config.augment, zoom=config.zoom, dropout=config.dropout
         )
-    optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, use_ema=config.ema)
+    decay = config.weight_decay or None  # None: Keras skips the decay step
+    optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, use_ema=config.ema, weight_decay=decay)
+    optimizer.exclude_from_weight_decay(var_names=NOT_DECAYED)
     rmse = keras.metrics.RootMeanSquaredError("rmse")
     model.compile(
         optimizer=optimizer,
