@@ -14,8 +14,9 @@ from preprocess.lock import exclusive
 from preprocess.schema import hierarchy_errors
 from tests.helpers import disk_full, paused_command, python_module
 from train.callbacks import backup_state
-from train.cli import main, retry_command
+from train.cli import main
 from train.fit import LossNotFinite, RunError, fit
+from train.fit_cli import retry_command
 from train.predict import load_models, predict
 from train.recipes import MAX_EPOCHS, FitConfig, configure
 from train.scores import rmse
