@@ -202,6 +202,14 @@ def test_cosine_schedule_falls_along_half_a_cosine_to_a_hundredth(small_cache, t
     assert learning_rates(tmp_path / "run") == pytest.approx(expected, rel=1e-6)  # rates are float32
 
 
+def test_cooldown_schedule_holds_the_rate_then_lowers_it_along_one_minus_a_square_root(small_cache, tmp_path):
+    config = FitConfig(epochs=10, batch=64, schedule="cooldown", lr=1e-3, patience=None, augment=False)
+    fit(small_cache, tmp_path / "run", config, verbose=0)
+    # epoch e starts at e/10 of training: the last 30% starts at epoch 7, a third and two thirds into it at 8 and 9
+    expected = [1e-3] * 8 + [1e-3 * (1.0 - math.sqrt(1 / 3)), 1e-3 * (1.0 - math.sqrt(2 / 3))]
+    assert learning_rates(tmp_path / "run") == pytest.approx(expected, rel=1e-6)  # rates are float32
+
+
 def test_a_time_budget_stops_after_the_epoch_that_passes_it(small_cache, tmp_path):
     """A budget shorter than any epoch: training stops after the first, whatever the machine's speed."""
     config = configure("default", minutes=1e-6, batch=64)

@@ -77,7 +77,7 @@ def decayed_by_one_step(config) -> dict[str, set[float]]:
 def test_weight_decay_shrinks_the_kernels_alone():
     decayed = decayed_by_one_step(replace(RECIPES["default"], weight_decay=0.5, lr=0.1))
     assert decayed == {"kernel": {0.95}, "bias": {1.0}, "gamma": {1.0}, "beta": {1.0}}
-    assert RECIPES["default"].weight_decay == 0.05
+    assert RECIPES["default"].weight_decay == 0.2
     for recipe in ("winner", "seed"):
         assert set().union(*decayed_by_one_step(RECIPES[recipe]).values()) == {1.0}
 

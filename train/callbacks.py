@@ -19,6 +19,7 @@ from train.recipes import FitConfig
 from train.runs import BACKUP, CURVES, HISTORY, LOGS, MODEL, history_rows
 
 STEPS = ((0.72, 0.1), (0.92, 0.1))  # the winner's schedule: at these fractions of training, multiply the rate
+COOLDOWN = 0.3  # the last share of training over which the cooldown schedule lowers the rate
 BACKUP_STATE = "state.json"  # {"epoch": epochs finished, "weights": the file holding their weights}
 
 
@@ -234,7 +235,16 @@ def cosine_rate(lr: float, done: float) -> float:
     return lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(done, 1.0))))
 
 
-RATES = {"steps": step_rate, "cosine": cosine_rate}
+def cooldown_rate(lr: float, done: float) -> float:
+    """The rate of the cooldown schedule once `done` of training is done: `lr` until the last COOLDOWN of training,
+    then down along 1 - sqrt to lr/100 at the end. Hägele et al. 2024 ("Scaling laws and compute-optimal training
+    beyond fixed training durations") found this shape of cooldown better than a linear one; it passes lr/10 at
+    81% of the cooldown, so the end is spent at low rates as the step schedule's."""
+    into = min(max(done - (1.0 - COOLDOWN), 0.0) / COOLDOWN, 1.0)
+    return lr * max(0.01, 1.0 - math.sqrt(into))
+
+
+RATES = {"steps": step_rate, "cosine": cosine_rate, "cooldown": cooldown_rate}
 
 
 def callbacks(

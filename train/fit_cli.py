@@ -41,8 +41,9 @@ def retry_command(args: list[str], lr: float) -> str:
     type=click.Choice(list(RECIPES)),
     default="default",
     show_default=True,
-    help="default: the compact CNN on the central box, tree head, augmentation, step schedule. winner: the Kaggle "
-    "winner's viewpoint network, divisive head and step schedule. seed: the published VGG16 recipe.",
+    help="default: the compact CNN on the central box, tree head, augmentation, weight decay, cooldown schedule. "
+    "winner: the Kaggle winner's viewpoint network, divisive head and step schedule. "
+    "seed: the published VGG16 recipe.",
 )
 @click.option("--model", type=click.Choice(MODELS), help="Override the recipe's model.")
 @click.option("--head", type=click.Choice(HEADS), help="Override the recipe's output head.")
@@ -63,7 +64,8 @@ def retry_command(args: list[str], lr: float) -> str:
     "--schedule",
     type=click.Choice(SCHEDULES),
     help="plateau: halve the rate when val_rmse stalls; steps: divide it by 10 at 72 and 92 percent of training; "
-    "cosine: lower it along half a cosine to a hundredth at the end.",
+    "cosine: lower it along half a cosine to a hundredth at the end; cooldown: hold it, then lower it over the last "
+    "30 percent along 1 - sqrt to a hundredth.",
 )
 @click.option("--batch", type=POSITIVE, help="Batch size.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate.")
@@ -86,7 +88,7 @@ def retry_command(args: list[str], lr: float) -> str:
 @click.option(
     "--weight-decay",
     type=click.FloatRange(min=0),
-    help="Decoupled weight decay of the kernels, as AdamW's (the default recipe: 0.05; winner and seed: none).",
+    help="Decoupled weight decay of the kernels, as AdamW's (the default recipe: 0.2; winner and seed: none).",
 )
 @click.option("--patience", type=POSITIVE, help="Epochs without a better val_rmse before stopping early.")
 @click.option(
