@@ -44,7 +44,7 @@ class FitConfig:
     dropout: float = 0.0
     # Decoupled weight decay (Keras's `weight_decay`, as in AdamW) of the kernels; biases and the batch
     # normalisation's scale and offset are not decayed (train.fit.NOT_DECAYED). At 20 minutes on the quality set
-    # (seed 1, step schedule) 0.05 closed 88.6% of the gap, 0.2 89.2%, 0.5 89.3%, none 88.2% (README).
+    # (seed 1, step schedule) 0.05 closed 88.6% of the gap, 0.2 and 0.5 89.2%, none 88.2% (README).
     weight_decay: float = 0.2
     patience: int | None = None  # epochs without a better val_rmse before stopping; None: never stop early
     # plateau: halve the learning rate when val_rmse stalls; steps: divide it by 10 at 72% and 92% of the
