@@ -162,10 +162,7 @@ def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> kera
         )
     decay = config.weight_decay or None  # None: Keras skips the decay step
     optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, use_ema=config.ema, weight_decay=decay)
-    # The divisive head's clamp passes no gradient to an answer whose logit is negative for every galaxy: decayed to
-    # zero, its kernel could never bring that answer back (with 0.2, Q6 stayed constant from the first epoch)
-    revivable = model.get_layer("logits").trainable_variables if config.head == "divisive" else None
-    optimizer.exclude_from_weight_decay(var_list=revivable, var_names=NOT_DECAYED)
+    optimizer.exclude_from_weight_decay(var_names=NOT_DECAYED)
     rmse = keras.metrics.RootMeanSquaredError("rmse")
     model.compile(
         optimizer=optimizer,
