@@ -32,7 +32,7 @@ CANDIDATES = {  # name -> recipe and overrides
     "default, zoom 1.3": {"recipe": "default", "zoom": 1.3},
     "winner": {"recipe": "winner"},
     # On the squared error, as he trained his head: through its clamp the cross-entropy cannot revive an answer
-    # clamped to zero for every galaxy (Q6 stayed constant for 70 epochs; on the squared error it recovers by the third)
+    # clamped to zero for every galaxy (Q6 stayed constant for 70 epochs; on the squared error it recovered after 20)
     "centre + divisive": {"recipe": "default", "model": "centre", "head": "divisive", "loss": "mse"},
     "compact + tree": {"recipe": "default", "model": "compact"},
 }
