@@ -5,6 +5,8 @@ placed on a noisy sky with off-centre neighbours and shown with an asinh stretch
 colour composites are. Parameters come from `synth.galaxy.sample_galaxy`.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 from preprocess.kaggle import FRAME
@@ -17,6 +19,7 @@ WHITE = np.array([1.0, 1.0, 1.0], np.float32)
 STRETCH = 0.05  # flux at which the asinh stretch turns from linear to logarithmic
 
 
+WEBER = 0.3  # a ring that adds this share to the light beneath it shows as one sigma of noise on empty sky
 NEIGHBOUR = 33  # px: the window of a neighbouring star or galaxy (blurred stars fade within it)
 FFT_SIZES = (64, 80, 96, 128, 160, 192, 240, 256, 320, 360, 384, 400)  # fast FFT lengths
 
@@ -117,7 +120,11 @@ def draw_odd_feature(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> N
     size, odd = g.size, g.odd_type
     u, v = rotate(x, y, g.angle, g.axis_ratio)
     if odd == "ring":
-        cv.add(np.exp(-((np.hypot(u, v) - 2.2 * size) ** 2) / (2 * (0.25 * size) ** 2)), BLUE, 0.5 * g.disk_flux + 0.1)
+        cv.add(
+            np.exp(-((np.hypot(u, v) - g.ring_radius) ** 2) / (2 * (0.25 * size) ** 2)),
+            BLUE,
+            g.ring_strength * ring_unit(g),
+        )
     elif odd == "lens":
         cv.add(0.5 - 0.5 * np.tanh((np.hypot(u, v) - 1.6 * size) / 3.0), YELLOW, 0.12 + 0.2 * g.disk_flux)
     elif odd == "merger":
@@ -135,6 +142,17 @@ def draw_odd_feature(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> N
     elif odd == "dust lane":
         du, dv = rotate(x, y, g.angle)
         cv.dim(1.0 - 0.85 * np.exp(-((dv - 0.05 * size) ** 2) / (2 * (0.12 * size + 1.0) ** 2)))
+
+
+def ring_unit(g: Galaxy) -> float:
+    """The crest at which a ring shows as plainly as one sigma of noise on empty sky: the noise plus WEBER of the
+    galaxy's own light beneath the ring (read on its major axis, where the ring crosses it), since a ring within a
+    bright body must add a share of its light to be seen (Weber's law), not just rise above the noise."""
+    point = Canvas(0.0, 0.0, 1)
+    point.x = np.array([[g.ring_radius * np.cos(g.angle)]], np.float32)
+    point.y = np.array([[g.ring_radius * np.sin(g.angle)]], np.float32)
+    draw_galaxy(point, replace(g, odd_type=None), np.random.default_rng(0))
+    return g.noise + WEBER * float(point.flux.mean())
 
 
 def draw_star_or_artifact(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> None:

@@ -10,6 +10,12 @@ TIGHTNESS_DEGREES = np.array([12.0, 22.0, 34.0])  # pitch angles of tight, mediu
 SIZE = (20.0, 28.0)  # the galaxy's scale length in the 424 frame, log-uniform (see sample_galaxy)
 BLUR = (1.5, 4.0)  # the Gaussian blur's sigma in px for the nearest and the farthest galaxies
 RESOLVED = 8.0  # galaxies this many blur sigmas across are half-way to clearly resolved
+# A ring's radius in scale lengths (uniform) and its strength (log-uniform): its crest in units of what makes it as
+# plain as one sigma of noise on empty sky (synth.drawing.ring_unit). Rings range from lanes barely seen to plain
+# ones; a tenth are fainter than that unit.
+RING_RADIUS = (1.5, 2.4)
+RING_STRENGTH = (0.8, 8.0)
+RING_SEEN = 1.0  # the strength at which half the volunteers who look for odd features see the ring
 
 
 @dataclass
@@ -44,6 +50,8 @@ class Galaxy:
     extent: float = 0.0  # radius that the drawing must cover
     truth: dict[int, int] = field(default_factory=dict)  # question -> the answer a perfect observer gives
     visibility: float = 0.0  # 0..1: how clearly the details show
+    ring_radius: float = 0.0
+    ring_strength: float = 0.0
 
 
 def sample_galaxy(rng: np.random.Generator) -> Galaxy:
@@ -97,6 +105,9 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
     g.extent = g.r_disk * (3.0 if odd_type in ("ring", "merger", "other") or kind == "smooth" else 2.2)
     g.truth = true_answers(g)
     g.visibility = float(visibility(g))
+    if odd_type == "ring":  # drawn last: the ring galaxy's other parameters stay as they were drawn before
+        g.ring_radius = rng.uniform(*RING_RADIUS) * g.r_disk
+        g.ring_strength = float(np.exp(rng.uniform(np.log(RING_STRENGTH[0]), np.log(RING_STRENGTH[1]))))
     return g
 
 
@@ -128,6 +139,12 @@ def visibility(g: Galaxy) -> float:
     return size_term * bright_term
 
 
+def ring_seen(g: Galaxy) -> float:
+    """0..1: how many of the volunteers who look for odd features see the ring, by its strength. A ring lost in
+    the noise or in the galaxy's light is not called one, so its label stays within what the image shows."""
+    return g.ring_strength**2 / (g.ring_strength**2 + RING_SEEN**2)
+
+
 def describe(g: Galaxy) -> str:
     """A short caption of the true morphology, e.g. 'disk 2 arms bar' or 'smooth merger'."""
     words = [g.kind.replace("_", "-")]
@@ -147,7 +164,7 @@ def parameters(g: Galaxy) -> dict[str, str | int | float | None]:
     """The true parameters of `g`, everything sample_galaxy draws, by name; None where one does not apply (the
     pitch of a galaxy without arms, the length of a bar that is not there, the Sersic index of anything but a
     smooth galaxy)."""
-    disk, star = g.kind == "disk", g.kind == "star"
+    disk, star, ring = g.kind == "disk", g.kind == "star", g.odd_type == "ring"
     spiral = disk and g.arms > 0
 
     def given(condition: bool, value):
@@ -178,5 +195,7 @@ def parameters(g: Galaxy) -> dict[str, str | int | float | None]:
         "disk_flux": given(g.kind not in ("smooth", "star"), g.disk_flux),
         "bulge_flux": given(g.bulge_flux > 0, g.bulge_flux),
         "artifact": given(star, int(g.artifact)),
+        "ring_radius": given(ring, g.ring_radius),
+        "ring_strength": given(ring, g.ring_strength),
         "visibility": g.visibility,
     }

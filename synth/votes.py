@@ -8,7 +8,7 @@ multinomial would, as real crowds do. The counts obey the tree exactly.
 import numpy as np
 
 from preprocess.schema import N_COLUMNS, PARENT_INDEX, QUESTIONS, SLICES
-from synth.galaxy import Galaxy
+from synth.galaxy import Galaxy, ring_seen
 
 # What volunteers answer when they cannot see the feature (one row per question).
 UNSURE = {
@@ -28,6 +28,7 @@ ORDINAL = {5, 7, 10}  # answers in order: confusion spills onto the neighbours
 # How much visibility a question needs: seen ** sharpness, so fine details (arms, bars) need more.
 SHARPNESS = {1: 0.5, 2: 0.7, 3: 1.3, 4: 1.0, 5: 0.8, 6: 0.8, 7: 0.3, 8: 1.0, 9: 1.0, 10: 1.5, 11: 1.5}
 CONCENTRATION = 25.0  # of the per-galaxy Dirichlet: lower means more disagreement between crowds
+RING_QUESTIONS = (6, 8)  # "anything odd?" and "which odd feature?": a faint ring is seen by fewer volunteers
 STAR_VISIBILITY = 0.97  # stars and artifacts are obvious whatever their size
 
 
@@ -44,8 +45,10 @@ def answer_probabilities(q: int, truth: int, seen: float) -> np.ndarray:
 
 
 def dirichlet_alpha(g: Galaxy, q: int) -> np.ndarray:
-    seen = STAR_VISIBILITY if g.kind == "star" else g.visibility
-    p = answer_probabilities(q, g.truth[q], seen ** SHARPNESS[q])
+    seen = (STAR_VISIBILITY if g.kind == "star" else g.visibility) ** SHARPNESS[q]
+    if g.odd_type == "ring" and q in RING_QUESTIONS:
+        seen *= ring_seen(g)
+    p = answer_probabilities(q, g.truth[q], seen)
     return p * CONCENTRATION + 1e-3
 
 

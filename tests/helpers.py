@@ -10,10 +10,13 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from synth.galaxy import Galaxy
 
 
 def shard_contents(cache: Path) -> dict[str, dict[str, np.ndarray]]:
@@ -112,3 +115,29 @@ def assert_usage_error(main, args: list[str], option: str, values: dict) -> None
     assert result.exit_code == 2, result.output
     assert option in result.output and "Traceback" not in result.output and "No such option" not in result.output
     assert result.output.strip().splitlines()[-1].startswith("Error:")
+
+
+def ringed(body: Galaxy, strength: float) -> Galaxy:
+    return replace(body, odd_type="ring", ring_radius=2.0 * body.size, ring_strength=strength)
+
+
+def smooth_galaxy(**changes) -> Galaxy:
+    """A plain smooth galaxy of the quality set's typical size, at the centre, with `changes`."""
+    galaxy = Galaxy(
+        kind="smooth",
+        odd_type=None,
+        size=24.0,
+        r_disk=24.0,
+        angle=0.5,
+        dx=0.0,
+        dy=0.0,
+        psf=2.0,
+        sky=0.0,
+        gradient=np.zeros(2),
+        noise=0.005,
+        peak_flux=5.0,
+        sersic_n=2.0,
+        artifact=False,
+        axis_ratio=0.6,
+    )
+    return replace(galaxy, **changes)

@@ -10,9 +10,10 @@ from preprocess.kaggle import SOLUTIONS, TEST_SOLUTIONS, TRAIN_IMAGES, ZEROS
 from preprocess.labels import read_solutions
 from preprocess.schema import HEADER, SLICES, hierarchy_errors
 from synth.dataset import TRUE_PARAMETERS, make_galaxy, write_dataset
-from synth.drawing import Canvas, draw_galaxy
+from synth.drawing import BLUE, WEBER, Canvas, draw_galaxy, ring_unit
 from synth.galaxy import Galaxy, describe
 from tests.conftest import N_TEST, N_TRAIN
+from tests.helpers import ringed, smooth_galaxy
 
 
 def image_ids(folder):
@@ -89,9 +90,28 @@ def test_true_parameters_agree_with_the_captions_and_apply_where_they_should(kag
         assert (row["pitch_degrees"] == "") == (row["arms"] in ("", "0"))
         assert (row["bar_length"] == "") == (row["bar"] != "1")
         assert (row["sersic_index"] == "") == (row["kind"] != "smooth")
+        assert (row["ring_strength"] == "") == (row["odd_feature"] != "ring")
         if row["bar"] == "1":
             assert float(row["bar_length"]) == pytest.approx(g.bar_length, rel=1e-5)
         assert 0 <= float(row["visibility"]) <= 1
+
+
+def light(galaxy: Galaxy) -> np.ndarray:
+    canvas = Canvas(0.0, 0.0, 256)
+    draw_galaxy(canvas, galaxy, np.random.default_rng(0))
+    return canvas.flux.mean(axis=-1)
+
+
+def test_a_ring_rises_by_its_strength_over_the_noise_and_a_share_of_the_light_beneath_it():
+    """Volunteers see a ring by how far it stands out, so its crest is its strength in units of the noise plus
+    WEBER of the galaxy's light where the ring crosses its major axis; a brighter body needs a brighter ring."""
+    body = smooth_galaxy()
+    crest = (light(ringed(body, 3.0)) - light(body)).max() / BLUE.mean()
+    radius = 2.0 * body.size  # where the ring crosses the major axis, in the canvas's pixels from its centre
+    beneath = light(body)[128 + round(radius * np.sin(body.angle)), 128 + round(radius * np.cos(body.angle))]
+    assert crest == pytest.approx(3.0 * (body.noise + WEBER * beneath), rel=0.05)
+    brighter = smooth_galaxy(peak_flux=10.0)
+    assert ring_unit(ringed(brighter, 1.0)) > 1.5 * ring_unit(ringed(body, 1.0))
 
 
 def asymmetry(galaxy) -> float:
@@ -108,21 +128,5 @@ def asymmetry(galaxy) -> float:
 def test_a_disturbed_galaxy_is_visibly_asymmetric():
     """Volunteers call disturbed galaxies odd, so their images must show it: a bend much longer than the galaxy
     only moves it, and leaves it as symmetric as before."""
-    smooth = Galaxy(
-        kind="smooth",
-        odd_type=None,
-        size=24.0,
-        r_disk=24.0,
-        angle=0.5,
-        dx=0.0,
-        dy=0.0,
-        psf=2.0,
-        sky=0.0,
-        gradient=np.zeros(2),
-        noise=0.0,
-        peak_flux=5.0,
-        sersic_n=2.0,
-        artifact=False,
-        axis_ratio=0.6,
-    )
+    smooth = smooth_galaxy(noise=0.0)
     assert asymmetry(replace(smooth, odd_type="disturbed")) > 2 * asymmetry(smooth)
