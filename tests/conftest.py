@@ -41,5 +41,10 @@ def trained_run(small_cache, tmp_path_factory):
 def second_run(small_cache, tmp_path_factory) -> Path:
     """Another model, of another kind, for ensembles."""
     run = tmp_path_factory.mktemp("second_run")
-    fit(small_cache, run, FitConfig(model="viewpoints-mean", head="divisive", epochs=1, batch=16, seed=1), verbose=0)
+    fit(
+        small_cache,
+        run,
+        FitConfig(model="viewpoints-mean", head="divisive", loss="mse", epochs=1, batch=16, seed=1),
+        verbose=0,
+    )
     return run

@@ -42,11 +42,18 @@ def test_the_loss_is_least_where_the_model_gives_the_votes_own_answers():
         assert float(tf.reduce_sum(tree_crossentropy(votes, TreeHead()(other)))) > float(least)
 
 
-def test_the_cross_entropy_needs_a_head_that_follows_the_tree():
-    assert configure("default").loss == "crossentropy" and configure("default", head="divisive").head == "divisive"
-    with pytest.raises(ValueError, match="--loss crossentropy needs a head"):
+def test_the_cross_entropy_needs_the_tree_head():
+    assert configure("default").loss == "crossentropy"
+    with pytest.raises(ValueError, match="--loss crossentropy needs the tree head"):
         configure("default", head="sigmoid")
     assert configure("default", head="sigmoid", loss="mse").loss == "mse"
+
+
+def test_the_divisive_head_trains_on_the_squared_error():
+    """The cross-entropy cannot revive an answer that the divisive head's clamp holds at zero for every galaxy."""
+    assert configure("default", head="divisive").loss == "mse"
+    with pytest.raises(ValueError, match="cannot train the divisive head"):
+        configure("default", head="divisive", loss="crossentropy")
 
 
 def test_fit_refuses_the_cross_entropy_with_the_sigmoid_head(small_cache, tmp_path):

@@ -51,8 +51,8 @@ def retry_command(args: list[str], lr: float) -> str:
     "--loss",
     type=click.Choice(LOSSES),
     help="crossentropy (the default recipe's): each question's cross-entropy given that it was reached, weighted by "
-    "the votes that reached it; needs a tree or divisive head. mse: the squared error of the 37 columns (the "
-    "metric; the winner's and the seed's).",
+    "the votes that reached it; needs the tree head. mse: the squared error of the 37 columns (the metric; the "
+    "winner's and the seed's, and the divisive head's unless told otherwise).",
 )
 @click.option("--epochs", type=POSITIVE, help="Most epochs (early stopping may end sooner).")
 @click.option(
