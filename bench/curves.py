@@ -62,14 +62,14 @@ def cache_of(data: Path) -> Cache:
 
 def measured(data: Path, cache: Cache, minutes: float) -> dict:
     """The default recipe trained for `minutes`, submitted with 16 views and scored (made once)."""
-    from train.recipes import configure
-    from train.runs import history_rows
+    from train.config import configure
+    from train.runs import Run
     from train.scores import score_submissions
 
     folder = WORK / "runs" / re.sub(r"[^0-9a-z.]+", "-", f"{data.name}-{minutes:g}min")
     submission = submitted(cache, folder, configure("default", minutes=minutes))
     scores = score_submissions([submission], data / kaggle.TEST_SOLUTIONS)
-    history = history_rows(folder / "history.csv")
+    history = Run(folder).history_rows()
     return {
         "galaxies": len(read_solutions(data / kaggle.SOLUTIONS)[0]),
         "minutes": minutes,

@@ -26,6 +26,7 @@ from bench.measure import cpu_model
 from bench.runs import finished_with
 from preprocess.cache import Cache
 from synth.dataset import TRUE_PARAMETERS, write_dataset
+from train.runs import Run
 from train.tasks import Task, held_out_scores, make_task
 
 ROOT = Path(__file__).parent
@@ -51,8 +52,8 @@ def source_run(minutes: float) -> Path:
     """FINETUNE_SOURCE, or the default recipe trained `minutes` on the quality set (made once)."""
     if os.environ.get("FINETUNE_SOURCE"):
         return Path(os.environ["FINETUNE_SOURCE"])
+    from train.config import configure
     from train.fit import fit
-    from train.recipes import configure
 
     folder, config = WORK / "source", configure("default", minutes=minutes)
     cache = prepared(WORK / "quality-data", WORK / "quality-cache", 6000, 1000, 71, 500)
@@ -114,7 +115,9 @@ def trained_scores(
     """Train one model (`method`) on the labelled images for `minutes`; its scores on the test galaxies."""
     import keras
 
-    from train.finetune import FinetuneConfig, held_out_values, train, with_new_head
+    from train.config import FinetuneConfig
+    from train.finetune import held_out_values, train, with_new_head
+    from train.inference import load_model
 
     rng = np.random.default_rng(seed)
     held = rng.permutation(len(images))[: len(images) // 5]
@@ -123,27 +126,26 @@ def trained_scores(
     folder = WORK / "runs" / "current"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    run = Run(folder)
     config = FinetuneConfig(
         unfreeze="all" if method == "unfrozen" else "none", minutes=minutes, epochs=10_000, patience=None, seed=seed
     )
     keras.utils.set_random_seed(seed)
-    model = with_new_head(keras.models.load_model(source / "model.keras", compile=False), task)
+    model = with_new_head(load_model(Run(source)), task)
     if method == "from scratch":
         keras.utils.set_random_seed(seed)
         model = keras.models.clone_model(model)
-    train(model, folder, task, config, data, verbose=0, scratch=method == "from scratch")
-    return held_out_scores(task, test[1], held_out_values(folder, task, test[0]))
+    train(model, run, task, config, data, verbose=0, scratch=method == "from scratch")
+    return held_out_scores(task, test[1], held_out_values(run, task, test[0]))
 
 
 def zero_shot_rings(source: Path, test_images: np.ndarray, positive: np.ndarray) -> dict[str, float]:
     """The source model's Class8.1 (ring) share of the votes as a ring score."""
-    import keras
-
     from preprocess.schema import COLUMNS
-    from train.layers import register  # noqa: F401 (the custom layers, registered for loading)
-    from train.tasks import average_precision, roc_auc
+    from train.inference import load_model
+    from train.scores import average_precision, roc_auc
 
-    model = keras.models.load_model(source / "model.keras", compile=False)
+    model = load_model(Run(source))
     scores = np.concatenate([model.predict_on_batch(test_images[i : i + 64]) for i in range(0, len(test_images), 64)])
     ring = scores[:, COLUMNS.index("Class8.1")]
     return {"roc_auc": roc_auc(positive, ring), "average_precision": average_precision(positive, ring)}

@@ -21,6 +21,7 @@ from preprocess import kaggle
 from preprocess.cache import Cache
 from preprocess.labels import read_solutions
 from synth.dataset import grow, write_dataset
+from train.runs import Run
 
 ROOT = Path(__file__).parent
 WORK, RESULTS = ROOT / "work" / "fullsize", ROOT / "fullsize.json"
@@ -100,7 +101,7 @@ def main() -> None:
         "--overwrite",
     )
     results["first_step_s"] = round(float(first.read_text()) - steps["fit"]["started"], 1)
-    submission = WORK / "submission.csv"
+    submission = Run(run).submission
     steps["submit"] = step(
         "submit", "train", "submit", "--cache", str(cache), "--run", str(run), "--out", str(submission), "--tta", "1"
     )

@@ -160,15 +160,15 @@ def cache_cost(data: Path, work: Path) -> dict:
 
 def inference(cache: Path) -> dict:
     """Test predictions per second with 1 and with 16 views per galaxy."""
+    from train.inference import predict_split
     from train.models import build_model
-    from train.predict import predict
 
     cache = Cache.open(cache)
     model = build_model("compact", "tree", cache.image_shape)
     out = {}
     for tta in (1, 16):
-        predict([model], cache, "test", tta=tta, progress=False)  # warm-up: the first batches trace the model
-        seconds, (ids, _) = timed(predict, [model], cache, "test", tta=tta, progress=False)
+        predict_split([model], cache, "test", tta=tta, progress=False)  # warm-up: the first batches trace the model
+        seconds, (ids, _) = timed(predict_split, [model], cache, "test", tta=tta, progress=False)
         out[f"tta{tta}"] = rate(len(ids), seconds)
     return out
 

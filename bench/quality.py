@@ -20,8 +20,9 @@ from bench.runs import submitted
 from preprocess import kaggle
 from preprocess.cache import Cache
 from synth.dataset import write_dataset
+from train.config import configure
 from train.plots import plot_budget_curves
-from train.recipes import configure
+from train.runs import Run
 from train.scores import score_submissions
 from train.tta import DEFAULT_TTA
 
@@ -59,7 +60,7 @@ def main() -> None:
         config = configure(recipe, minutes=minutes, seed=1, **{k: v for k, v in overrides.items() if k != "recipe"})
         print(f"{name}, {minutes:g} minutes ...", flush=True)
         submissions[name] = submitted(cache, folder, config)
-        histories[name] = folder / "history.csv"
+        histories[name] = Run(folder).history
     write_results(submissions, histories, data / kaggle.TEST_SOLUTIONS, minutes, n_train, n_test)
 
 

@@ -1,7 +1,9 @@
 """Write files atomically: into a temporary name beside the target, renamed only when complete."""
 
+import csv
 import json
 import os
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,3 +31,13 @@ def write_json(path: Path, data: dict) -> None:
     """Write `data` as indented JSON, atomically."""
     with replacing(path) as tmp:
         tmp.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
+    """Write a CSV (quoted as the csv module does, so any text survives a reader), atomically. Every rejects file
+    of the project (a cache's, a catalog's, a finetune's) is written by this."""
+    with replacing(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path

@@ -3,7 +3,6 @@
 The format itself is described and read in preprocess.cache.
 """
 
-import csv
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from preprocess.atomic import replacing, write_json
+from preprocess.atomic import replacing, write_csv, write_json
 from preprocess.cache import (
     CHUNK_ROWS,
     FORMAT_VERSION,
@@ -64,10 +63,12 @@ def write_manifest(folder: Path, settings: Settings, source: str, shards: list[S
 
 
 def write_rejects(folder: Path, rejects: list[Reject]) -> None:
-    with replacing(folder / REJECTS) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["GalaxyID", "split", "path", "reason"])
-        writer.writerows([r.galaxy_id, r.split, r.path, r.reason] for r in sorted(rejects, key=lambda r: r.galaxy_id))
+    ordered = sorted(rejects, key=lambda r: r.galaxy_id)
+    write_csv(
+        folder / REJECTS,
+        ["GalaxyID", "split", "path", "reason"],
+        ([r.galaxy_id, r.split, r.path, r.reason] for r in ordered),
+    )
 
 
 def previous_shards(folder: Path) -> dict[str, Shard]:

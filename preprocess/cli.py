@@ -5,13 +5,13 @@ from pathlib import Path
 import click
 
 from preprocess.cache import MANIFEST, Cache, CacheError, Settings, is_cache, rejects_path
-from preprocess.cli_support import CONTEXT, EXIT_STATUSES, POSITIVE, BadInput, interrupted, os_failure, rejected
+from preprocess.cli_support import CONTEXT, EXIT_STATUSES, POSITIVE, rejected, reported
 from preprocess.cluster import ClusterUnavailable
 from preprocess.images import MAX_BYTES
 from preprocess.kaggle import SOLUTIONS, TRAIN_IMAGES
 from preprocess.labels import LabelError
 from preprocess.listing import ImageListError
-from preprocess.lock import FolderBusy, exclusive
+from preprocess.lock import exclusive
 from preprocess.pipeline import DataError, SettingsError, run
 from preprocess.summary import cache_sheet, describe_cache
 
@@ -131,19 +131,15 @@ def run_command(
     """
     compression = None if compression == "none" else compression
     settings = Settings(shard_size=shard_size, valid=valid, seed=seed, compression=compression, max_bytes=max_bytes)
+    kept = f"finished shards are kept in {cache}; run the same command again to resume"
     try:
-        with exclusive(cache, "python -m preprocess run"):
-            result = run(data, cache, settings, jobs, backend=backend, scheduler=scheduler, timeout=scheduler_timeout)
-    except (LabelError, DataError, ImageListError) as error:
-        raise BadInput(str(error)) from None
-    except (FolderBusy, ClusterUnavailable) as error:
-        raise click.ClickException(str(error)) from None
+        with reported((cache,), kept, (LabelError, DataError, ImageListError), (ClusterUnavailable,)):
+            with exclusive(cache, "python -m preprocess run"):
+                result = run(
+                    data, cache, settings, jobs, backend=backend, scheduler=scheduler, timeout=scheduler_timeout
+                )
     except SettingsError as error:
         raise click.BadParameter(str(error), param_hint=error.option) from None
-    except OSError as error:
-        raise os_failure(error, outputs=(cache,)) from None
-    except KeyboardInterrupt:
-        raise interrupted(f"finished shards are kept in {cache}; run the same command again to resume") from None
     counts = result.counts
     click.echo(
         f"cache {cache}: {counts['train']} train, {counts['valid']} valid, {counts['test']} test galaxies "
@@ -176,29 +172,19 @@ def run_command(
 @click.option("--n", "count", type=POSITIVE, default=64, show_default=True, help="Galaxies on the contact sheet.")
 def inspect(cache: Path, png: Path | None, count: int) -> None:
     """Summarise CACHE: splits, shards, shapes, bytes, label means, rejects."""
-    try:
+    with reported((png,) if png else (), failed=(CacheError, ValueError)):
         opened = Cache.open(cache, check=False)
         click.echo(describe_cache(opened))
         if png:
             click.echo(f"contact sheet: {cache_sheet(opened, png, count)}")
-    except (CacheError, ValueError) as error:
-        raise click.ClickException(str(error)) from None
-    except OSError as error:
-        raise os_failure(error, outputs=(png,) if png else ()) from None
 
 
 @main.command(epilog=EXIT_STATUSES)
 @click.argument("cache", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def verify(cache: Path) -> None:
     """Re-hash every shard against the manifest and check shapes, dtypes, IDs and labels."""
-    try:
+    with reported(on_interrupt=f"{cache} was not fully verified", failed=(CacheError,)):
         problems = Cache.open(cache, check=False).verify()
-    except CacheError as error:
-        raise click.ClickException(str(error)) from None
-    except OSError as error:
-        raise os_failure(error) from None
-    except KeyboardInterrupt:
-        raise interrupted(f"{cache} was not fully verified") from None
     for problem in problems:
         click.echo(problem, err=True)
     if problems:

@@ -9,9 +9,12 @@ inputs listed; 130 interrupted by Ctrl-C.
 import errno
 import os
 import resource
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+
+from preprocess.lock import FolderBusy
 
 DONE, FAILED, USAGE, REJECTED, INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_STATUSES = (
@@ -64,3 +67,28 @@ def os_failure(error: OSError, outputs: tuple[Path, ...] = ()) -> click.ClickExc
     if name:
         return click.ClickException(f"failed reading {name}: {reason}; check that it exists and can be read")
     return click.ClickException(f"failed: {reason}")
+
+
+@contextmanager
+def reported(
+    outputs: tuple[Path, ...] = (),
+    on_interrupt: str | None = None,
+    bad_input: tuple[type[Exception], ...] = (),
+    failed: tuple[type[Exception], ...] = (),
+):
+    """What stops a command, said as every command says it: an error of a `bad_input` type is an input to change
+    (one line, status 2); one of a `failed` type, or a folder that another process holds, one line with status 1;
+    an OSError a failed read or write (os_failure, with the command's `outputs`); Ctrl-C says `on_interrupt`
+    (what was kept or not written) and exits with status 130."""
+    try:
+        yield
+    except bad_input as error:
+        raise BadInput(str(error)) from None
+    except (FolderBusy, *failed) as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise os_failure(error, outputs=outputs) from None
+    except KeyboardInterrupt:
+        if on_interrupt is None:
+            raise
+        raise interrupted(on_interrupt) from None

@@ -2,6 +2,8 @@
 
 import io
 import os
+import struct
+import zlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,6 +22,10 @@ FORMATS = ("JPEG", "PNG")
 MAX_BYTES = 4_000_000  # Kaggle's largest galaxy JPEG is far below 1 MB
 MAX_PIXELS = 40_000_000  # larger claims are refused before decoding (decompression bombs)
 HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L")  # 16-bit PNGs (Pillow opens some as 32-bit "I")
+# What Pillow raises for a damaged or hostile file: OSError (truncated data, a decoder's error), SyntaxError (a
+# broken PNG chunk), ValueError, EOFError, struct.error and zlib.error (its plugins parse headers and chunks with
+# them), DecompressionBombError. Anything else is a bug here and is not turned into a rejected image.
+DECODING_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, zlib.error, Image.DecompressionBombError)
 
 
 class BadImage(ValueError):
@@ -82,7 +88,7 @@ def _decode_jpeg(data: bytes, fraction: Fraction, size: int) -> np.ndarray | Non
             return None
         min_width, min_height = _draft_size(width, height, fraction, size)
         array = simplejpeg.decode_jpeg(data, colorspace="RGB", min_width=min_width, min_height=min_height)
-    except Exception:  # anything simplejpeg refuses goes to Pillow, which names the problem
+    except ValueError:  # simplejpeg's one error for data it refuses: Pillow then names the problem
         return None
     return _central(array, fraction, size)
 
@@ -138,7 +144,7 @@ def load_cutout(
         raise
     except MemoryError:
         raise BadImage(path, "not enough memory to decode") from None
-    except Exception as error:  # Pillow raises many types for damaged files; all mean "unusable"
+    except DECODING_ERRORS as error:
         reason = str(error) or type(error).__name__
         if isinstance(error, FileNotFoundError):
             reason = "file not found"

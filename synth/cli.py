@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from preprocess import kaggle
-from preprocess.cli_support import CONTEXT, EXIT_STATUSES, interrupted, os_failure
+from preprocess.cli_support import CONTEXT, EXIT_STATUSES, reported
 from synth.dataset import TRUE_PARAMETERS, preview, write_dataset
 
 MAX_GALAXIES = 900_000  # GalaxyIDs have 6 digits
@@ -40,12 +40,8 @@ def main(out: Path, n_train: int, n_test: int, seed: int, jobs: int, sheet: Path
         raise click.BadParameter("ask for at least one galaxy", param_hint="--train/--test")
     if n_train + n_test > MAX_GALAXIES:
         raise click.BadParameter(f"at most {MAX_GALAXIES:,} galaxies (6-digit GalaxyIDs)", param_hint="--train/--test")
-    try:
+    with reported((out,), f"{out} is incomplete; run the same command again to write it whole"):
         written = write_dataset(out, n_train, n_test, seed=seed, jobs=jobs)
-    except OSError as error:
-        raise os_failure(error, outputs=(out,)) from None
-    except KeyboardInterrupt:
-        raise interrupted(f"{out} is incomplete; run the same command again to write it whole") from None
     click.echo(f"wrote {written.train} training and {written.test} test galaxies to {out}")
     if sheet:
         click.echo(f"contact sheet: {preview(sheet, seed)}")

@@ -7,8 +7,8 @@ import pytest
 from preprocess.cache import Settings
 from preprocess.pipeline import run
 from synth.dataset import write_dataset
+from train.config import FitConfig
 from train.fit import fit
-from train.recipes import FitConfig
 
 N_TRAIN, N_TEST = 120, 40
 SMALL = Settings(shard_size=32, valid=30)  # 90 train, 30 valid, 40 test galaxies in shards of about 32

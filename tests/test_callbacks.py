@@ -10,6 +10,7 @@ from train import callbacks
 from train.callbacks import Backup, BestModel, CollapseWatch, PlotCurves, WarmUp, backup_state
 from train.layers import DivisiveHead, TreeHead
 from train.models import build_model
+from train.runs import Run
 
 SHAPE = (106, 106, 3)
 
@@ -117,13 +118,13 @@ def test_averaged_weights_are_validated_saved_and_resumed(small_cache, tmp_path)
 def test_the_curves_are_drawn_after_the_first_epoch_then_at_most_every_so_often_and_at_the_end(monkeypatch, tmp_path):
     drawn = []
     monkeypatch.setattr(callbacks, "plot_curves", lambda history, out, metric: drawn.append(out))
-    curves = PlotCurves(tmp_path, every=3600.0)
+    curves = PlotCurves(Run(tmp_path), every=3600.0)
     for epoch in range(3):
         curves.on_epoch_end(epoch)
     assert len(drawn) == 1
     curves.on_train_end()
     assert len(drawn) == 2
-    curves = PlotCurves(tmp_path, every=0.0)
+    curves = PlotCurves(Run(tmp_path), every=0.0)
     for epoch in range(3):
         curves.on_epoch_end(epoch)
     assert len(drawn) == 5

@@ -19,10 +19,10 @@ from preprocess.labels import read_solutions
 from preprocess.listing import ImageListError, find_images
 from preprocess.schema import COLUMNS, row_hierarchy_errors
 from tests.helpers import ROOT
-from train.catalog import InputError, predict_catalog
+from train.catalog import GALLERY_PER_CLASS, InputError, predict_catalog
 from train.cli import main
-from train.morphology import describe
-from train.predict import submit_models
+from train.morphology import GALLERY_CLASSES, describe
+from train.submit import submit_models
 
 
 def read_catalog(path) -> list[dict[str, str]]:
@@ -127,7 +127,18 @@ def test_every_image_kind_gets_a_row_on_the_tree_and_broken_files_are_named(mixe
     rejects = read_catalog(tmp_path / "catalog.rejects.csv")
     assert sorted(r["path"].rsplit("/", 1)[1] for r in rejects) == ["empty.jpg", "notes.png"]
     with Image.open(gallery) as image:
-        assert image.format == "PNG" and image.size[0] > 500
+        assert image.format == "PNG"
+    # the gallery shows, per class, the galaxies of highest share in the whole catalog, kept across batches of 3
+    paths = [row["path"] for row in rows]
+    shown = predict_catalog([trained_run], find_images([mixed_folder]), tmp_path / "again.csv", tta=2, batch=3, jobs=1)
+    for name, share in GALLERY_CLASSES.items():
+        scores = dict(zip(paths, share(values(rows))))
+        kept = {path: score for score, path, _ in shown.best[name]}
+        assert len(kept) == GALLERY_PER_CLASS and all(
+            scores[path] == pytest.approx(kept[path], abs=1e-5) for path in kept
+        )
+        left_out = [score for path, score in scores.items() if path not in kept]
+        assert min(kept.values()) >= max(left_out) - 1e-5, name  # none left out scores higher (ties aside)
     skipping = CliRunner().invoke(main, [*args, "--skip-bad", "--out", str(tmp_path / "c.h5"), str(mixed_folder)])
     assert skipping.exit_code == 0, skipping.output
     with h5py.File(tmp_path / "c.h5") as f:
@@ -231,3 +242,14 @@ def test_decoding_processes_never_import_tensorflow(mixed_folder, trained_run, t
     code = "import sys, preprocess.images; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == "False"
+
+
+def test_a_run_without_its_config_is_refused_not_guessed(mixed_folder, trained_run, tmp_path):
+    """Nothing but config.json says how a run's images were cropped and what its model predicts."""
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    (run / "config.json").unlink()
+    out = tmp_path / "catalog.csv"
+    result = CliRunner().invoke(main, ["predict", "--run", str(run), "--out", str(out), str(mixed_folder)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert f"{run} has no config.json" in " ".join(result.output.split()) and not out.exists()

@@ -82,7 +82,7 @@ from preprocess.cache import Cache
 from train.dataset import ShardDataset
 from train.distribute import WorkerRole, distributed_inputs, forget_strategy
 from train.models import build_model
-from train.recipes import FitConfig
+from train.config import FitConfig
 cache = Cache.open({str(cache)!r})
 valid = cache.read("valid", ("labels",))["labels"]
 for batch in (16, 32):

@@ -1,6 +1,7 @@
-import errno
 import json
+import os
 import shutil
+import signal
 from dataclasses import replace
 
 import numpy as np
@@ -13,9 +14,11 @@ from preprocess.labels import read_solutions, write_solutions
 from preprocess.pipeline import run
 from synth.dataset import replicate
 from tests.conftest import SMALL
+from tests.helpers import paused_command
 from train.cli import main
-from train.fit import RunError, fit
-from train.recipes import FitConfig
+from train.config import FitConfig
+from train.fit import fit
+from train.runs import RunError
 from train.scores import score_submissions
 
 
@@ -144,19 +147,60 @@ def test_a_cache_rebuilt_from_a_csv_with_rows_removed_is_refused(kaggle_dir, sma
         fit(other, unfinished, FitConfig(**config["config"]), verbose=0)
 
 
-@pytest.mark.parametrize(
-    "error, status, words",
-    [
-        (KeyboardInterrupt(), 130, "report.json was not written"),
-        (OSError(errno.EIO, "Input/output error", "runs/a/model.keras"), 1, "failed reading runs/a/model.keras"),
-    ],
-)
-def test_evaluate_interrupted_or_unable_to_read_says_so_in_a_line(
-    small_cache, trained_run, monkeypatch, error, status, words
-):
-    def failing(*args, **kwargs):
-        raise error
+def evaluate_args(cache, run) -> list[str]:
+    return ["evaluate", "--cache", str(cache), "--run", str(run), "--batch", "10"]
 
-    monkeypatch.setattr("train.evaluate.evaluate_runs", failing)
-    result = CliRunner().invoke(main, ["evaluate", "--cache", str(small_cache), "--run", str(trained_run)])
-    assert result.exit_code == status and words in result.output and "Traceback" not in result.output
+
+def test_ctrl_c_during_evaluate_leaves_no_report(small_cache, trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    for report in run.glob("*report*"):
+        report.unlink()
+    # paused after predicting the first of three batches of the 30 validation galaxies
+    process = paused_command(
+        tmp_path / "paused", "train.inference:predict_each_model", 1, "train", *evaluate_args(small_cache, run)
+    )
+    os.killpg(process.pid, signal.SIGINT)
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 130, output[-2000:]
+    assert "report.json was not written" in output and "Traceback" not in output
+    assert not list(run.glob("*report*")) and not list(run.glob(".*tmp*"))
+
+
+def test_evaluate_unable_to_write_its_report_says_so_in_a_line(small_cache, trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    (run / "report.json").unlink(missing_ok=True)
+    (run / "report.json").mkdir()  # in the way of the report
+    result = CliRunner().invoke(main, evaluate_args(small_cache, run))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "failed writing" in result.output and "Is a directory" in result.output
+
+
+def test_a_damaged_model_file_is_named(small_cache, trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    (run / "model.keras").write_bytes(b"not a model")
+    result = CliRunner().invoke(main, evaluate_args(small_cache, run))
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert f"{run / 'model.keras'} cannot be loaded as a model" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("command", ["evaluate", "submit"])
+def test_a_finetuned_run_is_refused_by_evaluate_and_submit(small_cache, trained_run, tmp_path, command):
+    """Its model predicts the user's question, not Kaggle's 37 columns: `predict` is the command for it."""
+    run = tmp_path / "finetuned"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("*report*"))
+    record = json.loads((run / "config.json").read_text())
+    task = {"kind": "binary", "columns": ["bar"], "classes": ["0", "1"], "mean": [], "std": []}
+    (run / "config.json").write_text(json.dumps({**record, "kind": "finetune", "task": task}))
+    out = tmp_path / "submission.csv"
+    args = [command, "--cache", str(small_cache), "--run", str(run)] + (
+        ["--out", str(out)] if command == "submit" else []
+    )
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "is finetuned to bar, not Kaggle's 37 columns: `train predict` writes its catalog" in " ".join(
+        result.output.split()
+    )
+    assert not out.exists() and not list(run.glob("*report*"))

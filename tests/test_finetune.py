@@ -14,7 +14,8 @@ from synth.dataset import TRUE_PARAMETERS
 from tests.helpers import paused_command
 from train.cli import main
 from train.finetune_data import LabelsError, held_out, read_labels
-from train.tasks import TaskError, average_precision, infer_kind, make_task, roc_auc
+from train.scores import average_precision, roc_auc
+from train.tasks import TaskError, infer_kind, make_task
 
 
 def parameters(kaggle_dir) -> list[dict]:
@@ -119,7 +120,9 @@ def test_head_only_training_leaves_the_trunk_as_it_was_and_unfreezing_changes_it
 ):
     import keras
 
-    from train.finetune import FinetuneConfig, train, with_new_head
+    from train.config import FinetuneConfig
+    from train.finetune import train, with_new_head
+    from train.runs import Run
 
     labelled = read_labels(smooth_or_not, kaggle_dir, 0.5, 106)
     targets = labelled.task.targets(labelled.values)
@@ -127,7 +130,7 @@ def test_head_only_training_leaves_the_trunk_as_it_was_and_unfreezing_changes_it
     source = keras.models.load_model(trained_run / "model.keras")
     model = with_new_head(keras.models.load_model(trained_run / "model.keras"), labelled.task)
     config = FinetuneConfig(unfreeze=unfreeze, epochs=3, patience=None)
-    train(model, tmp_path, labelled.task, config, data, verbose=0)
+    train(model, Run(tmp_path), labelled.task, config, data, verbose=0)
     before = {w.path: w.numpy() for layer in source.layers for w in layer.weights}
     after = [(w.path, w.numpy()) for layer in model.layers[:-1] for w in layer.weights]
     assert {path for path, _ in after} < set(before)  # the trunk's own weights; the source's dense layers gone
@@ -191,13 +194,21 @@ def test_numbers_come_out_in_the_labels_units(kaggle_dir, trained_run, tmp_path,
         == 0
     )
     with open(out, newline="") as f:
-        values = np.array([float(row[column]) for row in csv.DictReader(f)])
-    config = json.loads((run / "config.json").read_text())
-    if kind == "fraction":
-        assert values.min() >= 0 and values.max() <= 1
-    else:  # standardised targets: predictions near the labels' mean, in pixels, not near 0
-        mean, std = config["task"]["mean"][0], config["task"]["std"][0]
-        assert abs(np.median(values) - mean) < 2 * std and mean > 5
+        rows = list(csv.DictReader(f))
+    values = np.array([float(row[column]) for row in rows])
+    import keras
+
+    from preprocess.images import load_cutout
+
+    model = keras.models.load_model(run / "model.keras")
+    raw = model.predict_on_batch(np.stack([load_cutout(row["path"], 0.5, 106) for row in rows]))[:, 0]
+    task = json.loads((run / "config.json").read_text())["task"]
+    if kind == "fraction":  # sigmoid outputs, as they are
+        np.testing.assert_allclose(values, raw, atol=1e-5)
+    else:  # standardised targets, turned back into the labels' units (pixels)
+        mean, std = task["mean"][0], task["std"][0]
+        np.testing.assert_allclose(values, raw * std + mean, rtol=1e-5)
+        assert mean > 5 and abs(np.median(values) - mean) < 2 * std
 
 
 def test_rejected_rows_give_status_3_and_a_rejects_file(kaggle_dir, trained_run, smooth_or_not, tmp_path):

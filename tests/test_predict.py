@@ -20,7 +20,7 @@ from tests.conftest import SMALL
 from tests.helpers import paused_command
 from train.cli import main
 from train.dataset import ShardDataset
-from train.predict import predict
+from train.inference import predict_split
 from train.tta import tta_views
 
 
@@ -74,7 +74,7 @@ def submit_paused_mid_work(small_cache, trained_run, out):
     """A submit process paused right after predicting its first batch of ten (the 40 test galaxies take four)."""
     args = ["--cache", str(small_cache), "--run", str(trained_run), "--out", str(out), "--tta", "2", "--batch", "10"]
     flag = out.parent.parent / f"{out.parent.name}-paused"  # outside the folder the test looks into
-    return paused_command(flag, "train.predict:predict_each_model", 1, "train", "submit", *args)
+    return paused_command(flag, "train.inference:predict_each_model", 1, "train", "submit", *args)
 
 
 def test_killing_submit_never_leaves_a_partial_file(small_cache, trained_run, tmp_path):
@@ -174,7 +174,7 @@ def test_16_views_are_one_model_call_per_batch_and_the_mean_of_the_views(small_c
         return predict_on_batch(self, x)
 
     monkeypatch.setattr(keras.Model, "predict_on_batch", counted)
-    ids, predictions = predict([model], cache, "test", tta=16, batch=16, progress=False)
+    ids, predictions = predict_split([model], cache, "test", tta=16, batch=16, progress=False)
     batches = ShardDataset(cache, "test", 16, shuffle=False)
     assert calls == [len(batch) for batch in batches]  # one call per batch of galaxies, all 16 views inside
     monkeypatch.undo()

@@ -21,8 +21,8 @@ from preprocess.pipeline import run
 from synth.dataset import replicate
 from tests.conftest import SMALL
 from tests.helpers import assert_same_shards, assert_usage_error, disk_full, read_manifest, shard_contents
+from train.config import FitConfig
 from train.fit import fit
-from train.recipes import FitConfig
 
 
 def test_help_lists_the_commands():

@@ -12,24 +12,30 @@ TENSORFLOW_START_UP = ("absl::InitializeLog", "oneDNN custom operations", "cuda 
 def test_help_lists_the_commands():
     result = subprocess.run([sys.executable, "-m", "train", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    assert all(command in result.stdout for command in ("fit", "evaluate", "submit", "score", "predict"))
+    listed = result.stdout.split("Commands:")[1]
+    commands = ("fit", "evaluate", "submit", "score", "predict", "finetune")
+    assert all(f"\n  {command} " in listed for command in commands), result.stdout
     assert "Exit status: 0 done" in result.stdout and "TF_CPP_MIN_LOG_LEVEL=0" in result.stdout
 
 
 def test_help_of_every_command_never_imports_tensorflow():
-    """--help is instant because only the commands that need TensorFlow import it, once they run."""
+    """--help is instant because only the commands that need TensorFlow import it, once they run; and no module of
+    train/cli imports it (the folder's rule)."""
     code = """
-import sys
+import importlib, pkgutil, sys
 from click.testing import CliRunner
+import train.cli
 from train.cli import main
-for args in ([], ["fit"], ["evaluate"], ["submit"], ["score"], ["predict"]):
+for module in pkgutil.iter_modules(train.cli.__path__):
+    importlib.import_module(f"train.cli.{module.name}")
+for args in ([], *([name] for name in main.commands)):
     result = CliRunner().invoke(main, [*args, "--help"])
     assert result.exit_code == 0 and "Exit status" in result.output, (args, result.output)
-print(sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
+print(len(main.commands), sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["[]"]
+    assert result.stdout.split() == ["6", "[]"]
 
 
 def test_start_up_lines_are_held_back_and_warnings_pass(tmp_path):
@@ -75,8 +81,17 @@ def test_start_up_lines_are_held_back_and_warnings_pass(tmp_path):
             "--baseline",
         ),
         (["score", "{tmp}/nowhere.csv"], "SOLUTIONS"),
+        (["finetune", "--from", "{tmp}/r", "--labels", "{labels}", "--run", "{tmp}/new"], "--from"),
+        (["finetune", "--from", "{run}", "--labels", "{tmp}/none.csv", "--run", "{tmp}/new"], "--labels"),
+        (
+            ["finetune", "--from", "{run}", "--labels", "{labels}", "--run", "{tmp}/new", "--unfreeze", "x"],
+            "--unfreeze",
+        ),
+        (["finetune", "--from", "{run}", "--labels", "{labels}", "--run", "{tmp}/new", "--valid", "0"], "--valid"),
     ],
 )
 def test_user_mistakes_give_one_line_and_status_2(kaggle_dir, small_cache, trained_run, tmp_path, args, option):
-    values = {"tmp": tmp_path, "data": kaggle_dir, "cache": small_cache, "run": trained_run}
+    labels = tmp_path / "labels.csv"
+    labels.write_text("GalaxyID,bar\n100000,1\n")
+    values = {"tmp": tmp_path, "data": kaggle_dir, "cache": small_cache, "run": trained_run, "labels": labels}
     assert_usage_error(main, args, option, values)

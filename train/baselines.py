@@ -4,6 +4,7 @@ import numpy as np
 
 from preprocess.cache import Cache
 from preprocess.schema import N_COLUMNS
+from train.scores import column_means
 
 COLOUR_LEVELS = 8
 
@@ -19,7 +20,7 @@ class CentralPixel:
     """Kaggle's 'central pixel' benchmark: the mean labels of training galaxies of the same centre colour."""
 
     def __init__(self, colours: np.ndarray, labels: np.ndarray, min_count: int = 5):
-        self.means = labels.mean(axis=0)
+        self.means = column_means(labels, 1)[0]
         bins = self._bins(colours)
         sums = np.zeros((COLOUR_LEVELS**3, N_COLUMNS))
         np.add.at(sums, bins, labels)
@@ -40,7 +41,7 @@ def zeros_baseline(cache: Cache, split: str) -> np.ndarray:
 
 
 def means_baseline(cache: Cache, split: str) -> np.ndarray:
-    return np.tile(cache.read("train", ("labels",))["labels"].mean(axis=0), (cache.count(split), 1))
+    return column_means(cache.read("train", ("labels",))["labels"], cache.count(split))
 
 
 def central_pixel_baseline(cache: Cache, split: str) -> np.ndarray:

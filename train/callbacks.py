@@ -6,6 +6,7 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -13,13 +14,12 @@ import numpy as np
 
 from preprocess.atomic import replacing, write_json
 from preprocess.schema import SLICES
+from train.config import FitConfig
 from train.layers import DivisiveHead
 from train.plots import plot_curves
-from train.recipes import FitConfig
-from train.runs import BACKUP, CURVES, HISTORY, LOGS, MODEL, history_rows
+from train.runs import Run, history_rows
+from train.schedules import PLATEAU_FACTOR, PLATEAU_FLOOR, RATES
 
-STEPS = ((0.72, 0.1), (0.92, 0.1))  # the winner's schedule: at these fractions of training, multiply the rate
-COOLDOWN = 0.3  # the last share of training over which the cooldown schedule lowers the rate
 BACKUP_STATE = "state.json"  # {"epoch": epochs finished, "weights": the file holding their weights}
 
 
@@ -177,12 +177,12 @@ class PlotCurves(keras.callbacks.Callback):
     """curves.png, redrawn when training ends and, while it goes on, after an epoch at most every `every` seconds:
     a drawing takes matplotlib about 0.23 s, 3% of the default model's 8-second epochs."""
 
-    def __init__(self, run: Path, metric: str = "rmse", every: float = 30.0):
+    def __init__(self, run: Run, metric: str = "rmse", every: float = 30.0):
         super().__init__()
         self.run, self.metric, self.every, self.drawn = run, metric, every, -math.inf
 
     def draw(self) -> None:
-        plot_curves(self.run / HISTORY, self.run / CURVES, self.metric)
+        plot_curves(self.run.history, self.run.curves, self.metric)
         self.drawn = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -223,32 +223,30 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def step_rate(lr: float, done: float) -> float:
-    """The rate of the step schedule once `done` of training is done: multiplied by each factor of STEPS passed."""
-    for fraction, factor in STEPS:
-        lr *= factor if done >= fraction else 1.0
-    return lr
+def plateau(config: FitConfig, monitor: tuple[str, str]) -> keras.callbacks.Callback:
+    """Halve the rate when `monitor` has not improved for a third of the early-stopping patience (2 epochs without)."""
+    name, mode = monitor
+    patience = max(1, (config.patience or 6) // 3)
+    return keras.callbacks.ReduceLROnPlateau(
+        monitor=name, mode=mode, factor=PLATEAU_FACTOR, patience=patience, min_lr=PLATEAU_FLOOR
+    )
 
 
-def cosine_rate(lr: float, done: float) -> float:
-    """The rate of the cosine schedule once `done` of training is done: from `lr` down to lr/100 at the end."""
-    return lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(done, 1.0))))
-
-
-def cooldown_rate(lr: float, done: float) -> float:
-    """The rate of the cooldown schedule once `done` of training is done: `lr` until the last COOLDOWN of training,
-    then down along 1 - sqrt to lr/100 at the end. Hägele et al. 2024 ("Scaling laws and compute-optimal training
-    beyond fixed training durations") found this shape of cooldown better than a linear one; it passes lr/10 at
-    81% of the cooldown, so the end is spent at low rates as the step schedule's."""
-    into = min(max(done - (1.0 - COOLDOWN), 0.0) / COOLDOWN, 1.0)
-    return lr * max(0.01, 1.0 - math.sqrt(into))
-
-
-RATES = {"steps": step_rate, "cosine": cosine_rate, "cooldown": cooldown_rate}
+def schedule_callbacks(
+    config: FitConfig, progress: Callable[[int], float], monitor: tuple[str, str]
+) -> list[keras.callbacks.Callback]:
+    """The callbacks of `config.schedule`: none for "constant"; `progress(epoch)` is the share of training done as
+    an epoch begins (of the epochs, or of the time budget)."""
+    if config.schedule == "constant":
+        return []
+    if config.schedule == "plateau":
+        return [plateau(config, monitor)]
+    rate = RATES[config.schedule]
+    return [keras.callbacks.LearningRateScheduler(lambda epoch, lr: rate(config.lr, progress(epoch)))]
 
 
 def callbacks(
-    run: Path,
+    run: Run,
     config: FitConfig,
     backup: bool = True,
     monitor: tuple[str, str] = ("val_rmse", "min"),
@@ -258,21 +256,14 @@ def callbacks(
     and drives the plateau schedule and early stopping; validation images in `watch` are watched for collapsed
     questions (CollapseWatch)."""
     name, mode = monitor
-    budget = TimeBudget(config.minutes, run / HISTORY) if config.minutes else None
+    budget = TimeBudget(config.minutes, run.history) if config.minutes else None
     chosen = [StopOnNonFinite()]
     if config.warmup:
         chosen.append(WarmUp(config.warmup, config.batch))
     if budget:
         chosen.append(budget)
-    if config.schedule in RATES:
-        progress = budget.progress if budget else lambda epoch: epoch / config.epochs
-        rate = RATES[config.schedule]
-        chosen.append(keras.callbacks.LearningRateScheduler(lambda epoch, lr: rate(config.lr, progress(epoch))))
-    if config.schedule == "plateau":
-        patience = max(1, (config.patience or 6) // 3)
-        chosen.append(
-            keras.callbacks.ReduceLROnPlateau(monitor=name, mode=mode, factor=0.5, patience=patience, min_lr=1e-5)
-        )
+    progress = budget.progress if budget else lambda epoch: epoch / config.epochs
+    chosen += schedule_callbacks(config, progress, monitor)
     # With an average of the weights (use_ema), it is validated, and swapped into the model as each epoch ends, so
     # that the checkpoint and the backup hold it
     averaging = keras.callbacks.SwapEMAWeights(swap_on_epoch=True) if config.ema else None
@@ -280,15 +271,15 @@ def callbacks(
         EpochLogs(),
         *([averaging] if averaging else []),
         *([CollapseWatch(watch)] if watch is not None else []),
-        keras.callbacks.CSVLogger(str(run / HISTORY), append=True),
-        BestModel(run / MODEL, best_so_far(run / HISTORY, name, mode), name, mode),
+        keras.callbacks.CSVLogger(str(run.history), append=True),
+        BestModel(run.model, best_so_far(run.history, name, mode), name, mode),
         # After the history row and the checkpoint: an epoch counts as done once both are written
         # (see fit.trim_history).
-        *([Backup(run / BACKUP, averaging)] if backup else []),
+        *([Backup(run.backup, averaging)] if backup else []),
         PlotCurves(run, name.removeprefix("val_")),
     ]
     if config.tensorboard:
-        chosen.append(keras.callbacks.TensorBoard(str(run / LOGS), profile_batch=(2, 4)))
+        chosen.append(keras.callbacks.TensorBoard(str(run.logs), profile_batch=(2, 4)))
     if config.patience is not None:
         stop = keras.callbacks.EarlyStopping(
             monitor=name, mode=mode, patience=config.patience, restore_best_weights=True

@@ -7,7 +7,6 @@ when complete; files that cannot be read are skipped and listed in a rejects fil
 """
 
 import heapq
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -19,11 +18,11 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from preprocess.images import load_cutout, load_cutouts
-from preprocess.kaggle import FRAME
 from train.catalog_files import CATALOG_SUFFIXES, catalog_writer, write_rejects
-from train.predict import predict_each_model, with_views
-from train.runs import CONFIG, MODEL
-from train.tasks import KAGGLE, Task, task_of
+from train.config import DECODE_JOBS, PREDICT_BATCH
+from train.inference import load_model, predict_each_model, with_views
+from train.runs import Run
+from train.tasks import Task
 from train.tta import DEFAULT_TTA
 
 GALLERY_PER_CLASS = 4
@@ -33,30 +32,18 @@ class InputError(ValueError):
     """Inputs that cannot make a catalog: a wrong output name, runs that see galaxies differently."""
 
 
-def trained_view(run: Path) -> tuple[Fraction, int]:
-    """The crop fraction and image size of the cache a run was trained on (Kaggle's 212 of 424 at 106 if unknown)."""
-    config = run / CONFIG
-    settings = json.loads(config.read_text()).get("cache_settings", {}) if config.is_file() else {}
-    return Fraction(settings.get("crop", FRAME // 2), FRAME), int(settings.get("size", 106))
-
-
-def run_task(run: Path) -> Task:
-    config = run / CONFIG
-    return task_of(json.loads(config.read_text())) if config.is_file() else KAGGLE
-
-
 def load_runs(runs: list[Path]) -> tuple[list[keras.Model], Task, Fraction, int]:
     """The runs' models, the task they all predict, and the crop fraction and image size they were trained on."""
-    views = {run: trained_view(run) for run in runs}
+    views = {run: Run(run).view() for run in runs}
     if len(set(views.values())) > 1:
         seen = "; ".join(f"{run}: crop {fraction} of the frame at {size} px" for run, (fraction, size) in views.items())
         raise InputError(f"the runs were trained on galaxies cropped or sized differently ({seen}); give runs of one")
-    tasks = {run: run_task(run) for run in runs}
+    tasks = {run: Run(run).task() for run in runs}
     if any(task != tasks[runs[0]] for task in tasks.values()):
         seen = "; ".join(f"{run}: {task.kind} of {', '.join(task.columns[:3])}" for run, task in tasks.items())
         raise InputError(f"the runs predict different things ({seen}); give runs of one task")
     fraction, size = views[runs[0]]
-    return [keras.models.load_model(run / MODEL, compile=False) for run in runs], tasks[runs[0]], fraction, size
+    return [load_model(Run(run)) for run in runs], tasks[runs[0]], fraction, size
 
 
 def decoded_batches(
@@ -102,8 +89,8 @@ def predict_catalog(
     out: Path,
     fraction: Fraction | None = None,
     tta: int = DEFAULT_TTA,
-    batch: int = 64,
-    jobs: int = 2,
+    batch: int = PREDICT_BATCH,
+    jobs: int = DECODE_JOBS,
     progress: bool = True,
 ) -> CatalogResult:
     """Write the catalog of `paths` predicted by the runs' models (averaged, with their spread when several)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import h5py
 
-from preprocess.atomic import replacing
+from preprocess.atomic import replacing, write_csv
 
 CATALOG_SUFFIXES = (".csv", ".h5")
 
@@ -80,6 +80,4 @@ def rejects_path(out: Path) -> Path:
 
 def write_rejects(out: Path, rejects: list[tuple[str, str]]) -> Path:
     """(path, reason) of every file that could not be read, beside the catalog `out`."""
-    with replacing(rejects_path(out)) as tmp, open(tmp, "w", newline="") as file:
-        csv.writer(file).writerows([("path", "reason"), *rejects])
-    return rejects_path(out)
+    return write_csv(rejects_path(out), ["path", "reason"], rejects)

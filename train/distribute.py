@@ -63,8 +63,11 @@ class MultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):
         return super().reduce(reduce_op, value, axis)
 
 
+STRATEGIES = {"mirrored": tf.distribute.MirroredStrategy, "multiworker": MultiWorkerStrategy}  # fit --strategy
+
+
 def make_strategy(strategy: str) -> tf.distribute.Strategy:
-    return MultiWorkerStrategy() if strategy == "multiworker" else tf.distribute.MirroredStrategy()
+    return STRATEGIES[strategy]()
 
 
 def forget_strategy(model):

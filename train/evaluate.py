@@ -10,9 +10,10 @@ from preprocess.cache import Cache
 from preprocess.lock import shared
 from preprocess.schema import COLUMNS, hierarchy_errors
 from train.baselines import BASELINES
+from train.config import PREDICT_BATCH
+from train.inference import load_models, predict_split
 from train.plots import plot_report
-from train.predict import load_models, predict
-from train.runs import REPORT, REPORT_PLOT
+from train.runs import Run
 from train.scores import Scores, scores
 
 SCATTER_COLUMNS = ("Class1.1", "Class1.2", "Class4.1")
@@ -28,23 +29,23 @@ class Report:
     baselines: dict[str, Scores]
 
 
-def evaluate_runs(runs: list[Path], cache: Cache, tta: int = 1, batch: int = 64) -> Report:
+def evaluate_runs(runs: list[Path], cache: Cache, tta: int = 1, batch: int = PREDICT_BATCH) -> Report:
     """Score the runs' models (averaged when several) and the baselines on the valid split.
 
-    The report goes to the first run's folder: report.json and report.png for one run,
-    ensemble-report.json and ensemble-report.png for several.
+    The report (JSON and a plot) goes to the first run's folder (train.runs.Run.report), an ensemble's under
+    names of its own.
     """
     with shared(cache.folder, "python -m train evaluate"):
         valid = cache.read("valid", ("ids", "labels"))
-        ids, predictions = predict(load_models(runs, cache), cache, "valid", tta, batch)
+        ids, predictions = predict_split(load_models(runs, cache), cache, "valid", tta, batch)
         baselines = {name: scores(baseline(cache, "valid"), valid["labels"]) for name, baseline in BASELINES.items()}
     if not np.array_equal(ids, valid["ids"]):
         raise RuntimeError("predictions are not in the valid split's order")
     tree_violation = float(hierarchy_errors(predictions).max())
     names = [str(run) for run in runs]
     report = Report(names, tta, len(ids), scores(predictions, valid["labels"]), tree_violation, baselines)
-    prefix = "" if len(runs) == 1 else "ensemble-"
-    write_json(runs[0] / f"{prefix}{REPORT}", asdict(report))
+    report_json, report_plot = Run(runs[0]).report(ensemble=len(runs) > 1)
+    write_json(report_json, asdict(report))
     key_columns = {name: COLUMNS.index(name) for name in SCATTER_COLUMNS}
-    plot_report(report, valid["labels"], predictions, key_columns, runs[0] / f"{prefix}{REPORT_PLOT}")
+    plot_report(report, valid["labels"], predictions, key_columns, report_plot)
     return report

@@ -13,7 +13,6 @@ The run is written in a hidden folder beside NEW and renamed when complete, so C
 half-written run.
 """
 
-import json
 import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -21,37 +20,22 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from preprocess.atomic import temporary_path, write_json
+from preprocess.atomic import temporary_path, write_csv, write_json
 from train.callbacks import callbacks
-from train.catalog import trained_view
+from train.config import PREDICT_BATCH, FinetuneConfig, FitConfig
 from train.finetune_data import Labelled, held_out, read_labels
-from train.recipes import FitConfig
-from train.runs import CONFIG, MODEL, REJECTS, history_rows, library_versions
+from train.inference import load_model
+from train.runs import Run, library_versions
 from train.tasks import Task, held_out_scores, reference_values
 
-UNFREEZE = ("none", "top", "all")
 HEAD_ALONE = 1 / 3  # with top or all: the share of the epochs or minutes that trains the head alone first
 SLOWER = 0.1  # the rate of the unfrozen trunk, against the head's
-REPORT = "finetune_report.json"
 ACTIVATIONS = {"binary": "sigmoid", "multiclass": "softmax", "fraction": "sigmoid", "regression": None}
 MONITORS = {"binary": ("val_auc", "max"), "multiclass": ("val_accuracy", "max")}  # else val_rmse, min
 
 
 class FinetuneError(RuntimeError):
     """A finetune that cannot start as asked; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class FinetuneConfig:
-    unfreeze: str = "none"
-    epochs: int = 60
-    minutes: float | None = None  # a wall-clock budget instead of (within) the epochs
-    batch: int = 32
-    lr: float = 1e-3
-    patience: int | None = 15  # epochs without a better held-out score before stopping
-    valid: float = 0.2  # the held-out part: a share, or (above 1) a number of galaxies
-    seed: int = 0
-    compare: bool = True  # also train the same trunk and head from scratch, for the report
 
 
 @dataclass(frozen=True)
@@ -97,7 +81,7 @@ def compile_for(model: keras.Model, task: Task, lr: float) -> None:
 
 
 def train(
-    model: keras.Model, run: Path, task: Task, config: FinetuneConfig, data: dict, verbose, scratch: bool = False
+    model: keras.Model, run: Run, task: Task, config: FinetuneConfig, data: dict, verbose, scratch: bool = False
 ) -> int:
     """Train `model` into `run` (model.keras: the best epoch by the task's held-out score): the head alone first
     where the trunk unfreezes later, everything at once from `scratch`; returns the epochs trained."""
@@ -114,7 +98,7 @@ def train(
     for unfreeze, phase in phases:
         set_trainable(model, unfreeze)
         compile_for(model, task, phase.lr)
-        done = len(history_rows(run / "history.csv"))
+        done = len(run.history_rows())
         if done >= phase.epochs:
             continue
         chosen = callbacks(run, phase, backup=False, monitor=monitor)
@@ -127,21 +111,18 @@ def train(
             shuffle=True,
             verbose=verbose,
         )
-    return len(history_rows(run / "history.csv"))
+    return len(run.history_rows())
 
 
-def held_out_values(run: Path, task: Task, images: np.ndarray, batch: int = 64) -> np.ndarray:
+def held_out_values(run: Run, task: Task, images: np.ndarray, batch: int = PREDICT_BATCH) -> np.ndarray:
     """The best model's predictions for `images`, as the catalog's values."""
-    model = keras.models.load_model(run / MODEL)
+    model = load_model(run)
     raw = np.concatenate([model.predict_on_batch(images[i : i + batch]) for i in range(0, len(images), batch)])
     return task.values(raw)
 
 
-def write_rejects(run: Path, rejects) -> None:
-    with open(run / REJECTS, "w", newline="") as f:
-        f.write("line,galaxy,reason\n")
-        for reject in rejects:
-            f.write(f"{reject.line},{json.dumps(reject.galaxy)},{json.dumps(reject.reason)}\n")
+def write_rejects(run: Run, rejects) -> None:
+    write_csv(run.rejects, ["line", "galaxy", "reason"], ([r.line, r.galaxy, r.reason] for r in rejects))
 
 
 def finetune(
@@ -156,10 +137,10 @@ def finetune(
     verbose: int | str = "auto",
 ) -> FinetuneResult:
     """Finetune the model of run `source` on LABELS.csv into the run folder `run` (see the module's docstring)."""
-    if (run / CONFIG).exists() and not overwrite:
+    if Run(run).config.exists() and not overwrite:
         raise FinetuneError(f"{run} already holds a run; pass --overwrite to replace it, or use another --run")
-    record = json.loads((source / CONFIG).read_text())
-    fraction, size = trained_view(source)
+    record = Run(source).read_record()
+    fraction, size = Run(source).view()
     labelled = read_labels(labels, images, fraction, size, kind, columns)
     train_rows, held_rows = held_out(labelled, config.valid, config.seed)
     targets = labelled.task.targets(labelled.values)
@@ -168,12 +149,13 @@ def finetune(
         "y": targets[train_rows],
         "validation_data": (labelled.images[held_rows], targets[held_rows]),
     }
-    work = temporary_path(run)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    folder = temporary_path(run)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    work = Run(folder)
     try:
         keras.utils.set_random_seed(config.seed)
-        model = with_new_head(keras.models.load_model(source / MODEL, compile=False), labelled.task)
+        model = with_new_head(load_model(Run(source)), labelled.task)
         epochs = train(model, work, labelled.task, config, data, verbose)
         scores = {
             "finetuned": held_out_scores(
@@ -181,8 +163,8 @@ def finetune(
             )
         }
         if config.compare:
-            scratch = work / "scratch"
-            scratch.mkdir()
+            scratch = Run(folder / "scratch")
+            scratch.folder.mkdir()
             keras.utils.set_random_seed(config.seed)
             fresh = keras.models.clone_model(model)  # the same layers, new weights
             train(
@@ -197,13 +179,13 @@ def finetune(
             run, labelled.task, len(labelled.values), len(held_rows), scores, len(labelled.rejects), epochs
         )
         write_rejects(work, labelled.rejects)
-        write_json(work / REPORT, {**asdict(result), "run": str(run), "task": labelled.task.as_dict()})
-        write_json(work / CONFIG, finetune_record(source, record, labels, labelled, config, result))
+        write_json(work.finetune_report, {**asdict(result), "run": str(run), "task": labelled.task.as_dict()})
+        work.write_record(finetune_record(source, record, labels, labelled, config, result))
         if run.exists():
             shutil.rmtree(run)
-        work.rename(run)
+        folder.rename(run)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
     return result
 
 

@@ -1,14 +1,9 @@
-"""Train a model on the cache into a run folder, with Keras's own callbacks.
+"""Train a model on the cache into a run folder (train.runs.Run), with Keras's own callbacks.
 
-A run folder holds config.json (every setting, the cache's manifest hash, which galaxies trained
-and validated it, versions), galaxies.npz (their IDs), model.keras (the best epoch so far),
-history.csv, curves.png and, while training, backup/: rerunning the same command after a crash or
-kill -9 continues from the last finished epoch.
+Rerunning the same command after a crash or kill -9 continues from the last finished epoch.
 """
 
 import csv
-import json
-import shutil
 import tempfile
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
@@ -16,29 +11,16 @@ from pathlib import Path
 
 import keras
 
-from preprocess.atomic import replacing, write_json
+from preprocess.atomic import replacing
 from preprocess.cache import Cache
 from preprocess.lock import exclusive, shared
 from train.callbacks import LossNotFinite, backup_state, best_so_far, callbacks
+from train.config import FitConfig
 from train.dataset import ShardDataset
 from train.distribute import distributed_inputs, forget_strategy, make_strategy, worker_role
 from train.losses import LOSS_FUNCTIONS
 from train.models import build_model
-from train.recipes import FitConfig
-from train.runs import (
-    BACKUP,
-    CONFIG,
-    CURVES,
-    GALAXIES,
-    HISTORY,
-    MODEL,
-    REPORT,
-    REPORT_PLOT,
-    history_rows,
-    library_versions,
-    record_splits,
-    split_mismatch,
-)
+from train.runs import Run, RunError, library_versions
 
 # Keras's dtype policies by --precision; weights stay float32, and the heads compute in float32 (train.models)
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "mixed": "mixed_float16"}
@@ -51,22 +33,18 @@ OPTIMIZERS = {
 }
 
 
-class RunError(RuntimeError):
-    """A run that cannot start or go on as asked; the message says why and what to do."""
-
-
 @dataclass(frozen=True)
 class FitResult:
     best_val_rmse: float
     epochs: int  # epochs in history.csv, resumed ones included
 
 
-def trim_history(run: Path) -> None:
-    """Drop history rows of epochs that BackupAndRestore will run again (killed after the row, before the backup)."""
-    history = run / HISTORY
+def trim_history(run: Run) -> None:
+    """Drop history rows of epochs that Backup will run again (killed after the row, before the backup)."""
+    history = run.history
     if not history.exists():
         return
-    resume_at = backup_state(run / BACKUP)["epoch"]
+    resume_at = backup_state(run.backup)["epoch"]
     with open(history, newline="") as f:
         rows = list(csv.reader(f))
     kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < resume_at] if rows else []
@@ -75,7 +53,7 @@ def trim_history(run: Path) -> None:
             csv.writer(f).writerows(kept)
 
 
-def prepare_run(cache: Cache, run: Path, config: FitConfig, overwrite: bool) -> dict:
+def prepare_run(cache: Cache, run: Run, config: FitConfig, overwrite: bool) -> dict:
     """Write config.json for a new run, or check that an unfinished one may resume."""
     record = {
         "config": asdict(config),
@@ -84,25 +62,25 @@ def prepare_run(cache: Cache, run: Path, config: FitConfig, overwrite: bool) -> 
         "manifest_sha256": cache.sha256,
         "versions": library_versions(),
     }
-    previous = json.loads((run / CONFIG).read_text()) if (run / CONFIG).exists() else None
+    previous = run.previous_record()
     if previous and not overwrite:
         if previous.get("finished"):
-            raise RunError(f"{run} already holds a finished run; pass --overwrite to replace it, or use another --run")
+            raise RunError(
+                f"{run.folder} already holds a finished run; pass --overwrite to replace it, or use another --run"
+            )
         if previous["manifest_sha256"] != record["manifest_sha256"]:
-            recorded = "splits" in previous and split_mismatch(run, previous, cache)
+            recorded = "splits" in previous and run.split_mismatch(previous, cache)
             why = recorded or "the cache changed since the run started"
-            raise RunError(f"{why}; refusing to resume {run} (use --overwrite to restart)")
+            raise RunError(f"{why}; refusing to resume {run.folder} (use --overwrite to restart)")
         if previous["config"] != record["config"]:
             raise RunError(
-                f"{run} was started with other settings {previous['config']}; "
+                f"{run.folder} was started with other settings {previous['config']}; "
                 "rerun with the same options, or pass --overwrite to restart"
             )
         return previous
-    for name in (MODEL, HISTORY, CURVES, REPORT, REPORT_PLOT, GALAXIES):
-        (run / name).unlink(missing_ok=True)
-    shutil.rmtree(run / BACKUP, ignore_errors=True)
-    record["splits"] = record_splits(run, cache)
-    write_json(run / CONFIG, record)
+    run.clear()
+    record["splits"] = run.record_splits(cache)
+    run.write_record(record)
     return record
 
 
@@ -117,9 +95,10 @@ def fit(
     role = worker_role(config.strategy)
     strategy = make_strategy(config.strategy) if config.strategy != "none" else None  # before any other TF op
     cache = Cache.of(cache)
-    target = run if role.is_chief else Path(tempfile.mkdtemp(prefix=f"galaxy-zoo-worker{role.index}-"))
-    target.mkdir(parents=True, exist_ok=True)
-    with shared(cache.folder, "python -m train fit"), exclusive(target, "python -m train fit"):
+    folder = run if role.is_chief else Path(tempfile.mkdtemp(prefix=f"galaxy-zoo-worker{role.index}-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    target = Run(folder)
+    with shared(cache.folder, "python -m train fit"), exclusive(folder, "python -m train fit"):
         record = prepare_run(cache, target, config, overwrite or not role.is_chief)
         trim_history(target)
         keras.utils.set_random_seed(config.seed)
@@ -137,7 +116,7 @@ def fit(
             # every worker of a multi-worker run would predict its own copy: the watch is for one process
             watch = cache.read("valid", ("images",), limit=WATCHED)["images"] if backup else None
             chosen = callbacks(target, config, backup=backup, watch=watch)
-            start = backup_state(target / BACKUP)["epoch"] if backup else 0
+            start = backup_state(target.backup)["epoch"] if backup else 0
             if isinstance(inputs["x"], ShardDataset):
                 inputs["x"].set_epoch(start)  # a resumed epoch sees the batches the uninterrupted run would have
             history = model.fit(**inputs, epochs=config.epochs, initial_epoch=start, verbose=verbose, callbacks=chosen)
@@ -173,11 +152,11 @@ def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> kera
     return model
 
 
-def finish(run: Path, record: dict, history: keras.callbacks.History) -> FitResult:
+def finish(run: Run, record: dict, history: keras.callbacks.History) -> FitResult:
     """Mark the run finished in config.json."""
-    if not (run / MODEL).exists():
-        raise LossNotFinite(f"no epoch finished with a finite val_rmse; {run / MODEL} was not written")
-    rows = history_rows(run / HISTORY)
-    best = best_so_far(run / HISTORY)
-    write_json(run / CONFIG, {**record, "finished": True, "best_val_rmse": best, "epochs_run": len(rows)})
+    if not run.model.exists():
+        raise LossNotFinite(f"no epoch finished with a finite val_rmse; {run.model} was not written")
+    rows = run.history_rows()
+    best = best_so_far(run.history)
+    run.write_record({**record, "finished": True, "best_val_rmse": best, "epochs_run": len(rows)})
     return FitResult(best, len(rows))

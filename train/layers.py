@@ -1,7 +1,9 @@
 """Keras layers of the Galaxy Zoo models: decision-tree heads, augmentation, rotation-invariant viewpoints.
 
-All are built from `keras.ops`, so they run wherever Keras runs (a GPU included), and they are
-registered for saving in `.keras` files.
+They are registered for saving in `.keras` files and built from `keras.ops`, except two that call TensorFlow's
+own operations where Keras has none as fast: the fused batch normalisation and the projective transform (an
+output size of its own for the crop). So the models need Keras's TensorFlow backend; they run wherever it runs,
+a GPU included.
 """
 
 import math

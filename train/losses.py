@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from preprocess.schema import SLICES
-from train.recipes import LOSSES
+from train.config import LOSSES
 
 EPSILON = 1e-7  # keeps the logarithm finite where an answer's share rounds to zero
 
@@ -31,4 +31,4 @@ def tree_crossentropy(y_true, y_pred):
 
 
 LOSS_FUNCTIONS = {"crossentropy": tree_crossentropy, "mse": "mse"}
-assert set(LOSS_FUNCTIONS) == set(LOSSES), "train.recipes names what is built here"
+assert set(LOSS_FUNCTIONS) == set(LOSSES), "train.config names what is built here"

@@ -8,6 +8,7 @@ import keras
 from keras import layers
 
 from preprocess.schema import N_COLUMNS
+from train.config import HEADS, MODELS
 from train.layers import (
     DivisiveHead,
     FusedBatchNormalization,
@@ -18,7 +19,6 @@ from train.layers import (
     ViewpointParts,
     central_box,
 )
-from train.recipes import HEADS, MODELS
 
 
 def vgg16_features(x, dropout: float):
@@ -131,7 +131,7 @@ def sigmoid_head(x):
 
 
 HEAD_LAYERS = {"tree": tree_head, "divisive": divisive_head, "sigmoid": sigmoid_head}
-assert set(FEATURES) == set(MODELS) and set(HEAD_LAYERS) == set(HEADS), "train.recipes names what is built here"
+assert set(FEATURES) == set(MODELS) and set(HEAD_LAYERS) == set(HEADS), "train.config names what is built here"
 
 
 def build_model(

@@ -1,4 +1,6 @@
-"""Kaggle's metric: RMSE overall and per question, of predictions or of submission files, with the floor.
+"""Every metric, in one place: Kaggle's (RMSE overall and per question, of predictions or of submission files,
+with the column means and the floor), and the ranking scores of a finetuned binary task (ROC AUC, average
+precision).
 
 No TensorFlow here: `python -m train score` only reads CSVs.
 """
@@ -18,6 +20,11 @@ class Scores:
     rmse: float
     questions: dict[str, float]  # "Q1" .. "Q11"
     gap_closed: float | None = None  # share of the gap between the column means and the floor closed
+
+
+def column_means(labels: np.ndarray, n: int) -> np.ndarray:
+    """The prediction that needs no image: each column's mean over `labels` (the training galaxies), for n galaxies."""
+    return np.tile(np.asarray(labels, np.float64).mean(axis=0), (n, 1))
 
 
 def rmse(predictions: np.ndarray, truth: np.ndarray) -> float:
@@ -55,8 +62,31 @@ def score_submissions(submissions: list[Path], solutions: Path) -> dict[str, Sco
     expected, training = solutions.parent / kaggle.TEST_EXPECTED, solutions.parent / kaggle.SOLUTIONS
     if not (expected.exists() and training.exists()):
         return rows
-    means = np.tile(read_solutions(training)[1].mean(axis=0), (len(true_ids), 1))
-    rows["column means"] = scores(means, truth)
+    rows["column means"] = scores(column_means(read_solutions(training)[1], len(true_ids)), truth)
     rows["floor"] = scores(read_aligned(expected, true_ids), truth)
     gap = rows["column means"].rmse - rows["floor"].rmse
     return {name: replace(row, gap_closed=(rows["column means"].rmse - row.rmse) / gap) for name, row in rows.items()}
+
+
+def roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
+    """The chance that a positive scores above a negative (ties count half): the area under the ROC curve."""
+    truth, score = np.asarray(truth, bool), np.asarray(score, np.float64)
+    ranks = np.empty(len(score))
+    order = np.argsort(score, kind="stable")
+    sorted_scores = score[order]
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    for start, count in zip(first, counts):
+        ranks[order[start : start + count]] = start + (count + 1) / 2.0  # average rank of ties
+    positives, negatives = truth.sum(), (~truth).sum()
+    return float((ranks[truth].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def average_precision(truth: np.ndarray, score: np.ndarray) -> float:
+    """The precision at each score threshold, weighted by the recall it adds (tied scores are one threshold)."""
+    truth, score = np.asarray(truth, bool), np.asarray(score, np.float64)
+    order = np.argsort(-score, kind="stable")
+    truth, score = truth[order], score[order]
+    last = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]  # the last galaxy of each threshold
+    hits = np.cumsum(truth)[last]
+    precision, recall = hits / (last + 1), hits / truth.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))

@@ -8,6 +8,7 @@ import numpy as np
 
 from preprocess.schema import COLUMNS
 from train.morphology import GALLERY_CLASSES, describe
+from train.scores import average_precision, rmse, roc_auc
 
 KINDS = ("binary", "multiclass", "fraction", "regression")
 MAX_CLASSES = 20
@@ -144,30 +145,6 @@ def class_order(text: str):
     return (0, float(text), "") if is_number(text) else (1, 0.0, text)
 
 
-def roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
-    """The chance that a positive scores above a negative (ties count half): the area under the ROC curve."""
-    truth, score = np.asarray(truth, bool), np.asarray(score, np.float64)
-    ranks = np.empty(len(score))
-    order = np.argsort(score, kind="stable")
-    sorted_scores = score[order]
-    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
-    for start, count in zip(first, counts):
-        ranks[order[start : start + count]] = start + (count + 1) / 2.0  # average rank of ties
-    positives, negatives = truth.sum(), (~truth).sum()
-    return float((ranks[truth].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-def average_precision(truth: np.ndarray, score: np.ndarray) -> float:
-    """The precision at each score threshold, weighted by the recall it adds (tied scores are one threshold)."""
-    truth, score = np.asarray(truth, bool), np.asarray(score, np.float64)
-    order = np.argsort(-score, kind="stable")
-    truth, score = truth[order], score[order]
-    last = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]  # the last galaxy of each threshold
-    hits = np.cumsum(truth)[last]
-    precision, recall = hits / (last + 1), hits / truth.sum()
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-
-
 def held_out_scores(task: Task, truth: np.ndarray, values: np.ndarray) -> dict[str, float]:
     """Scores of predictions `values` (the catalog's) against the held-out targets `truth` (as `targets` gives)."""
     if task.kind == "binary":
@@ -183,7 +160,7 @@ def held_out_scores(task: Task, truth: np.ndarray, values: np.ndarray) -> dict[s
         truth = truth * np.array(task.std) + np.array(task.mean)
     error = values - truth
     return {
-        "rmse": float(np.sqrt(np.mean(error**2))),
+        "rmse": rmse(values, truth),
         "r2": float(1.0 - (error**2).sum() / ((truth - truth.mean(axis=0)) ** 2).sum()),
     }
 

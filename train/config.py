@@ -1,16 +1,20 @@
-"""Training settings as plain values: FitConfig, the named recipes that `--recipe` picks, and the names every
-choice can take (so the command line knows them without importing TensorFlow)."""
+"""Settings as plain values: FitConfig and the named recipes that `fit --recipe` picks, FinetuneConfig, and the
+names every choice can take (so the command line knows them, and its defaults, without importing TensorFlow)."""
 
 from dataclasses import dataclass, replace
+
+from train import schedules
 
 MODELS = ("compact", "centre", "centre-context", "vgg16", "viewpoints", "viewpoints-mean")  # built by train.models
 HEADS = ("tree", "divisive", "sigmoid")
 LOSSES = ("crossentropy", "mse")  # built by train.losses
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
-SCHEDULES = ("plateau", "steps", "cosine", "cooldown", "constant")
+SCHEDULES = tuple(schedules.SCHEDULES)
 PRECISIONS = ("float32", "bfloat16", "mixed")
 STRATEGIES = ("none", "mirrored", "multiworker")  # tf.distribute, see train.distribute
+UNFREEZE = ("none", "top", "all")  # what a finetune trains of the trunk, see train.finetune
 MAX_EPOCHS = 10_000  # the epoch cap of a run trained for a time budget instead of a number of epochs
+PREDICT_BATCH = 64  # images per model call when predicting (evaluate, submit, predict)
+DECODE_JOBS = 2  # processes decoding images for `predict` and a finetune's labels
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class FitConfig:
     loader_workers: int = 1  # processes reading batches ahead (Keras's workers with use_multiprocessing)
     precision: str = "float32"  # bfloat16: mixed_bfloat16; mixed: mixed_float16 (outputs in float32)
     jit: bool = False  # XLA
-    tensorboard: bool = False  # logs (and a profile of a few batches) in RUN/logs
+    tensorboard: bool = False  # TensorBoard logs (and a profile of a few batches) in the run folder
     strategy: str = "none"
 
 
@@ -123,3 +127,16 @@ def configure(recipe: str, **overrides) -> FitConfig:
     if config.loss == "crossentropy" and config.head != "tree":
         raise ValueError(f"--loss crossentropy needs the tree head, not {config.head}; use --loss mse")
     return config
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    unfreeze: str = "none"
+    epochs: int = 60
+    minutes: float | None = None  # a wall-clock budget instead of (within) the epochs
+    batch: int = 32
+    lr: float = 1e-3
+    patience: int | None = 15  # epochs without a better held-out score before stopping
+    valid: float = 0.2  # the held-out part: a share, or (above 1) a number of galaxies
+    seed: int = 0
+    compare: bool = True  # also train the same trunk and head from scratch, for the report

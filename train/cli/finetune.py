@@ -4,12 +4,14 @@ from pathlib import Path
 
 import click
 
-from preprocess.cli_support import EXIT_STATUSES, POSITIVE, BadInput, interrupted, os_failure, rejected
+from preprocess.cli_support import EXIT_STATUSES, POSITIVE, rejected, reported
 from train.backend import load_keras
-from train.options import model_run
+from train.cli.options import model_run
+from train.config import UNFREEZE, FinetuneConfig
+from train.runs import Run, RunError
 from train.tasks import KINDS
 
-UNFREEZE = ("none", "top", "all")
+DEFAULTS = FinetuneConfig()
 
 
 @click.command("finetune", epilog=EXIT_STATUSES)
@@ -45,28 +47,36 @@ UNFREEZE = ("none", "top", "all")
 @click.option(
     "--unfreeze",
     type=click.Choice(UNFREEZE),
-    default="none",
+    default=DEFAULTS.unfreeze,
     show_default=True,
     help="none: train the new head alone, the trunk and its batch-normalisation statistics frozen. top, all: then "
     "also the trunk's top block, or all of it, at a tenth of the rate (pays above about a thousand labels).",
 )
-@click.option("--epochs", type=POSITIVE, default=60, show_default=True, help="Most epochs.")
+@click.option("--epochs", type=POSITIVE, default=DEFAULTS.epochs, show_default=True, help="Most epochs.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="A wall-clock budget instead.")
-@click.option("--batch", type=POSITIVE, default=32, show_default=True, help="Batch size.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True, help="Rate.")
+@click.option("--batch", type=POSITIVE, default=DEFAULTS.batch, show_default=True, help="Batch size.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True, help="Rate.")
 @click.option(
-    "--patience", type=POSITIVE, default=15, show_default=True, help="Epochs without a better held-out score."
+    "--patience",
+    type=POSITIVE,
+    default=DEFAULTS.patience,
+    show_default=True,
+    help="Epochs without a better held-out score.",
 )
 @click.option(
     "--valid",
     type=click.FloatRange(min=0, min_open=True),
-    default=0.2,
+    default=DEFAULTS.valid,
     show_default=True,
     help="Held out for early stopping and the report: a share of the labels, or (above 1) a number of them.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the held-out draw and of training.")
 @click.option(
-    "--compare/--no-compare", default=True, help="Also train the same trunk and head from scratch to compare."
+    "--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed of the held-out draw and of training."
+)
+@click.option(
+    "--compare/--no-compare",
+    default=DEFAULTS.compare,
+    help="Also train the same trunk and head from scratch to compare.",
 )
 @click.option("--skip-bad", is_flag=True, help="Exit 0 even when some label rows could not be used (else 3).")
 @click.option("--overwrite", is_flag=True, help="Replace the run in --run.")
@@ -84,24 +94,19 @@ def finetune_command(
     """Finetune the model of --from to the question in LABELS: a new head on its trunk, trained on your labels.
 
     The run in --run is a run like any other: `train predict --run RUN` writes its columns (probabilities and the
-    most likely class, fractions, or values in the labels' units). Its finetune_report.json scores it on the
+    most likely class, fractions, or values in the labels' units). Its finetune report scores it on the
     held-out labels beside the same model trained from scratch and the majority class (or the mean); label rows
-    that could not be used are listed in RUN/rejects.csv.
+    that could not be used are listed in RUN's rejects file.
     """
     load_keras()
-    from train.finetune import FinetuneConfig, FinetuneError, finetune
+    from train.finetune import FinetuneError, finetune
     from train.finetune_data import LabelsError
 
     config = FinetuneConfig(**settings)
     names = [name.strip() for name in columns.split(",")] if columns else None
-    try:
+    bad_input = (LabelsError, FinetuneError, RunError)
+    with reported((run_dir.parent,), f"{run_dir} was not written (a run appears only when complete)", bad_input):
         result = finetune(source, labels, run_dir, config, images, task, names, overwrite)
-    except (LabelsError, FinetuneError) as error:
-        raise BadInput(str(error)) from None
-    except OSError as error:
-        raise os_failure(error, outputs=(run_dir.parent,)) from None
-    except KeyboardInterrupt:
-        raise interrupted(f"{run_dir} was not written (a run appears only when complete)") from None
     describe = result.task.classes or result.task.columns
     click.echo(
         f"{result.task.kind} task on {', '.join(describe)}: {result.galaxies} galaxies, {result.held_out} held out"
@@ -112,7 +117,7 @@ def finetune_command(
         click.echo(f"{name:<18}" + "".join(f"{scores[m]:>19.4f}" for m in metrics))
     click.echo(f"run in {run_dir} after {result.epochs} epochs")
     if result.rejects:
-        message = f"{result.rejects} label row(s) could not be used; they are listed in {run_dir / 'rejects.csv'}"
+        message = f"{result.rejects} label row(s) could not be used; they are listed in {Run(run_dir).rejects}"
         if not skip_bad:
             raise rejected(message)
         click.echo(message, err=True)

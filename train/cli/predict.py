@@ -5,11 +5,15 @@ from pathlib import Path
 
 import click
 
-from preprocess.cli_support import EXIT_STATUSES, POSITIVE, BadInput, os_failure, rejected
+from preprocess.cache import Settings
+from preprocess.cli_support import EXIT_STATUSES, POSITIVE, BadInput, rejected, reported
+from preprocess.kaggle import FRAME
 from preprocess.listing import IMAGE_SUFFIXES, ImageListError, find_images
 from train.backend import load_keras
 from train.catalog_files import CATALOG_SUFFIXES
-from train.options import TTA, model_runs_option, not_written
+from train.cli.options import TTA, model_runs_option, not_written
+from train.config import DECODE_JOBS, PREDICT_BATCH
+from train.runs import RunError
 from train.tta import DEFAULT_TTA
 
 SHOWN_REJECTS = 10
@@ -17,7 +21,9 @@ SHOWN_REJECTS = 10
 
 @click.command("predict", epilog=EXIT_STATUSES)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@model_runs_option(required=True, help="Run folder with model.keras; repeat to average several runs (and see spread).")
+@model_runs_option(
+    required=True, help="Run folder holding a trained model; repeat to average several runs (and see spread)."
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -29,11 +35,12 @@ SHOWN_REJECTS = 10
     "--crop-fraction",
     type=click.FloatRange(min=0, max=1, min_open=True),
     help="Side of the central square kept, as a fraction of the shorter side. Default: the run's training crop "
-    "(0.5, Kaggle's framing, for the default cache); 1.0 for cutouts already cropped to the galaxy.",
+    f"({float(Fraction(Settings().crop, FRAME)):g}, Kaggle's framing, for the default cache); 1.0 for cutouts already "
+    "cropped to the galaxy.",
 )
 @click.option("--tta", type=TTA, default=str(DEFAULT_TTA), show_default=True, help="Views averaged per galaxy.")
-@click.option("--batch", type=POSITIVE, default=64, show_default=True, help="Images per batch.")
-@click.option("--jobs", type=POSITIVE, default=2, show_default=True, help="Processes decoding images.")
+@click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Images per batch.")
+@click.option("--jobs", type=POSITIVE, default=DECODE_JOBS, show_default=True, help="Processes decoding images.")
 @click.option("--skip-bad", is_flag=True, help="Exit 0 even when some files could not be read (else 3).")
 def predict_command(
     paths: tuple[Path, ...],
@@ -68,16 +75,10 @@ def predict_command(
     from train.catalog import InputError, predict_catalog
     from train.plots import plot_gallery
 
-    try:
+    with reported((out, *([gallery] if gallery else [])), not_written(out), bad_input=(InputError, RunError)):
         result = predict_catalog(runs, images, out, fraction, int(tta), batch, jobs)
         if gallery is not None and result.rows:
             plot_gallery(result.best, result.gallery_images(), gallery)
-    except InputError as error:
-        raise BadInput(str(error)) from None
-    except OSError as error:
-        raise os_failure(error, outputs=(out, *([gallery] if gallery else []))) from None
-    except KeyboardInterrupt:
-        raise not_written(out) from None
     click.echo(f"wrote {out}: {result.rows} galaxies from {len(runs)} run(s), {tta} view(s) each")
     if gallery is not None and result.rows:
         click.echo(f"wrote {gallery}")

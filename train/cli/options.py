@@ -6,8 +6,7 @@ import click
 
 from preprocess.cache import Cache, CacheError
 from preprocess.cli import existing_cache
-from preprocess.cli_support import interrupted
-from train.runs import MODEL
+from train.runs import Run
 from train.tta import TTA_VIEWS
 
 CACHE = click.option(
@@ -30,8 +29,8 @@ def open_cache(folder: Path) -> Cache:
 def model_runs(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]) -> list[Path]:
     """Run folders that hold a trained model."""
     for run in value:
-        if not (run / MODEL).exists():
-            raise click.BadParameter(f"{run / MODEL} not found: run `make train` first")
+        if not Run(run).model.exists():
+            raise click.BadParameter(f"{Run(run).model} not found: run `make train` first")
     return list(value)
 
 
@@ -51,6 +50,6 @@ def model_runs_option(**kwargs):
     )
 
 
-def not_written(out: Path) -> SystemExit:
-    """Ctrl-C while writing `out`: nothing partial is left."""
-    return interrupted(f"{out} was not written (it appears only when complete)")
+def not_written(out: Path) -> str:
+    """What Ctrl-C while writing `out` leaves: nothing partial."""
+    return f"{out} was not written (it appears only when complete)"

@@ -1,0 +1,100 @@
+"""One owner for each fact: a run folder's file names live in train/runs.py, the command line's defaults and help
+values come from the configs and recipes, and every choice it offers is one that something builds."""
+
+import importlib
+import re
+from dataclasses import dataclass, replace
+
+import pytest
+from click.testing import CliRunner
+
+import train.cli.evaluate
+import train.cli.finetune
+import train.cli.fit
+import train.cli.predict
+import train.cli.submit
+from tests.helpers import ROOT
+from train import config, distribute, fit, losses, models
+from train.runs import Run
+
+CLI_MODULES = (train.cli.fit, train.cli.finetune, train.cli.evaluate, train.cli.submit, train.cli.predict)
+
+
+def test_a_run_folder_s_file_names_are_spelled_in_train_runs_alone(tmp_path):
+    run = Run(tmp_path)
+    names = {path.name for path in (*run.outputs(), run.config, run.backup, run.logs, run.rejects, run.submission)}
+    names |= {run.finetune_report.name, *(path.name for path in run.report(ensemble=True))}
+    spelled = re.compile("|".join(re.escape(f'"{name}"') + "|" + re.escape(f"/{name}") for name in names))
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for folder in ("train", "bench")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if path != ROOT / "train" / "runs.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if spelled.search(line)
+    ]
+    assert not found, "\n".join(found)
+
+
+@dataclass(frozen=True)
+class OtherFinetune(config.FinetuneConfig):
+    """FinetuneConfig with defaults no module spells."""
+
+    epochs: int = 71
+    batch: int = 19
+    lr: float = 0.00037
+    patience: int | None = 23
+    valid: float = 0.29
+    seed: int = 41
+
+
+@pytest.fixture
+def patched_configs(monkeypatch):
+    """The recipes, FinetuneConfig and the prediction settings changed to values no module spells, and the command
+    modules reloaded under them (and again, unpatched, afterwards)."""
+    monkeypatch.setitem(
+        config.RECIPES, "default", replace(config.RECIPES["default"], dropout=0.137, weight_decay=0.0731, zoom=1.17)
+    )
+    monkeypatch.setitem(config.RECIPES, "winner", replace(config.RECIPES["winner"], warmup=4321))
+    monkeypatch.setattr(config, "FinetuneConfig", OtherFinetune)
+    monkeypatch.setattr(config, "PREDICT_BATCH", 77)
+    monkeypatch.setattr(config, "DECODE_JOBS", 5)
+    for module in CLI_MODULES:
+        importlib.reload(module)
+    yield
+    monkeypatch.undo()
+    for module in CLI_MODULES:
+        importlib.reload(module)
+
+
+def rendered_help(module, name: str) -> str:
+    command = getattr(module, f"{name}_command")
+    result = CliRunner().invoke(command, ["--help"], terminal_width=400)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_help_shows_the_values_of_the_configs_it_renders(patched_configs):
+    fit_help = rendered_help(train.cli.fit, "fit")
+    for value in ("default: 0.137", "default: 0.0731", "default: 1.17", "winner: 4321"):
+        assert value in fit_help, value
+    finetune_help = rendered_help(train.cli.finetune, "finetune")
+    for option, value in (("epochs", 71), ("batch", 19), ("lr", 0.00037), ("patience", 23), ("valid", 0.29)):
+        assert re.search(rf"--{option} .*?\[default: {value}[;\]]", finetune_help), option
+    assert "[default: 41]" in finetune_help
+    for module, name in (
+        (train.cli.evaluate, "evaluate"),
+        (train.cli.submit, "submit"),
+        (train.cli.predict, "predict"),
+    ):
+        assert re.search(r"--batch .*?\[default: 77[;\]]", rendered_help(module, name)), name
+    assert re.search(r"--jobs .*?\[default: 5[;\]]", rendered_help(train.cli.predict, "predict"))
+
+
+def test_every_choice_the_command_line_offers_is_one_that_something_builds():
+    assert set(config.MODELS) == set(models.FEATURES)
+    assert set(config.HEADS) == set(models.HEAD_LAYERS)
+    assert set(config.LOSSES) == set(losses.LOSS_FUNCTIONS)
+    assert set(config.PRECISIONS) == set(fit.POLICIES)
+    assert set(config.STRATEGIES) == {"none", *distribute.STRATEGIES}
+    assert {recipe.optimizer for recipe in config.RECIPES.values()} <= set(fit.OPTIMIZERS)

@@ -1,0 +1,31 @@
+"""`python -m train evaluate`: a run's RMSE per question on the valid split, against the baselines."""
+
+from pathlib import Path
+
+import click
+
+from preprocess.cli_support import EXIT_STATUSES, POSITIVE, reported
+from train.backend import load_keras
+from train.cli.options import CACHE, TTA, model_runs_option, not_written, open_cache
+from train.cli.score import print_table
+from train.config import PREDICT_BATCH
+from train.runs import Run, RunError
+
+
+@click.command("evaluate", epilog=EXIT_STATUSES)
+@CACHE
+@model_runs_option(required=True, help="Run folder holding a trained model; repeat to average several runs.")
+@click.option("--tta", type=TTA, default="1", show_default=True, help="Views averaged per galaxy.")
+@click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Batch size.")
+def evaluate_command(cache: Path, runs: list[Path], tta: str, batch: int) -> None:
+    """Score the model of each RUN (averaged) on CACHE's valid split; the report goes to the first RUN."""
+    opened = open_cache(cache)
+    load_keras()
+    from train.evaluate import evaluate_runs
+
+    report = Run(runs[0]).report(ensemble=len(runs) > 1)[0]
+    with reported((runs[0],), not_written(report), bad_input=(RunError,)):
+        report = evaluate_runs(runs, opened, int(tta), batch)
+    print_table({"model": report.model, **{f"baseline: {k}": v for k, v in report.baselines.items()}})
+    click.echo(f"largest decision-tree violation of the model: {report.tree_violation:.2g}")
+    click.echo(f"valid galaxies: {report.galaxies}; report in {runs[0]}")

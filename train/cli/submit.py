@@ -1,0 +1,65 @@
+"""`python -m train submit`: a Kaggle submission of the test split, from runs or a baseline."""
+
+from pathlib import Path
+
+import click
+
+from preprocess.cli_support import EXIT_STATUSES, POSITIVE, reported
+from train.backend import load_keras
+from train.baselines import BASELINES
+from train.cli.options import CACHE, TTA, model_runs_option, not_written, open_cache
+from train.config import PREDICT_BATCH
+from train.runs import RunError
+from train.tta import DEFAULT_TTA
+
+
+@click.command("submit", epilog=EXIT_STATUSES)
+@CACHE
+@model_runs_option(help="Run folder holding a trained model; repeat to average several runs (an ensemble).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Submission CSV to write (.csv or .csv.gz).",
+)
+@click.option(
+    "--tta",
+    type=TTA,
+    default=str(DEFAULT_TTA),
+    show_default=True,
+    help="Views averaged per galaxy: N/2 turns evenly spread over the circle, each also mirrored (1: as it is).",
+)
+@click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Batch size.")
+@click.option(
+    "--baseline",
+    type=click.Choice(list(BASELINES)),
+    help="Write a reference baseline's predictions instead of a model's (no --run).",
+)
+@click.option(
+    "--sample",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Kaggle's sample submission to check the IDs against (default: the one in the data folder the cache was "
+    "made from).",
+)
+def submit_command(
+    cache: Path, runs: list[Path], out: Path, tta: str, batch: int, baseline: str | None, sample: Path | None
+) -> None:
+    """Predict every test galaxy of CACHE and write a Kaggle submission to OUT (atomically)."""
+    if not out.name.endswith((".csv", ".csv.gz")):
+        raise click.BadParameter("must end in .csv or .csv.gz", param_hint="--out")
+    if baseline is None and not runs:
+        raise click.BadParameter("needs a trained run folder (or a --baseline)", param_hint="--run")
+    if baseline is not None and runs:
+        raise click.BadParameter("give either --run or --baseline, not both", param_hint="--baseline")
+    opened = open_cache(cache)
+    load_keras()
+    from train.submit import SubmissionError, submit_baseline, submit_models
+
+    with reported((out,), not_written(out), bad_input=(RunError,), failed=(SubmissionError,)):
+        if baseline:
+            written = submit_baseline(baseline, opened, out, sample)
+        else:
+            written = submit_models(runs, opened, out, int(tta), batch, sample)
+    for warning in written.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {written.path}")

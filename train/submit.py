@@ -1,0 +1,87 @@
+"""Kaggle submissions of the test split: predicted by runs (train.inference) or by a baseline, checked against
+Kaggle's sample submission, written atomically."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from preprocess import kaggle
+from preprocess.cache import Cache
+from preprocess.labels import read_solutions, write_solutions
+from preprocess.lock import shared
+from train.baselines import BASELINES
+from train.config import PREDICT_BATCH
+from train.inference import load_models, predict_split
+from train.scores import column_means
+from train.tta import DEFAULT_TTA
+
+
+class SubmissionError(RuntimeError):
+    """Predictions that would make a submission Kaggle refuses or scores wrongly."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    path: Path
+    warnings: list[str] = field(default_factory=list)  # what the user must hear: rejected galaxies, IDs unchecked
+
+
+def check_submission(ids: np.ndarray, predictions: np.ndarray, sample: Path) -> list[str]:
+    """SubmissionError unless every ID comes once, every value is finite and the IDs are those of Kaggle's sample
+    submission `sample`; a warning if there is no such file to check against."""
+    unique, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise SubmissionError(f"GalaxyIDs predicted more than once: {unique[counts > 1][:10].tolist()}")
+    bad = ~np.isfinite(predictions).all(axis=1)
+    if bad.any():
+        raise SubmissionError(f"{bad.sum()} galaxies have non-finite predictions, e.g. {ids[bad][:10].tolist()}")
+    if not sample.is_file():
+        return [f"the IDs were not checked against Kaggle's sample submission: {sample} not found; pass --sample"]
+    expected = read_solutions(sample)[0]
+    missing, extra = np.setdiff1d(expected, ids), np.setdiff1d(ids, expected)
+    if len(missing) or len(extra):
+        raise SubmissionError(
+            f"the submission's IDs differ from {sample}: {len(missing)} missing (e.g. {missing[:5].tolist()}), "
+            f"{len(extra)} not in it (e.g. {extra[:5].tolist()})"
+        )
+    return []
+
+
+def write_submission(
+    cache: Cache, out: Path, ids: np.ndarray, predictions: np.ndarray, sample: Path | None = None
+) -> Submission:
+    """Clip to [0, 1], give rejected test galaxies the training means (with a warning), check against the sample
+    submission (by default the one in the data folder the cache was made from), write atomically."""
+    warnings = []
+    rejected = sorted(r.galaxy_id for r in cache.rejects("test"))
+    if rejected:
+        means = column_means(cache.read("train", ("labels",))["labels"], len(rejected))
+        warnings.append(
+            f"{len(rejected)} test galaxies were rejected at preprocessing and get the training "
+            f"column means: {rejected[:10]}"
+        )
+        ids = np.concatenate([ids, rejected])
+        predictions = np.concatenate([predictions, means])
+    warnings += check_submission(ids, predictions, sample or Path(cache.source) / kaggle.ZEROS)
+    return Submission(write_solutions(out, ids, np.clip(predictions, 0.0, 1.0)), warnings)
+
+
+def submit_models(
+    runs: list[Path],
+    cache: Cache,
+    out: Path,
+    tta: int = DEFAULT_TTA,
+    batch: int = PREDICT_BATCH,
+    sample: Path | None = None,
+) -> Submission:
+    """The test split predicted by the runs' models (an ensemble when several), averaged with `tta` views."""
+    with shared(cache.folder, "python -m train submit"):
+        ids, predictions = predict_split(load_models(runs, cache), cache, "test", tta=tta, batch=batch)
+        return write_submission(cache, out, ids, predictions, sample)
+
+
+def submit_baseline(name: str, cache: Cache, out: Path, sample: Path | None = None) -> Submission:
+    with shared(cache.folder, "python -m train submit"):
+        ids = cache.read("test", ("ids",))["ids"]
+        return write_submission(cache, out, ids, BASELINES[name](cache, "test"), sample)
