@@ -36,7 +36,7 @@ DEMO_MINUTES ?= 9
 # `make quality`: minutes of training per candidate recipe
 QUALITY_MINUTES ?= 20
 
-.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score predict finetune bench bench-gpu quality learning-curves framing fullsize finetune-bench clean
+.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score predict finetune bench bench-cpu bench-gpu quality learning-curves framing fullsize finetune-bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -123,6 +123,9 @@ demo: $(RUN)/report.json $(DEMO_SUBMISSIONS) ## the whole pipeline on a small sy
 
 bench: install ## speed and memory benchmarks (bench/)
 	$(PY) -m bench
+
+bench-cpu: install ## training and 16-view prediction under each of TensorFlow's CPU settings; FLOP/s against peak
+	$(PY) -m bench.cpu
 
 bench-gpu: install ## training img/s of each model fed by ShardDataset vs batches already in GPU memory
 	$(PY) -m bench.gpu

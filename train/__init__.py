@@ -1,6 +1,5 @@
-"""Stage 2: stream the HDF5 cache into Keras models; evaluate; write submissions."""
+"""Stage 2: stream the HDF5 cache into Keras models; evaluate; write submissions, catalogs and finetuned runs."""
 
-import os
+from train.startup import configure
 
-# TensorFlow's log level once it has started (train.backend holds back what it prints while starting)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+configure()  # TensorFlow's start-up settings, before anything imports it (train.startup)
