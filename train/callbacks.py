@@ -224,7 +224,8 @@ class TimeBudget(keras.callbacks.Callback):
 
 
 def plateau(config: FitConfig, monitor: tuple[str, str]) -> keras.callbacks.Callback:
-    """Halve the rate when `monitor` has not improved for a third of the early-stopping patience (2 epochs without)."""
+    """Halve the rate when `monitor` has not improved for a third of the early-stopping patience (2 epochs without
+    one)."""
     name, mode = monitor
     patience = max(1, (config.patience or 6) // 3)
     return keras.callbacks.ReduceLROnPlateau(

@@ -21,7 +21,8 @@ DECODE_JOBS = 2  # processes decoding images for `predict` and a finetune's labe
 class FitConfig:
     """The default recipe: the compact CNN on the central box without dropout, the softmax tree head trained on each
     question's cross-entropy, Adam with weight decay, in-model augmentation without zoom and a learning rate held,
-    then cooled down over the last 30% of training. It measured best at equal time on 2 CPU cores (README)."""
+    then cooled down over the last 30% of training. It measured best at equal time on 2 CPU cores
+    (docs/experiments.md)."""
 
     recipe: str = "default"
     model: str = "centre"
@@ -43,18 +44,15 @@ class FitConfig:
     zoom: float = 1.0
     # Rate of the dropout of the dense layers. The default has none: at 20 minutes on the quality set the compact
     # CNN with 0.25 did not overfit (training RMSE as far from the floor as validation's) and learned slower than
-    # without, which overfits a little at the end and still closes more of the gap (README).
+    # without, which overfits a little at the end and still closes more of the gap (docs/experiments.md).
     dropout: float = 0.0
     # Decoupled weight decay (Keras's `weight_decay`, as in AdamW) of the kernels; biases and the batch
     # normalisation's scale and offset are not decayed (train.fit.NOT_DECAYED). At 20 minutes on the quality set
-    # (seed 1, step schedule) 0.05 closed 88.6% of the gap, 0.2 and 0.5 89.2%, none 88.2% (README).
+    # (seed 1, step schedule) 0.05 closed 88.6% of the gap, 0.2 and 0.5 89.2%, none 88.2% (docs/experiments.md).
     weight_decay: float = 0.2
     patience: int | None = None  # epochs without a better val_rmse before stopping; None: never stop early
-    # plateau: halve the learning rate when val_rmse stalls; steps: divide it by 10 at 72% and 92% of the
-    # epochs or of the time budget (the Kaggle winner's schedule); cosine: lower it along half a cosine to a
-    # hundredth at the end (no better than steps at 20 minutes, README); cooldown: hold it, then lower it along
-    # 1 - sqrt over the last 30% (train.callbacks.cooldown_rate; with weight decay 0.2 it closed 89.7% of the gap
-    # against the steps' 89.2%, seed 1, README); constant: leave it
+    # train.schedules names each. steps is the Kaggle winner's; cosine was no better than steps at 20 minutes;
+    # cooldown, with weight decay 0.2, closed 89.7% of the gap against the steps' 89.2% (seed 1, docs/experiments.md)
     schedule: str = "cooldown"
     seed: int = 0
     warmup: int = 0  # training images before the divisive head divides (his 10,000): clipped outputs until then
@@ -72,11 +70,11 @@ RECIPES = {
     # and with his initialisation, maxout, dropout, his divisive head after 10,000 images of warm-up,
     # rotation/zoom/shift/flip augmentation, the learning rate divided by 10 at 72% and 92%. With batch
     # normalisation in the trunk it collapsed to constant predictions; his SGD (0.04, batch 16) learned nothing
-    # in its first 4 minutes here, so it keeps Adam (README).
+    # in its first 4 minutes here, so it keeps Adam (docs/experiments.md).
     # His WEIGHT_DECAY is 0.0 (in an update rule that would spare the biases); the recipe decays nothing either.
     # His dropout of 0.5 before each dense layer ("absolutely essential", he wrote) regularised hundreds of GPU
     # epochs; in the 40-50 epochs of 20 CPU minutes the network underfits with it (training RMSE above validation
-    # RMSE in every epoch): 67.9% of the gap with 0.5, 71.6% with 0.25, 76.4% with 0.1 (README).
+    # RMSE in every epoch): 67.9% of the gap with 0.5, 71.6% with 0.25, 76.4% with 0.1 (docs/experiments.md).
     "winner": FitConfig(
         recipe="winner",
         model="viewpoints",

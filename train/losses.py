@@ -20,7 +20,8 @@ def tree_crossentropy(y_true, y_pred):
     the competition's metric. The squared error's gradient for a question shrinks with the square of the share
     that reaches it, so the deep, rarely reached questions (the number of arms, Q11; their winding, Q10) learned
     slowest; this one's shrinks with the share alone. With the tree head, answer / sum is that question's softmax.
-    At 20 minutes on the quality set it closed 2 more points of the gap than the squared error, Q11 most (README).
+    At 20 minutes on the quality set it closed 2 more points of the gap than the squared error, Q11 most
+    (docs/experiments.md).
     """
     total = 0.0
     for columns in SLICES.values():

@@ -29,7 +29,7 @@ M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
 MMAP_THRESHOLD = 32 * 2**20  # the largest glibc accepts on 64-bit (HEAP_MAX_SIZE / 2)
 TRIM_THRESHOLD = TOP_PAD = 256 * 2**20
 ALLOCATOR_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
-# (intra-op, inter-op) threads per core; measured best by `make bench-cpu` (README)
+# (intra-op, inter-op) threads per core; measured by `make bench-cpu` (docs/experiments.md)
 THREADS = (1, 1)
 OFF = "GALAXY_ZOO_STARTUP"
 LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL"

@@ -105,22 +105,14 @@ def recipe_summary(config: FitConfig) -> str:
     "shows, which zoom changes).",
 )
 @override("--dropout", type=click.FloatRange(min=0, max=1, max_open=True), help="Dropout rate before dense layers.")
-@override(
-    "--weight-decay",
-    type=click.FloatRange(min=0),
-    help="Decoupled weight decay of the kernels, as AdamW's.",
-)
+@override("--weight-decay", type=click.FloatRange(min=0), help="Decoupled weight decay of the kernels, as AdamW's.")
 @override("--patience", type=POSITIVE, help="Epochs without a better val_rmse before stopping early.")
 @override(
     "--ema/--no-ema",
     default=None,
     help="Validate and keep an exponential moving average of the weights (Keras's use_ema, SwapEMAWeights).",
 )
-@override(
-    "--warmup",
-    type=click.IntRange(min=0),
-    help="Training images before the divisive head divides: until then it clips.",
-)
+@override("--warmup", type=click.IntRange(min=0), help="Training images before the divisive head clips no more.")
 @override("--seed", type=int, help="Seed of weights, shuffling and augmentation.")
 @override(
     "--loader-workers",
