@@ -1,7 +1,5 @@
 import json
-import os
 import shutil
-import signal
 from dataclasses import replace
 
 import numpy as np
@@ -14,10 +12,10 @@ from preprocess.labels import read_solutions, write_solutions
 from preprocess.pipeline import run
 from synth.dataset import replicate
 from tests.conftest import SMALL
-from tests.helpers import paused_command
 from train.cli import main
 from train.config import FitConfig
 from train.fit import fit
+from train.inference import predict_each_model
 from train.runs import RunError
 from train.scores import score_submissions
 
@@ -151,19 +149,23 @@ def evaluate_args(cache, run) -> list[str]:
     return ["evaluate", "--cache", str(cache), "--run", str(run), "--batch", "10"]
 
 
-def test_ctrl_c_during_evaluate_leaves_no_report(small_cache, trained_run, tmp_path):
+def test_ctrl_c_during_evaluate_leaves_no_report(small_cache, trained_run, tmp_path, monkeypatch):
+    """Ctrl-C (KeyboardInterrupt, as Python raises it) after the first of three batches of the 30 validation galaxies
+    is predicted."""
     run = tmp_path / "run"
-    shutil.copytree(trained_run, run)
-    for report in run.glob("*report*"):
-        report.unlink()
-    # paused after predicting the first of three batches of the 30 validation galaxies
-    process = paused_command(
-        tmp_path / "paused", "train.inference:predict_each_model", 1, "train", *evaluate_args(small_cache, run)
-    )
-    os.killpg(process.pid, signal.SIGINT)
-    output = process.communicate(timeout=60)[0]
-    assert process.returncode == 130, output[-2000:]
-    assert "report.json was not written" in output and "Traceback" not in output
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("*report*"))
+    predicted = []
+
+    def first_batch_then_ctrl_c(models, images):
+        if predicted:
+            raise KeyboardInterrupt
+        predicted.append(len(images))
+        return predict_each_model(models, images)
+
+    monkeypatch.setattr("train.inference.predict_each_model", first_batch_then_ctrl_c)
+    result = CliRunner().invoke(main, evaluate_args(small_cache, run))
+    assert result.exit_code == 130 and predicted == [10], result.output
+    assert "report.json was not written" in result.output and "Traceback" not in result.output
     assert not list(run.glob("*report*")) and not list(run.glob(".*tmp*"))
 
 

@@ -112,7 +112,7 @@ def recipe_summary(config: FitConfig) -> str:
     default=None,
     help="Validate and keep an exponential moving average of the weights (Keras's use_ema, SwapEMAWeights).",
 )
-@override("--warmup", type=click.IntRange(min=0), help="Training images before the divisive head clips no more.")
+@override("--warmup", type=click.IntRange(min=0), help="Training images the divisive head clips before it divides.")
 @override("--seed", type=int, help="Seed of weights, shuffling and augmentation.")
 @override(
     "--loader-workers",
