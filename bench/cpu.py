@@ -31,7 +31,7 @@ WORK = Path(__file__).parent / "work"
 RESULTS = Path(__file__).parent / "results_cpu.json"
 ROUNDS = 3
 EPOCHS = 3
-COPIES = 4  # the 1,000 + 250 synthetic galaxies, this many times: epochs of a few seconds
+COPIES = 3  # the 1,000 + 250 synthetic galaxies, this many times: epochs of a few seconds
 # name -> (TensorFlow's variables, the project's settings applied: "allocator", "threads"). Every row but the last
 # leaves TensorFlow's start-up to the row (GALAXY_ZOO_STARTUP=tensorflow), then applies what it names.
 ONEDNN = {

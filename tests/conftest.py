@@ -30,7 +30,7 @@ def small_cache(kaggle_dir, tmp_path_factory) -> Path:
     return cache
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained_run(small_cache, tmp_path_factory):
     run = tmp_path_factory.mktemp("run")
     fit(small_cache, run, FitConfig(epochs=1, batch=16), verbose=0)

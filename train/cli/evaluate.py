@@ -23,8 +23,8 @@ def evaluate_command(cache: Path, runs: list[Path], tta: str, batch: int) -> Non
     load_keras()
     from train.evaluate import evaluate_runs
 
-    report = Run(runs[0]).report(ensemble=len(runs) > 1)[0]
-    with reported((runs[0],), not_written(report), bad_input=(RunError,)):
+    report_file = Run(runs[0]).report(ensemble=len(runs) > 1)[0]
+    with reported((runs[0],), not_written(report_file), bad_input=(RunError,)):
         report = evaluate_runs(runs, opened, int(tta), batch)
     print_table({"model": report.model, **{f"baseline: {k}": v for k, v in report.baselines.items()}})
     click.echo(f"largest decision-tree violation of the model: {report.tree_violation:.2g}")
