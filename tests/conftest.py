@@ -32,6 +32,7 @@ def small_cache(kaggle_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_run(small_cache, tmp_path_factory):
+    """One epoch of the default recipe, shared by the session: a test that must change the run copies it first."""
     run = tmp_path_factory.mktemp("run")
     fit(small_cache, run, FitConfig(epochs=1, batch=16), verbose=0)
     return run
