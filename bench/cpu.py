@@ -54,9 +54,19 @@ ROWS[PROJECT] = (None, ())  # train.startup.configure, as any command runs it
 CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16")
 
 
+def processors() -> list[dict[str, str]]:
+    """/proc/cpuinfo's fields, one dict per logical processor (none where there is no such file)."""
+    path = Path("/proc/cpuinfo")
+    blocks = (
+        [dict(re.findall(r"^(.+?)\s*:\s*(.*)$", b, re.M)) for b in path.read_text().split("\n\n")]
+        if path.exists()
+        else []
+    )
+    return [block for block in blocks if "processor" in block]
+
+
 def cpu_flags() -> list[str]:
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    found = set(re.findall(r"^flags\s*:\s*(.*)$", text, re.M)[0].split()) if "flags" in text else set()
+    found = set(processors()[0].get("flags", "").split()) if processors() else set()
     return [flag for flag in CPU_FLAGS if flag in found]
 
 
@@ -64,11 +74,7 @@ def peak_flops(flags: list[str]) -> dict:
     """Physical cores x all-core clock x FMA units x float32 lanes x 2: the clock is what /proc/cpuinfo says (a
     virtual machine's nominal one), and 2 FMA units per core is what AVX2 and AVX-512 server cores since Haswell and
     Zen 2 have."""
-    blocks = [
-        dict(re.findall(r"^(.+?)\s*:\s*(.*)$", block, re.M))
-        for block in Path("/proc/cpuinfo").read_text().split("\n\n")
-    ]
-    blocks = [block for block in blocks if "processor" in block]
+    blocks = processors()
     cores = len({(block.get("physical id"), block.get("core id")) for block in blocks}) or os.cpu_count()
     clock = float(blocks[0]["cpu MHz"]) * 1e6
     lanes = 16 if "avx512f" in flags else 8
