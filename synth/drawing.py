@@ -10,7 +10,8 @@ from dataclasses import replace
 import numpy as np
 
 from preprocess.kaggle import FRAME
-from synth.galaxy import Galaxy
+from synth.galaxy import FAINT_ODD, Galaxy
+from synth.noise import sky_noise
 
 RED = np.array([1.0, 0.78, 0.55], np.float32)  # old stars: bulges, ellipticals, bars
 YELLOW = np.array([1.0, 0.9, 0.75], np.float32)
@@ -19,8 +20,10 @@ WHITE = np.array([1.0, 1.0, 1.0], np.float32)
 STRETCH = 0.05  # flux at which the asinh stretch turns from linear to logarithmic
 
 
-WEBER = 0.3  # a ring that adds this share to the light beneath it shows as one sigma of noise on empty sky
+WEBER = 0.3  # a feature that adds this share to the light beneath it shows as one sigma of noise on empty sky
+REACH_ARMS, REACH_BAR = 1.5, 0.5  # where arms (in disk scale lengths) and bars (in their length) are read
 NEIGHBOUR = 33  # px: the window of a neighbouring star or galaxy (blurred stars fade within it)
+BACKGROUND = 24  # px: the window of a faint background galaxy
 FFT_SIZES = (64, 80, 96, 128, 160, 192, 240, 256, 320, 360, 384, 400)  # fast FFT lengths
 
 
@@ -67,25 +70,33 @@ def arc(x, y, radius: float, start: float, length: float, width: float) -> np.nd
 def draw_spiral(cv: Canvas, g: Galaxy, u, v) -> None:
     r = np.hypot(u, v) + 1e-3
     theta = np.arctan2(v, u)
-    start = max(g.bar_length, 0.6 * g.r_disk)
-    phase = g.arms * (theta - np.log(r / start) / np.tan(g.pitch))
+    phase = g.arms * (theta - np.log(r / max(g.bar_length, 0.6 * g.r_disk)) / np.tan(g.pitch))
     arms = ((1.0 + np.cos(phase)) / 2.0) ** 3
-    onset = 1.0 / (1.0 + np.exp(-(r - start) / 2.0))
-    cv.add(arms * onset * np.exp(-r / (1.4 * g.r_disk)), BLUE, g.arm_strength * g.disk_flux)
+    cv.add(
+        arms * arm_envelope(g, r),
+        BLUE,
+        g.arm_strength * feature_unit(g, "arms") / arm_envelope(g, REACH_ARMS * g.r_disk),
+    )
+
+
+def arm_envelope(g: Galaxy, r):
+    """The arms' crest at radius r: rising past the bar or the bulge, then fading with the disk."""
+    start = max(g.bar_length, 0.6 * g.r_disk)
+    return 1.0 / (1.0 + np.exp(-(r - start) / 2.0)) * np.exp(-r / (1.4 * g.r_disk))
 
 
 def draw_disk(cv: Canvas, g: Galaxy, x, y) -> None:
     u, v = rotate(x, y, g.angle, g.axis_ratio)
     r = np.hypot(u, v)
     cv.add(np.exp(-r / g.r_disk), BLUE * 0.6 + YELLOW * 0.4, g.disk_flux * (0.35 if g.arms else 1.0))
-    if g.arms:
+    if g.arms and g.arm_strength > 0:
         draw_spiral(cv, g, u, v)
-    if g.bar:
+    if g.bar and g.bar_strength > 0:
         bu, bv = rotate(u, v, g.bar_angle)
         cv.add(
             np.exp(-((np.abs(bu) / g.bar_length) ** 3) - (bv / (0.22 * g.bar_length)) ** 2),
             YELLOW,
-            2.5 * g.disk_flux,
+            g.bar_strength * feature_unit(g, "bar") / np.exp(-(REACH_BAR**3)),
         )
     if g.bulge_flux > 0:
         cv.add(
@@ -119,40 +130,54 @@ def draw_irregular(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> Non
 def draw_odd_feature(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> None:
     size, odd = g.size, g.odd_type
     u, v = rotate(x, y, g.angle, g.axis_ratio)
+    crest = g.odd_strength * feature_unit(g, "odd") if odd in FAINT_ODD else 0.0
     if odd == "ring":
-        cv.add(
-            np.exp(-((np.hypot(u, v) - g.ring_radius) ** 2) / (2 * (0.25 * size) ** 2)),
-            BLUE,
-            g.ring_strength * ring_unit(g),
-        )
+        cv.add(np.exp(-((np.hypot(u, v) - g.ring_radius) ** 2) / (2 * (0.25 * size) ** 2)), BLUE, crest)
     elif odd == "lens":
-        cv.add(0.5 - 0.5 * np.tanh((np.hypot(u, v) - 1.6 * size) / 3.0), YELLOW, 0.12 + 0.2 * g.disk_flux)
+        cv.add(0.5 - 0.5 * np.tanh((np.hypot(u, v) - 1.6 * size) / 3.0), YELLOW, crest)
     elif odd == "merger":
         d, a = rng.uniform(1.3, 2.4) * size, rng.uniform(0, 2 * np.pi)
         cx, cy = d * np.cos(a), d * np.sin(a)
         cv.add(sersic(np.hypot(x - cx, y - cy), 0.6 * size, 2.0), RED, rng.uniform(0.4, 1.0) * g.peak_flux)
-        for sign in (1, -1):
+        for sign in (1, -1):  # the tidal debris
             cv.add(
                 arc(x - cx / 2, y - cy / 2, 1.2 * d, a + (0.3 if sign > 0 else np.pi + 0.3), 2.2, 0.18 * size),
                 YELLOW,
-                0.12,
+                crest,
             )
     elif odd == "other":
-        cv.add(arc(x, y, 2.6 * size, rng.uniform(0, 2 * np.pi), rng.uniform(0.6, 1.4), 1.8), BLUE, 0.5)
+        cv.add(arc(x, y, 2.6 * size, rng.uniform(0, 2 * np.pi), rng.uniform(0.6, 1.4), 1.8), BLUE, crest)
     elif odd == "dust lane":
         du, dv = rotate(x, y, g.angle)
-        cv.dim(1.0 - 0.85 * np.exp(-((dv - 0.05 * size) ** 2) / (2 * (0.12 * size + 1.0) ** 2)))
+        depth = min(0.95, crest / max(light_beneath(g, "odd"), 1e-6))
+        cv.dim(1.0 - depth * np.exp(-((dv - 0.05 * size) ** 2) / (2 * (0.12 * size + 1.0) ** 2)))
 
 
-def ring_unit(g: Galaxy) -> float:
-    """The crest at which a ring shows as plainly as one sigma of noise on empty sky: the noise plus WEBER of the
-    galaxy's own light beneath the ring (read on its major axis, where the ring crosses it), since a ring within a
-    bright body must add a share of its light to be seen (Weber's law), not just rise above the noise."""
+def reach(g: Galaxy, feature: str) -> float:
+    """Where a feature's crest is read, in px along the major axis from the centre."""
+    if feature == "arms":
+        return REACH_ARMS * g.r_disk
+    if feature == "bar":
+        return REACH_BAR * g.bar_length
+    return {"ring": g.ring_radius, "lens": g.size, "merger": 2.0 * g.size, "other": 2.6 * g.size}.get(g.odd_type, 0.0)
+
+
+def light_beneath(g: Galaxy, feature: str) -> float:
+    """The galaxy's body's light (its features left out) on its major axis where `feature` is read."""
     point = Canvas(0.0, 0.0, 1)
-    point.x = np.array([[g.ring_radius * np.cos(g.angle)]], np.float32)
-    point.y = np.array([[g.ring_radius * np.sin(g.angle)]], np.float32)
-    draw_galaxy(point, replace(g, odd_type=None), np.random.default_rng(0))
-    return g.noise + WEBER * float(point.flux.mean())
+    radius = reach(g, feature)
+    point.x = np.array([[radius * np.cos(g.angle)]], np.float32)
+    point.y = np.array([[radius * np.sin(g.angle)]], np.float32)
+    body = replace(g, arm_strength=0.0, bar_strength=0.0, odd_type=None if g.odd_type in FAINT_ODD else g.odd_type)
+    draw_galaxy(point, body, np.random.default_rng(0))
+    return float(point.flux.mean())
+
+
+def feature_unit(g: Galaxy, feature: str) -> float:
+    """The crest at which `feature` shows as plainly as one sigma of noise on empty sky: the noise plus WEBER of
+    the body's light beneath it, since a feature within a bright body must add a share of its light to be seen
+    (Weber's law), not just rise above the noise. A feature's strength is its crest in this unit."""
+    return g.noise + WEBER * light_beneath(g, feature)
 
 
 def draw_star_or_artifact(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> None:
@@ -227,15 +252,20 @@ def add_neighbours(sky: np.ndarray, rng: np.random.Generator, blur: float) -> No
                 rng.uniform(0.05, 0.4),
             )
         sky[y0 : y0 + NEIGHBOUR, x0 : x0 + NEIGHBOUR] += (flux * blob)[..., None] * colour
+    add_background(sky, rng, blur)
 
 
-_NOISE_TABLE = np.random.default_rng(424).standard_normal(4 * FRAME * FRAME * 3, dtype=np.float32)
-
-
-def sky_noise(rng: np.random.Generator) -> np.ndarray:
-    """Unit Gaussian noise (FRAME, FRAME, 3): a random window of a fixed table, 20x cheaper than drawing it."""
-    start = rng.integers(0, len(_NOISE_TABLE) - FRAME * FRAME * 3)
-    return _NOISE_TABLE[start : start + FRAME * FRAME * 3].reshape(FRAME, FRAME, 3)
+def add_background(sky: np.ndarray, rng: np.random.Generator, blur: float) -> None:
+    """Faint, small galaxies far behind, anywhere in the frame, some on the galaxy itself: a blotch or two in the
+    noise, as in SDSS cutouts."""
+    n = BACKGROUND
+    for _ in range(rng.integers(5, 25)):
+        x0, y0 = rng.integers(0, FRAME - n, 2)
+        ys, xs = np.mgrid[0:n, 0:n].astype(np.float32) - n / 2 + rng.uniform(-0.5, 0.5, 2)[:, None, None]
+        u, v = rotate(xs, ys, rng.uniform(0, np.pi), rng.uniform(0.5, 1.0))
+        blob = gaussian_blob(u, v, np.hypot(rng.uniform(0.8, 2.5), blur))  # small and blurred: nearly a Gaussian
+        flux = np.exp(rng.uniform(np.log(0.002), np.log(0.03)))
+        sky[y0 : y0 + n, x0 : x0 + n] += (flux * blob)[..., None] * [RED, YELLOW, BLUE][rng.integers(3)]
 
 
 def render(g: Galaxy, rng: np.random.Generator) -> np.ndarray:

@@ -1,21 +1,24 @@
 """The true parameters of a synthetic galaxy, drawn at random, and the answers they imply."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 ODD_TYPES = ["ring", "lens", "disturbed", "irregular", "other", "merger", "dust lane"]
 KINDS = ["smooth", "disk", "edge_on", "star"]  # "irregular" comes from the odd feature
 TIGHTNESS_DEGREES = np.array([12.0, 22.0, 34.0])  # pitch angles of tight, medium and loose arms
-SIZE = (20.0, 28.0)  # the galaxy's scale length in the 424 frame, log-uniform (see sample_galaxy)
+SIZE = (21.5, 30.0)  # the galaxy's scale length in the 424 frame, log-uniform (see sample_galaxy)
 BLUR = (1.5, 4.0)  # the Gaussian blur's sigma in px for the nearest and the farthest galaxies
 RESOLVED = 8.0  # galaxies this many blur sigmas across are half-way to clearly resolved
-# A ring's radius in scale lengths (uniform) and its strength (log-uniform): its crest in units of what makes it as
-# plain as one sigma of noise on empty sky (synth.drawing.ring_unit). Rings range from lanes barely seen to plain
-# ones; a tenth are fainter than that unit.
-RING_RADIUS = (1.5, 2.4)
-RING_STRENGTH = (0.8, 8.0)
-RING_SEEN = 1.0  # the strength at which half the volunteers who look for odd features see the ring
+RING_RADIUS = (1.5, 2.4)  # a ring's radius in scale lengths (uniform)
+# A faint feature's strength (log-uniform): its crest in units of what makes it as plain as one sigma of noise on
+# empty sky (synth.drawing.feature_unit). Real arms, bars, rings, lanes and tidal debris range from invisible in
+# the noise to plain; a fifth are drawn below half that unit, and a fifth above four times it.
+FEATURE_STRENGTH = (0.3, 10.0)
+SEEN = 1.0  # the strength at which half the volunteers who look for a feature see it
+SLOPE = 3.0  # how sharply seeing turns on with strength: contrast detection's psychometric slope is about 3-4
+FAINT_ODD = ("ring", "lens", "merger", "other", "dust lane")  # odd features drawn as light (or dust) on the body
+FEATURES = ("arms", "bar", "odd")  # what a galaxy may show faintly, each with its own strength
 
 
 @dataclass
@@ -51,7 +54,8 @@ class Galaxy:
     truth: dict[int, int] = field(default_factory=dict)  # question -> the answer a perfect observer gives
     visibility: float = 0.0  # 0..1: how clearly the details show
     ring_radius: float = 0.0
-    ring_strength: float = 0.0
+    bar_strength: float = 0.0
+    odd_strength: float = 0.0  # of an odd feature of FAINT_ODD
 
 
 def sample_galaxy(rng: np.random.Generator) -> Galaxy:
@@ -80,7 +84,7 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
         psf=BLUR[0] * (BLUR[1] / BLUR[0]) ** distance,
         sky=rng.uniform(0.0015, 0.006),
         gradient=rng.uniform(-1, 1, 2),
-        noise=rng.uniform(0.003, 0.01),
+        noise=rng.uniform(0.0018, 0.0062),
         peak_flux=float(np.exp(rng.uniform(np.log(3.0), np.log(9.0)))),
         sersic_n=rng.uniform(1.5, 3.0),
         artifact=bool(rng.random() < 0.3),
@@ -94,9 +98,10 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
         if kind == "disk" and rng.random() < 0.7:
             g.arms = int(rng.choice([1, 2, 3, 4, 5, 6], p=[0.07, 0.5, 0.18, 0.12, 0.08, 0.05]))
             g.pitch = np.radians(rng.choice(TIGHTNESS_DEGREES) + rng.uniform(-3, 3))
-            g.arm_strength = rng.uniform(0.8, 2.0)
+            g.arm_strength = strength(rng)
         if kind == "disk" and rng.random() < 0.35:
             g.bar, g.bar_length, g.bar_angle = True, rng.uniform(0.9, 1.5) * size, rng.uniform(0, np.pi)
+            g.bar_strength = strength(rng)
     elif kind == "edge_on":
         g.axis_ratio, g.r_disk = 0.15, 1.5 * size
         g.edge_bulge = str(rng.choice(["rounded", "boxy", "none"], p=[0.5, 0.2, 0.3]))
@@ -105,10 +110,15 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
     g.extent = g.r_disk * (3.0 if odd_type in ("ring", "merger", "other") or kind == "smooth" else 2.2)
     g.truth = true_answers(g)
     g.visibility = float(visibility(g))
-    if odd_type == "ring":  # drawn last: the ring galaxy's other parameters stay as they were drawn before
+    if odd_type == "ring":
         g.ring_radius = rng.uniform(*RING_RADIUS) * g.r_disk
-        g.ring_strength = float(np.exp(rng.uniform(np.log(RING_STRENGTH[0]), np.log(RING_STRENGTH[1]))))
+    if odd_type in FAINT_ODD:
+        g.odd_strength = strength(rng)
     return g
+
+
+def strength(rng: np.random.Generator) -> float:
+    return float(np.exp(rng.uniform(np.log(FEATURE_STRENGTH[0]), np.log(FEATURE_STRENGTH[1]))))
 
 
 def true_answers(g: Galaxy) -> dict[int, int]:
@@ -139,10 +149,32 @@ def visibility(g: Galaxy) -> float:
     return size_term * bright_term
 
 
-def ring_seen(g: Galaxy) -> float:
-    """0..1: how many of the volunteers who look for odd features see the ring, by its strength. A ring lost in
-    the noise or in the galaxy's light is not called one, so its label stays within what the image shows."""
-    return g.ring_strength**2 / (g.ring_strength**2 + RING_SEEN**2)
+def feature_strength(g: Galaxy, feature: str) -> float | None:
+    """The strength of `feature` (one of FEATURES) as drawn; None where the galaxy lacks it or it is not faint."""
+    drawn = {"arms": g.arms > 0, "bar": g.bar, "odd": g.odd_type in FAINT_ODD}[feature]
+    return {"arms": g.arm_strength, "bar": g.bar_strength, "odd": g.odd_strength}[feature] if drawn else None
+
+
+def seen_share(strength: float) -> float:
+    """The share of the volunteers looking for a feature who see it, s^k / (s^k + SEEN^k) with k = SLOPE: one rule
+    for every feature, so that a feature lost in the noise or in the galaxy's light is not called one and its votes
+    stay within what the image shows. Below strength t the share is under t^k / (t^k + 1): 2.6% at 0.3."""
+    return strength**SLOPE / (strength**SLOPE + SEEN**SLOPE)
+
+
+def without(g: Galaxy, feature: str) -> Galaxy:
+    """`g` as a volunteer who misses `feature` sees it."""
+    if feature == "arms":
+        return replace(g, arms=0, arm_strength=0.0)
+    if feature == "bar":
+        return replace(g, bar=False, bar_strength=0.0)
+    return replace(g, odd_type=None, odd_strength=0.0)
+
+
+def feature_seen(g: Galaxy, feature: str) -> float:
+    """0..1: the share of volunteers who see `feature`; 1 where there is nothing faint to miss."""
+    drawn = feature_strength(g, feature)
+    return 1.0 if drawn is None else seen_share(drawn)
 
 
 def describe(g: Galaxy) -> str:
@@ -176,6 +208,7 @@ def parameters(g: Galaxy) -> dict[str, str | int | float | None]:
         "arms": given(disk, g.arms),
         "pitch_degrees": given(spiral, float(np.degrees(g.pitch))),
         "arm_strength": given(spiral, g.arm_strength),
+        "bar_strength": given(g.bar, g.bar_strength),
         "bar": given(disk, int(g.bar)),
         "bar_length": given(g.bar, g.bar_length),
         "bar_angle_degrees": given(g.bar, float(np.degrees(g.bar_angle))),
@@ -196,6 +229,6 @@ def parameters(g: Galaxy) -> dict[str, str | int | float | None]:
         "bulge_flux": given(g.bulge_flux > 0, g.bulge_flux),
         "artifact": given(star, int(g.artifact)),
         "ring_radius": given(ring, g.ring_radius),
-        "ring_strength": given(ring, g.ring_strength),
+        "odd_strength": given(g.odd_type in FAINT_ODD, g.odd_strength),
         "visibility": g.visibility,
     }

@@ -1,14 +1,15 @@
 """Crowd votes: ~40 simulated volunteers walk the decision tree, and the fractions they give on average.
 
-A volunteer answers each question from the truth when the feature is visible and from a vague
-prior when it is not; a Dirichlet draw per galaxy makes volunteers disagree more than a
-multinomial would, as real crowds do. The counts obey the tree exactly.
+A volunteer answers each question from the truth when the galaxy shows clearly and from a vague
+prior when it does not, and misses a faint arm, bar or odd feature as often as its strength says;
+a Dirichlet draw per galaxy makes volunteers disagree more than a multinomial would, as real
+crowds do. The counts obey the tree exactly.
 """
 
 import numpy as np
 
 from preprocess.schema import N_COLUMNS, PARENT_INDEX, QUESTIONS, SLICES
-from synth.galaxy import Galaxy, ring_seen
+from synth.galaxy import Galaxy, feature_seen, true_answers, without
 
 # What volunteers answer when they cannot see the feature (one row per question).
 UNSURE = {
@@ -28,7 +29,10 @@ ORDINAL = {5, 7, 10}  # answers in order: confusion spills onto the neighbours
 # How much visibility a question needs: seen ** sharpness, so fine details (arms, bars) need more.
 SHARPNESS = {1: 0.5, 2: 0.7, 3: 1.3, 4: 1.0, 5: 0.8, 6: 0.8, 7: 0.3, 8: 1.0, 9: 1.0, 10: 1.5, 11: 1.5}
 CONCENTRATION = 25.0  # of the per-galaxy Dirichlet: lower means more disagreement between crowds
-RING_QUESTIONS = (6, 8)  # "anything odd?" and "which odd feature?": a faint ring is seen by fewer volunteers
+# The questions about each faint feature (synth.galaxy.feature_seen): a volunteer who misses the feature answers
+# them as for the galaxy without it. Each moves by at most the share who miss it; a column below two of them (the
+# arms' number, the odd feature's kind) by at most twice that.
+ABOUT = {3: "bar", 4: "arms", 10: "arms", 11: "arms", 6: "odd", 8: "odd"}
 STAR_VISIBILITY = 0.97  # stars and artifacts are obvious whatever their size
 
 
@@ -46,9 +50,11 @@ def answer_probabilities(q: int, truth: int, seen: float) -> np.ndarray:
 
 def dirichlet_alpha(g: Galaxy, q: int) -> np.ndarray:
     seen = (STAR_VISIBILITY if g.kind == "star" else g.visibility) ** SHARPNESS[q]
-    if g.odd_type == "ring" and q in RING_QUESTIONS:
-        seen *= ring_seen(g)
     p = answer_probabilities(q, g.truth[q], seen)
+    shown = feature_seen(g, ABOUT[q]) if q in ABOUT else 1.0
+    if shown < 1.0:
+        missed = true_answers(without(g, ABOUT[q]))[q]
+        p = shown * p + (1.0 - shown) * answer_probabilities(q, missed, seen)
     return p * CONCENTRATION + 1e-3
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from synth.galaxy import Galaxy
+from synth.galaxy import Galaxy, true_answers
 
 
 def shard_contents(cache: Path) -> dict[str, dict[str, np.ndarray]]:
@@ -118,7 +118,21 @@ def assert_usage_error(main, args: list[str], option: str, values: dict) -> None
 
 
 def ringed(body: Galaxy, strength: float) -> Galaxy:
-    return replace(body, odd_type="ring", ring_radius=2.0 * body.size, ring_strength=strength)
+    return replace(body, odd_type="ring", ring_radius=2.0 * body.size, odd_strength=strength)
+
+
+def featured(feature: str, strength: float, **changes) -> Galaxy:
+    """A disk of the quality set's typical size, seen clearly, with `feature` ("arms", "bar" or one of FAINT_ODD)
+    drawn at `strength`; its truth follows."""
+    disk = {"kind": "disk", "disk_flux": 0.2, "bulge": 1, "bulge_flux": 0.1, "visibility": 1.0}
+    body = smooth_galaxy(**{**disk, **changes})
+    if feature == "arms":
+        g = replace(body, arms=2, pitch=0.4, arm_strength=strength)
+    elif feature == "bar":
+        g = replace(body, bar=True, bar_length=30.0, bar_angle=0.3, bar_strength=strength)
+    else:
+        g = replace(body, odd_type=feature, ring_radius=2.0 * body.size, odd_strength=strength)
+    return replace(g, truth=true_answers(g))
 
 
 def smooth_galaxy(**changes) -> Galaxy:

@@ -4,16 +4,17 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from preprocess.kaggle import SOLUTIONS, TEST_SOLUTIONS, TRAIN_IMAGES, ZEROS
 from preprocess.labels import read_solutions
 from preprocess.schema import HEADER, SLICES, hierarchy_errors
 from synth.dataset import TRUE_PARAMETERS, make_galaxy, write_dataset
-from synth.drawing import BLUE, WEBER, Canvas, draw_galaxy, ring_unit
-from synth.galaxy import Galaxy, describe
+from synth.drawing import BLUE, WEBER, Canvas, draw_galaxy, feature_unit
+from synth.galaxy import FAINT_ODD, Galaxy, describe
+from synth.noise import autocorrelation, sky_noise
 from tests.conftest import N_TEST, N_TRAIN
-from tests.helpers import ringed, smooth_galaxy
+from tests.helpers import featured, ringed, smooth_galaxy
 
 
 def image_ids(folder):
@@ -33,10 +34,29 @@ def test_kaggle_layout_headers_and_ids(kaggle_dir):
     assert all(100000 <= i <= 999999 for i in np.concatenate([train_ids, test_ids]))
 
 
-def test_images_are_424_rgb_jpegs(kaggle_dir):
+KAGGLE_TABLES = (29.03125, 43.4375)  # the means of the quantisation tables of every real Kaggle image (make framing)
+
+
+def test_images_are_424_rgb_jpegs_compressed_as_kaggle_s(kaggle_dir):
     for path in sorted((kaggle_dir / TRAIN_IMAGES).glob("*.jpg"))[:10]:
         with Image.open(path) as im:
             assert (im.format, im.mode, im.size) == ("JPEG", "RGB", (424, 424))
+            assert tuple(float(np.mean(im.quantization[k])) for k in (0, 1)) == KAGGLE_TABLES
+            assert JpegImagePlugin.get_sampling(im) == 2  # 4:2:0
+
+
+def measured_autocorrelation(noise: np.ndarray, lag: int) -> float:
+    r = noise - noise.mean(axis=(0, 1))
+    along = (r[:, lag:] * r[:, :-lag]).mean(axis=(0, 1)) + (r[lag:] * r[:-lag]).mean(axis=(0, 1))
+    return float(np.mean(along / 2 / r.var(axis=(0, 1))))
+
+
+def test_the_sky_noise_has_the_requested_grain():
+    """SDSS noise is correlated over several pixels; the drawn noise has the autocorrelation synth.noise asks."""
+    for seed in range(3):
+        noise = sky_noise(np.random.default_rng(seed))
+        for lag in (1, 2, 4):
+            assert measured_autocorrelation(noise, lag) == pytest.approx(autocorrelation(lag), abs=0.05)
 
 
 def test_labels_obey_the_tree_and_look_like_votes(kaggle_dir):
@@ -90,7 +110,8 @@ def test_true_parameters_agree_with_the_captions_and_apply_where_they_should(kag
         assert (row["pitch_degrees"] == "") == (row["arms"] in ("", "0"))
         assert (row["bar_length"] == "") == (row["bar"] != "1")
         assert (row["sersic_index"] == "") == (row["kind"] != "smooth")
-        assert (row["ring_strength"] == "") == (row["odd_feature"] != "ring")
+        assert (row["odd_strength"] == "") == (row["odd_feature"] not in FAINT_ODD)
+        assert (row["bar_strength"] == "") == (row["bar"] != "1")
         if row["bar"] == "1":
             assert float(row["bar_length"]) == pytest.approx(g.bar_length, rel=1e-5)
         assert 0 <= float(row["visibility"]) <= 1
@@ -103,15 +124,23 @@ def light(galaxy: Galaxy) -> np.ndarray:
 
 
 def test_a_ring_rises_by_its_strength_over_the_noise_and_a_share_of_the_light_beneath_it():
-    """Volunteers see a ring by how far it stands out, so its crest is its strength in units of the noise plus
-    WEBER of the galaxy's light where the ring crosses its major axis; a brighter body needs a brighter ring."""
+    """Volunteers see a feature by how far it stands out, so a ring's crest is its strength in units of the noise
+    plus WEBER of the galaxy's light where the ring crosses its major axis; a brighter body needs a brighter ring."""
     body = smooth_galaxy()
     crest = (light(ringed(body, 3.0)) - light(body)).max() / BLUE.mean()
     radius = ringed(body, 3.0).ring_radius  # where the ring crosses the major axis, in px from the canvas's centre
     beneath = light(body)[128 + round(radius * np.sin(body.angle)), 128 + round(radius * np.cos(body.angle))]
     assert crest == pytest.approx(3.0 * (body.noise + WEBER * beneath), rel=0.05)
     brighter = smooth_galaxy(peak_flux=10.0)
-    assert ring_unit(ringed(brighter, 1.0)) > 1.5 * ring_unit(ringed(body, 1.0))
+    assert feature_unit(ringed(brighter, 1.0), "odd") > 1.5 * feature_unit(ringed(body, 1.0), "odd")
+
+
+@pytest.mark.parametrize("feature", ["arms", "bar", "lens", "other", "dust lane"])
+def test_a_feature_s_light_grows_with_its_strength(feature):
+    changes = {"kind": "edge_on", "axis_ratio": 0.15} if feature == "dust lane" else {}
+    plain = light(featured(feature, 0.0, **changes))  # the same galaxy, the feature drawn at no strength
+    excess = [np.abs(light(featured(feature, s, **changes)) - plain).max() for s in (0.3, 1.0, 3.0)]
+    assert 0 < excess[0] < excess[1] < excess[2]
 
 
 def asymmetry(galaxy) -> float:
