@@ -35,6 +35,10 @@ PREDICT_FLAGS ?=
 DEMO_MINUTES ?= 9
 # `make quality`: minutes of training per candidate recipe
 QUALITY_MINUTES ?= 20
+# `make bench-cpu`: rounds, and the rows to measure (names separated by ";", e.g. "oneDNN in full;the project's
+# default, nothing set"; all rows and the CPU's limit when empty)
+CPU_ROUNDS ?= 3
+CPU_ROWS ?=
 
 .PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score predict finetune bench bench-cpu bench-gpu quality learning-curves framing fullsize finetune-bench clean
 
@@ -125,7 +129,7 @@ bench: install ## speed and memory benchmarks (bench/)
 	$(PY) -m bench
 
 bench-cpu: install ## training and 16-view prediction under each of TensorFlow's CPU settings; FLOP/s against peak
-	$(PY) -m bench.cpu
+	CPU_ROUNDS=$(CPU_ROUNDS) CPU_ROWS="$(CPU_ROWS)" $(PY) -m bench.cpu
 
 bench-gpu: install ## training img/s of each model fed by ShardDataset vs batches already in GPU memory
 	$(PY) -m bench.gpu

@@ -198,7 +198,7 @@ def plot(real: list[dict], synthetic: list[dict], out: Path) -> None:
     from train.plots import plt, save_figure
 
     columns = 7
-    figure, axes = plt.subplots(2, columns, figsize=(3 * columns, 5.6))
+    figure, axes = plt.subplots(2, columns, figsize=(3 * columns, 6.0), gridspec_kw={"hspace": 0.45})
     for axis, name in zip(axes.ravel(), NAMES):
         axis.hist([m[name] for m in synthetic if m[name] is not None], bins=30, color="tab:blue", alpha=0.6)
         for value in (m[name] for m in real if m[name] is not None):
