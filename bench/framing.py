@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.look import Look, look
-from synth.drawing import psf_blur
+from bench.look import Look, look, smoothed
 
 ROOT = Path(__file__).parent
 WORK, RESULTS, FIGURE = ROOT / "work" / "framing", ROOT / "framing.json", ROOT.parent / "docs" / "framing.png"
@@ -103,7 +102,7 @@ NAMES = [f.name for f in (*fields(Framing), *fields(Look))]
 def framing(grey: np.ndarray) -> tuple[Framing, np.ndarray]:
     """The framing of one image (424 x 424, display units) and its central object's mask."""
     sky, noise = sky_and_noise(grey)
-    smooth = psf_blur(grey[..., None].astype(np.float32), 2.0)[..., 0].astype(np.float64)
+    smooth = smoothed(grey, 2.0)
     centre = (grey.shape[0] // 2, grey.shape[1] // 2)
     galaxy = connected(smooth > sky + 3 * noise, centre)
     if not galaxy.any():
@@ -117,8 +116,10 @@ def framing(grey: np.ndarray) -> tuple[Framing, np.ndarray]:
 def measure(picture: Image.Image) -> dict[str, float | None]:
     """Every statistic of one 424 x 424 JPEG, by name (NAMES)."""
     image = np.asarray(picture.convert("RGB"))
-    framed, galaxy = framing(image.astype(np.float64).mean(axis=2))
-    return {**asdict(framed), **asdict(look(image, getattr(picture, "quantization", None), galaxy, framed.sky))}
+    grey = image.astype(np.float64).mean(axis=2)
+    framed, galaxy = framing(grey)
+    quantisation = getattr(picture, "quantization", None)
+    return {**asdict(framed), **asdict(look(image, grey, quantisation, galaxy, framed.sky))}
 
 
 def real_images() -> list[Path]:

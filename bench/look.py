@@ -56,8 +56,9 @@ def autocorrelation(residual: np.ndarray, lag: int) -> float:
     return float(along / 2 / r.var())
 
 
-def smoothed(grey: np.ndarray) -> np.ndarray:
-    return psf_blur(grey[..., None].astype(np.float32), SMOOTHING)[..., 0].astype(np.float64)
+def smoothed(grey: np.ndarray, sigma: float = SMOOTHING) -> np.ndarray:
+    """`grey` through a Gaussian of `sigma` px."""
+    return psf_blur(grey[..., None].astype(np.float32), sigma)[..., 0].astype(np.float64)
 
 
 def feature_contrast(grey: np.ndarray, galaxy: np.ndarray, sky: float) -> float:
@@ -81,12 +82,13 @@ def feature_contrast(grey: np.ndarray, galaxy: np.ndarray, sky: float) -> float:
     return float(np.std(residual[galaxy]) / max(noise, 1e-6))
 
 
-def look(image: np.ndarray, quantisation: dict | None, galaxy: np.ndarray, sky: float) -> Look:
-    """The look of one RGB image (424 x 424 x 3, uint8) whose central object is `galaxy` (a mask) on `sky`."""
+def look(image: np.ndarray, grey: np.ndarray, quantisation: dict | None, galaxy: np.ndarray, sky: float) -> Look:
+    """The look of one RGB image (424 x 424 x 3, uint8; `grey` its channels' mean) whose central object is `galaxy`
+    (a mask) on `sky`."""
     rgb = image.astype(np.float64)
     noise = [np.median([robust_std(plane_removed(c[..., k])) for c in corners(rgb)]) for k in range(3)]
     luma = [plane_removed(c) for c in corners(rgb @ LUMA)]
     grain = [float(np.median([autocorrelation(r, lag) for r in luma])) for lag in LAGS]
     jpeg = float(np.mean(quantisation[0])) if quantisation else 0.0
-    contrast = feature_contrast(rgb.mean(axis=2), galaxy, sky) if galaxy.any() else 0.0
+    contrast = feature_contrast(grey, galaxy, sky) if galaxy.any() else 0.0
     return Look(*(float(n) for n in noise), *grain, jpeg, contrast)

@@ -70,7 +70,7 @@ def arc(x, y, radius: float, start: float, length: float, width: float) -> np.nd
 def draw_spiral(cv: Canvas, g: Galaxy, u, v) -> None:
     r = np.hypot(u, v) + 1e-3
     theta = np.arctan2(v, u)
-    phase = g.arms * (theta - np.log(r / max(g.bar_length, 0.6 * g.r_disk)) / np.tan(g.pitch))
+    phase = g.arms * (theta - np.log(r / arm_start(g)) / np.tan(g.pitch))
     arms = ((1.0 + np.cos(phase)) / 2.0) ** 3
     cv.add(
         arms * arm_envelope(g, r),
@@ -79,10 +79,14 @@ def draw_spiral(cv: Canvas, g: Galaxy, u, v) -> None:
     )
 
 
+def arm_start(g: Galaxy) -> float:
+    """The radius where the arms begin: past the bar, or the bulge."""
+    return max(g.bar_length, 0.6 * g.r_disk)
+
+
 def arm_envelope(g: Galaxy, r):
-    """The arms' crest at radius r: rising past the bar or the bulge, then fading with the disk."""
-    start = max(g.bar_length, 0.6 * g.r_disk)
-    return 1.0 / (1.0 + np.exp(-(r - start) / 2.0)) * np.exp(-r / (1.4 * g.r_disk))
+    """The arms' crest at radius r: rising past their start, then fading with the disk."""
+    return 1.0 / (1.0 + np.exp(-(r - arm_start(g)) / 2.0)) * np.exp(-r / (1.4 * g.r_disk))
 
 
 def draw_disk(cv: Canvas, g: Galaxy, x, y) -> None:
@@ -252,7 +256,6 @@ def add_neighbours(sky: np.ndarray, rng: np.random.Generator, blur: float) -> No
                 rng.uniform(0.05, 0.4),
             )
         sky[y0 : y0 + NEIGHBOUR, x0 : x0 + NEIGHBOUR] += (flux * blob)[..., None] * colour
-    add_background(sky, rng, blur)
 
 
 def add_background(sky: np.ndarray, rng: np.random.Generator, blur: float) -> None:
@@ -280,6 +283,7 @@ def render(g: Galaxy, rng: np.random.Generator) -> np.ndarray:
     sky = sky_noise(rng) * np.float32(g.noise)
     sky += gradient[..., None]
     add_neighbours(sky, rng, g.psf)
+    add_background(sky, rng, g.psf)
     y0, x0 = cv.y0, cv.x0
     sky[y0 : y0 + galaxy.shape[0], x0 : x0 + galaxy.shape[1]] += galaxy
     return asinh_stretch(sky)

@@ -13,12 +13,11 @@ RESOLVED = 8.0  # galaxies this many blur sigmas across are half-way to clearly 
 RING_RADIUS = (1.5, 2.4)  # a ring's radius in scale lengths (uniform)
 # A faint feature's strength (log-uniform): its crest in units of what makes it as plain as one sigma of noise on
 # empty sky (synth.drawing.feature_unit). Real arms, bars, rings, lanes and tidal debris range from invisible in
-# the noise to plain; a fifth are drawn below half that unit, and a fifth above four times it.
+# the noise to plain; 15% are drawn below half that unit, and a quarter above four times it.
 FEATURE_STRENGTH = (0.3, 10.0)
 SEEN = 1.0  # the strength at which half the volunteers who look for a feature see it
 SLOPE = 3.0  # how sharply seeing turns on with strength: contrast detection's psychometric slope is about 3-4
 FAINT_ODD = ("ring", "lens", "merger", "other", "dust lane")  # odd features drawn as light (or dust) on the body
-FEATURES = ("arms", "bar", "odd")  # what a galaxy may show faintly, each with its own strength
 
 
 @dataclass
@@ -150,7 +149,8 @@ def visibility(g: Galaxy) -> float:
 
 
 def feature_strength(g: Galaxy, feature: str) -> float | None:
-    """The strength of `feature` (one of FEATURES) as drawn; None where the galaxy lacks it or it is not faint."""
+    """The strength of `feature` ("arms", "bar" or "odd") as drawn; None where the galaxy lacks it or it is not
+    faint."""
     drawn = {"arms": g.arms > 0, "bar": g.bar, "odd": g.odd_type in FAINT_ODD}[feature]
     return {"arms": g.arm_strength, "bar": g.bar_strength, "odd": g.odd_strength}[feature] if drawn else None
 
