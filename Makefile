@@ -25,6 +25,9 @@ SEED   ?= 0
 # galaxies held out for validation: 4000 like the seed, 500 for a synthetic set (the shell tells them apart
 # when the command runs, after `make synth`: only a synthetic set has test_expected.csv)
 VALID ?= $$(test -f $(DATA)/test_expected.csv && echo 500 || echo 4000)
+# galaxies held back from training and validation alike, to calibrate the intervals (`make calibrate`): 2000 of
+# Kaggle's 61,578, 500 of a synthetic set
+CALIBRATE ?= $$(test -f $(DATA)/test_expected.csv && echo 500 || echo 2000)
 # extra flags, e.g. PREPROCESS_FLAGS=--skip-bad TRAIN_FLAGS="--recipe seed" SUBMIT_FLAGS="--tta 1"
 # PREDICT_FLAGS="--crop-fraction 1.0 --skip-bad"
 PREPROCESS_FLAGS ?=
@@ -40,7 +43,7 @@ QUALITY_MINUTES ?= 20
 CPU_ROUNDS ?= 3
 CPU_ROWS ?=
 
-.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate submit score predict finetune bench bench-cpu bench-gpu quality learning-curves framing fullsize finetune-bench clean
+.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate calibrate submit score predict finetune bench bench-cpu bench-gpu quality learning-curves framing fullsize finetune-bench intervals-bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -75,7 +78,7 @@ $(DATA)/training_solutions_rev1.csv: | install
 		--sheet $(DATA)/contact_sheet.png
 
 preprocess: install ## decode DATA's JPEGs once into HDF5 shards in CACHE (resumable)
-	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) $(PREPROCESS_FLAGS)
+	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) --calibrate $(CALIBRATE) $(PREPROCESS_FLAGS)
 
 inspect: install ## summarise CACHE and draw CACHE/contact_sheet.png
 	$(PY) -m preprocess inspect $(CACHE) --png $(CACHE)/contact_sheet.png
@@ -88,6 +91,9 @@ train: install ## train on CACHE into RUN (rerun to resume an interrupted run)
 
 evaluate: install ## RMSE per question on the valid split, against the baselines
 	$(PY) -m train evaluate --cache $(CACHE) --run $(RUN)
+
+calibrate: install ## calibrate RUN's intervals on CACHE's calibration split (then `predict` and `submit --intervals` give them)
+	$(PY) -m train calibrate --cache $(CACHE) --run $(RUN)
 
 submit: install ## write SUBMISSION (default RUN/submission.csv) for the test split
 	$(PY) -m train submit --cache $(CACHE) --run $(RUN) --out $(SUBMISSION) $(SUBMIT_FLAGS)
@@ -103,7 +109,7 @@ finetune: install ## a run of your own question (NEW) from RUN and LABELS: a new
 
 # The demo: each step is a file, so a rerun redoes only what is missing or out of date.
 $(CACHE)/manifest.json: $(DATA)/training_solutions_rev1.csv
-	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) $(PREPROCESS_FLAGS)
+	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) --calibrate $(CALIBRATE) $(PREPROCESS_FLAGS)
 
 $(RUN)/.fitted: $(CACHE)/manifest.json
 	$(PY) -m train fit --cache $(CACHE) --run $(RUN) --minutes $(DEMO_MINUTES) $(TRAIN_FLAGS)
@@ -111,6 +117,12 @@ $(RUN)/.fitted: $(CACHE)/manifest.json
 
 $(RUN)/report.json: $(RUN)/.fitted
 	$(PY) -m train evaluate --cache $(CACHE) --run $(RUN)
+
+$(RUN)/calibration.json: $(RUN)/.fitted
+	$(PY) -m train calibrate --cache $(CACHE) --run $(RUN)
+
+$(RUN)/intervals.csv: $(RUN)/calibration.json
+	$(PY) -m train submit --cache $(CACHE) --run $(RUN) --out $(RUN)/submission_intervals.csv --intervals $@
 
 $(RUN)/submission_tta%.csv: $(RUN)/.fitted
 	$(PY) -m train submit --cache $(CACHE) --run $(RUN) --out $@ --tta $*
@@ -121,9 +133,10 @@ $(RUN)/baseline_%.csv: $(CACHE)/manifest.json
 DEMO_SUBMISSIONS = $(RUN)/submission_tta16.csv $(RUN)/submission_tta1.csv \
 	$(RUN)/baseline_means.csv $(RUN)/baseline_central-pixel.csv $(RUN)/baseline_zeros.csv
 
-demo: $(RUN)/report.json $(DEMO_SUBMISSIONS) ## the whole pipeline on a small synthetic set, in minutes on a CPU
-	@echo "== test-set scores (RMSE; lower is better) =="
+demo: $(RUN)/report.json $(DEMO_SUBMISSIONS) $(RUN)/intervals.csv ## the whole pipeline on a small synthetic set, in minutes on a CPU
+	@echo "== test-set scores (RMSE; lower is better), and how well the 16-view submission's intervals cover =="
 	$(PY) -m train score $(DEMO_SUBMISSIONS) $(DATA)/test_solutions.csv
+	$(PY) -m train score $(RUN)/submission_intervals.csv $(DATA)/test_solutions.csv --intervals $(RUN)/intervals.csv
 
 bench: install ## speed and memory benchmarks (bench/)
 	$(PY) -m bench
@@ -145,6 +158,9 @@ framing: install ## how real Kaggle/GZ2 cutouts (fetched from PyPI) and syntheti
 
 fullsize: install ## rehearse at Kaggle's size (61,578 + 79,975 galaxies) under ulimit -n 1024: time and memory per step
 	$(PY) -m bench.fullsize
+
+intervals-bench: install ## calibrated intervals on the quality set by each difficulty estimate: coverage, width, confidence
+	$(PY) -m bench.intervals
 
 quality: install ## candidate recipes trained QUALITY_MINUTES each on the quality set (6,000 synthetic galaxies), scored against the floor
 	QUALITY_MINUTES=$(QUALITY_MINUTES) $(PY) -m bench.quality

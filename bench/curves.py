@@ -20,7 +20,7 @@ from bench.runs import submitted
 from preprocess import kaggle
 from preprocess.cache import Cache
 from preprocess.labels import read_solutions, write_solutions
-from preprocess.pipeline import validation_ids
+from preprocess.pipeline import held_out_ids
 from synth.dataset import LABEL_DECIMALS, write_dataset
 
 ROOT = Path(__file__).parent
@@ -39,7 +39,7 @@ def subset(full: Path, n: int) -> Path:
     if (out / kaggle.SOLUTIONS).exists():
         return out
     ids, labels = read_solutions(full / kaggle.SOLUTIONS)
-    valid = set(validation_ids(ids, VALID, 0).tolist())
+    valid = set(held_out_ids(ids, VALID, 0, 0)[0].tolist())
     keep = np.isin(ids, list(valid)) | (np.cumsum(~np.isin(ids, list(valid))) <= n - VALID)
     for folder in (kaggle.TRAIN_IMAGES, kaggle.TEST_IMAGES):
         (out / folder).mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,8 @@ from preprocess.schema import N_COLUMNS, TREE_TOLERANCE, hierarchy_errors
 
 FORMAT_VERSION = 3  # 3: shards' size and modification time in the manifest
 MANIFEST, REJECTS = "manifest.json", "rejects.csv"
-SPLITS = ("train", "valid", "test")
-LABELLED = ("train", "valid")
+SPLITS = ("train", "valid", "calibrate", "test")
+LABELLED = ("train", "valid", "calibrate")
 CHUNK_ROWS = 16  # rows of a compressed shard's HDF5 chunk; readers take runs of it, so none is decompressed twice
 
 
@@ -41,6 +41,7 @@ class Settings:
     shard_size: int = 4096
     valid: int = 4000
     seed: int = 0
+    calibrate: int = 0  # labelled galaxies held back from training and validation, for calibrated intervals
     compression: str | None = None
     method: str = "jpeg-draft-half+box"
     decoder: str = DECODER  # shards decoded by another Pillow or libjpeg are redone, never mixed

@@ -74,7 +74,15 @@ def main() -> None:
     show_default=True,
     help="Training galaxies held out for validation (fixed by --seed).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the validation split.")
+@click.option(
+    "--calibrate",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Training galaxies held back from training and validation alike, to calibrate the runs' intervals "
+    "(`train calibrate`). Fixed by --seed.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the validation and calibration splits.")
 @click.option(
     "--compression",
     type=click.Choice(["none", "lzf", "gzip"]),
@@ -115,6 +123,7 @@ def run_command(
     jobs: int,
     shard_size: int,
     valid: int,
+    calibrate: int,
     seed: int,
     compression: str,
     max_bytes: int,
@@ -130,7 +139,9 @@ def run_command(
     tree go to CACHE/rejects.csv.
     """
     compression = None if compression == "none" else compression
-    settings = Settings(shard_size=shard_size, valid=valid, seed=seed, compression=compression, max_bytes=max_bytes)
+    settings = Settings(
+        shard_size=shard_size, valid=valid, calibrate=calibrate, seed=seed, compression=compression, max_bytes=max_bytes
+    )
     kept = f"finished shards are kept in {cache}; run the same command again to resume"
     try:
         with reported((cache,), kept, (LabelError, DataError, ImageListError), (ClusterUnavailable,)):
@@ -142,7 +153,9 @@ def run_command(
         raise click.BadParameter(str(error), param_hint=error.option) from None
     counts = result.counts
     click.echo(
-        f"cache {cache}: {counts['train']} train, {counts['valid']} valid, {counts['test']} test galaxies "
+        f"cache {cache}: {counts['train']} train, {counts['valid']} valid, "
+        + (f"{counts['calibrate']} calibrate, " if counts["calibrate"] else "")
+        + f"{counts['test']} test galaxies "
         f"({result.built} shards written, {result.skipped} already done)"
     )
     if result.ignored:

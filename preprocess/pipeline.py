@@ -19,7 +19,7 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from preprocess import kaggle
-from preprocess.cache import SPLITS, Reject, Settings, Shard, check_shard, is_cache, shard_name
+from preprocess.cache import LABELLED, SPLITS, Reject, Settings, Shard, check_shard, is_cache, shard_name
 from preprocess.cache_writer import previous_shards, remove_leftovers, write_manifest, write_rejects, write_shard
 from preprocess.cluster import dask_workers
 from preprocess.images import BadImage, load_galaxy
@@ -127,11 +127,11 @@ def id_hash(ids: np.ndarray, seed: int) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
-def validation_ids(train_ids: np.ndarray, n_valid: int, seed: int) -> np.ndarray:
-    """The n_valid labelled IDs of smallest hash: fixed by the seed, and one added or removed
-    CSV row changes the membership of at most one other galaxy."""
-    order = np.argsort(id_hash(train_ids, seed + 1), kind="stable")
-    return np.sort(np.asarray(train_ids)[order[:n_valid]])
+def held_out_ids(train_ids: np.ndarray, n_valid: int, n_calibrate: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The n_valid labelled IDs of smallest hash (validation), then the next n_calibrate (calibration): fixed by
+    the seed, and one added or removed CSV row changes the membership of at most one other galaxy per split."""
+    order = np.asarray(train_ids)[np.argsort(id_hash(train_ids, seed + 1), kind="stable")]
+    return np.sort(order[:n_valid]), np.sort(order[n_valid : n_valid + n_calibrate])
 
 
 def assign_shards(ids: list[int], shard_size: int) -> list[np.ndarray]:
@@ -144,8 +144,12 @@ def assign_shards(ids: list[int], shard_size: int) -> list[np.ndarray]:
 
 
 def fingerprint(plan: ShardPlan, settings: Settings) -> str:
-    """Hash of everything a shard is made from: settings, file names, sizes, mtimes, labels."""
-    digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
+    """Hash of everything a shard is made from: settings, file names, sizes, mtimes, labels. A cache without a
+    calibration split hashes its settings as before the split existed, so its shards stay done."""
+    made = asdict(settings)
+    if not settings.calibrate:
+        del made["calibrate"]
+    digest = hashlib.sha256(json.dumps(made, sort_keys=True).encode())
     for galaxy_id, path in zip(plan.ids.tolist(), plan.paths):
         try:
             stat = os.stat(path)
@@ -159,15 +163,20 @@ def fingerprint(plan: ShardPlan, settings: Settings) -> str:
 
 
 def split_members(inputs: Inputs, settings: Settings) -> dict[str, list[int]]:
-    """GalaxyIDs of each split: the validation split is fixed by the IDs and the seed."""
-    if settings.valid >= len(inputs.train_ids):
-        message = f"--valid {settings.valid} leaves no training galaxies out of {len(inputs.train_ids)}"
-        raise SettingsError(message, "--valid")
-    valid = set(validation_ids(inputs.train_ids, settings.valid, settings.seed).tolist())
+    """GalaxyIDs of each split: the validation and calibration splits are fixed by the IDs and the seed."""
+    if settings.valid + settings.calibrate >= len(inputs.train_ids):
+        message = (
+            f"--valid {settings.valid} and --calibrate {settings.calibrate} leave no training galaxies out of "
+            f"{len(inputs.train_ids)}"
+        )
+        raise SettingsError(message, "--valid" if settings.valid >= len(inputs.train_ids) else "--calibrate")
+    held = held_out_ids(inputs.train_ids, settings.valid, settings.calibrate, settings.seed)
+    valid, calibrate = (set(ids.tolist()) for ids in held)
     labelled = sorted(inputs.train_ids.tolist())
     return {
-        "train": [i for i in labelled if i not in valid],
+        "train": [i for i in labelled if i not in valid and i not in calibrate],
         "valid": [i for i in labelled if i in valid],
+        "calibrate": [i for i in labelled if i in calibrate],
         "test": sorted(inputs.test_images),
     }
 
@@ -224,7 +233,7 @@ def ignore_interrupts() -> None:
 def all_rejects(data: Path, shards: list[Shard], inputs: Inputs, members: dict[str, list[int]]) -> list[Reject]:
     """Images that could not be decoded, CSV rows without an image, and CSV rows off the decision tree."""
     rejects = [Reject(galaxy_id, s.split, path, reason) for s in shards for galaxy_id, path, reason in s.rejects]
-    split_of = {i: split for split in ("train", "valid") for i in members[split]}
+    split_of = {i: split for split in LABELLED for i in members[split]}
     for galaxy_id in inputs.missing:
         path = kaggle.image_path(data, kaggle.TRAIN_IMAGES, galaxy_id)
         rejects.append(Reject(galaxy_id, split_of[galaxy_id], str(path), "missing image"))

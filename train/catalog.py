@@ -18,10 +18,13 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from preprocess.images import load_cutout, load_cutouts
-from train.catalog_files import CATALOG_SUFFIXES, catalog_writer, write_rejects
+from train.calibration import Intervals, load_intervals, load_task_calibration, predict_spread, spread_models
+from train.catalog_files import CATALOG_SUFFIXES, bound_parts, catalog_writer, write_rejects
 from train.config import DECODE_JOBS, PREDICT_BATCH
 from train.inference import load_model, predict_each_model, with_views
+from train.intervals import COVERAGE
 from train.runs import Run
+from train.task_calibration import CLASSES, applied
 from train.tasks import Task
 from train.tta import DEFAULT_TTA
 
@@ -64,6 +67,7 @@ class CatalogResult:
     fraction: Fraction
     size: int
     best: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)  # class -> (score, path, text)
+    intervals: bool = False  # whether the catalog holds calibrated intervals
 
     def gallery_images(self) -> dict[str, np.ndarray]:
         """The model's view of each galaxy in `best`, decoded again (a few dozen images)."""
@@ -92,33 +96,62 @@ def predict_catalog(
     batch: int = PREDICT_BATCH,
     jobs: int = DECODE_JOBS,
     progress: bool = True,
+    coverage: float = COVERAGE,
+    given: bool = False,
 ) -> CatalogResult:
-    """Write the catalog of `paths` predicted by the runs' models (averaged, with their spread when several)."""
+    """Write the catalog of `paths` predicted by the runs' models (averaged, with their spread when several), with
+    intervals at `coverage` (and with `given`, the conditional fractions') when the runs are calibrated at `tta`."""
     if out.suffix not in CATALOG_SUFFIXES:
         raise InputError(f"{out}: the catalog must end in {' or '.join(CATALOG_SUFFIXES)}")
     models, task, trained_fraction, size = load_runs(runs)
     fraction = trained_fraction if fraction is None else fraction
-    viewing = [with_views(model, tta) for model in models]
+    calibrated = load_intervals(runs, tta) if task.kind == "kaggle" else None
+    # a finetuned run's own calibration (train.task_calibration), for that run alone
+    tuned = load_task_calibration(runs[0]) if task.kind != "kaggle" and len(runs) == 1 else None
+    viewing = spread_models(models, tta) if calibrated else [with_views(model, tta) for model in models]
+    if calibrated:
+        parts = bound_parts(True, True, given)
+    else:
+        parts = bound_parts(tuned is not None and task.kind not in CLASSES, False, False)
     rejects, best, rows = [], {}, 0
     bar = tqdm(total=len(paths), desc=f"predicting ({len(models)} run(s) x {tta} view(s))", disable=not progress)
-    with catalog_writer(out, task.outputs, task.text_column, spread=len(models) > 1) as catalog:
+    with catalog_writer(out, task.outputs, task.text_column, len(models) > 1, parts) as catalog:
         for chunk, decoded in decoded_batches(paths, fraction, size, batch, jobs):
             good = [i for i, d in enumerate(decoded) if not isinstance(d, str)]
             rejects += [(str(chunk[i]), d) for i, d in enumerate(decoded) if isinstance(d, str)]
             bar.update(len(chunk))
             if not good:
                 continue
-            each = np.stack(
-                [task.values(raw) for raw in predict_each_model(viewing, np.stack([decoded[i] for i in good]))]
-            )
-            values = each.mean(axis=0)
-            # the runs' disagreement: root mean square over the columns of their standard deviation
-            spread = np.sqrt((each.std(axis=0) ** 2).mean(axis=1)) if len(models) > 1 else None
+            images = np.stack([decoded[i] for i in good])
+            values, spread, bounds = predicted(viewing, images, task, calibrated, coverage, given)
+            if tuned is not None:
+                values, bounds = applied(task, tuned, values, coverage)
             good_paths = [str(chunk[i]) for i in good]
             texts = task.texts(values) if task.text_column else [""] * len(good)
-            catalog.append([chunk[i].stem for i in good], good_paths, values, texts, spread)
+            catalog.append([chunk[i].stem for i in good], good_paths, values, texts, spread, bounds)
             _keep_best(best, task.gallery(values), good_paths, texts)
             rows += len(good)
     bar.close()
     ranked = {name: sorted(items, reverse=True) for name, items in best.items()}
-    return CatalogResult(out, rows, rejects, write_rejects(out, rejects), fraction, size, ranked)
+    rejects_file = write_rejects(out, rejects)
+    return CatalogResult(out, rows, rejects, rejects_file, fraction, size, ranked, bool(parts))
+
+
+def predicted(
+    viewing: list[keras.Model],
+    images: np.ndarray,
+    task: Task,
+    calibrated: Intervals | None,
+    coverage: float,
+    given: bool,
+) -> tuple[np.ndarray, np.ndarray | None, dict | None]:
+    """A batch's values, the runs' disagreement (root mean square over the columns of their standard deviation,
+    with several runs) and, for calibrated runs, its intervals (Intervals.apply)."""
+    if calibrated is not None:
+        spread = predict_spread(viewing, images)
+        values = task.values(spread.values)
+        disagree = None if spread.members is None else np.sqrt((spread.members**2).mean(axis=1))
+        return values, disagree, calibrated.apply(spread, coverage, given)
+    each = np.stack([task.values(raw) for raw in predict_each_model(viewing, images)])
+    disagree = np.sqrt((each.std(axis=0) ** 2).mean(axis=1)) if len(viewing) > 1 else None
+    return each.mean(axis=0), disagree, None

@@ -1,13 +1,14 @@
 """`train finetune`: a new head on a trained run's trunk, trained on a few hundred labels of the user's own question.
 
 The trunk is the source model up to its pooled features (the input of its first dense layer), with its in-model
-augmentation;
-the new head is one Dense layer whose units and activation the task sets (train.tasks). `--unfreeze none` trains
-the head alone, the trunk and its batch-normalisation statistics frozen; `top` (the layers after the trunk's last
-pooling) and `all` first train the head alone for a third of the epochs or minutes, then continue with those
-layers unfrozen at a tenth of the rate (Zoobot's practice, Walmsley et al.: a few hundred labels are a good
-start, unfreezing pays above about a thousand). Training goes through fit's callbacks and run-folder files. The
-same head and trunk trained from scratch for the same time are scored beside it on the held-out part.
+augmentation; the new head is one Dense layer whose units and activation the task sets (train.tasks). `--unfreeze
+none` trains the head alone, the trunk frozen; `top` (the layers after the trunk's last pooling) and `all` first
+train the head alone for a third of the epochs or minutes, then continue with those layers unfrozen at a tenth of
+the rate (Zoobot's practice, Walmsley et al.: a few hundred labels are a good start, unfreezing pays above about a
+thousand), their batch normalisation frozen in every phase (set_trainable). Training goes through fit's callbacks
+and run-folder files. The same head and trunk trained from scratch for the same time are scored beside it on the
+held-out part, with `predict`'s views; half of that part stops training, the other half calibrates the run
+(train.task_calibration).
 
 The run is written in a hidden folder beside NEW and renamed when complete, so Ctrl-C or kill -9 never leaves a
 half-written run.
@@ -23,10 +24,12 @@ import numpy as np
 from preprocess.atomic import temporary_path, write_csv, write_json
 from train.callbacks import callbacks
 from train.config import PREDICT_BATCH, FinetuneConfig, FitConfig
-from train.finetune_data import Labelled, held_out, read_labels
-from train.inference import load_model
+from train.finetune_data import Labelled, calibration_rows, held_out, read_labels
+from train.inference import load_model, with_views
 from train.runs import Run, library_versions
+from train.task_calibration import TASK_CALIBRATION, calibrate_task
 from train.tasks import Task, held_out_scores, reference_values
+from train.tta import DEFAULT_TTA
 
 HEAD_ALONE = 1 / 3  # with top or all: the share of the epochs or minutes that trains the head alone first
 SLOWER = 0.1  # the rate of the unfrozen trunk, against the head's
@@ -47,6 +50,7 @@ class FinetuneResult:
     scores: dict[str, dict[str, float]]  # finetuned, from scratch, majority class or mean -> scores
     rejects: int
     epochs: int
+    calibration: dict  # train.task_calibration.calibrate_task's, on the held-out labels early stopping did not use
 
 
 def with_new_head(source: keras.Model, task: Task) -> keras.Model:
@@ -61,13 +65,18 @@ def with_new_head(source: keras.Model, task: Task) -> keras.Model:
 
 
 def set_trainable(model: keras.Model, unfreeze: str) -> None:
-    """The head always trains; of the trunk, nothing (batch normalisation then keeps its statistics), the layers
-    after its last pooling ("top") or everything ("all")."""
+    """The head always trains; of the trunk, nothing, the layers after its last pooling ("top") or everything
+    ("all") but its batch normalisation, or all of a model trained from scratch ("scratch"). A trained trunk's
+    batch normalisation stays frozen in every phase, so it runs in inference mode with its statistics, scale and
+    offset as trained (Keras 3's BatchNormalization normalises by the batch only when
+    `training and self.trainable`): batch statistics of 32 of a few hundred images "will suddenly destroy what
+    the model has learned" (Keras's transfer-learning guide), and Zoobot keeps its own frozen when it unfreezes."""
     trunk = model.layers[:-1]
     pools = [i for i, layer in enumerate(trunk) if isinstance(layer, keras.layers.MaxPooling2D)]
-    first = {"none": len(trunk), "top": (pools[-1] + 1) if pools else 0, "all": 0}[unfreeze]
+    first = {"none": len(trunk), "top": (pools[-1] + 1) if pools else 0, "all": 0, "scratch": 0}[unfreeze]
     for i, layer in enumerate(trunk):
-        layer.trainable = i >= first
+        normalising = isinstance(layer, keras.layers.BatchNormalization) and unfreeze != "scratch"
+        layer.trainable = i >= first and not normalising
     model.layers[-1].trainable = True
 
 
@@ -89,7 +98,7 @@ def train(
     budget = FitConfig(
         epochs=config.epochs, minutes=config.minutes, lr=config.lr, schedule="constant", patience=config.patience
     )
-    phases = [("all" if scratch else "none", budget)]
+    phases = [("scratch" if scratch else "none", budget)]
     if config.unfreeze != "none" and not scratch:
         first = replace(budget, epochs=max(1, round(config.epochs * HEAD_ALONE)))
         if config.minutes:
@@ -115,8 +124,8 @@ def train(
 
 
 def held_out_values(run: Run, task: Task, images: np.ndarray, batch: int = PREDICT_BATCH) -> np.ndarray:
-    """The best model's predictions for `images`, as the catalog's values."""
-    model = load_model(run)
+    """The best model's predictions for `images` with `predict`'s default views, as the catalog's values."""
+    model = with_views(load_model(run), DEFAULT_TTA)
     raw = np.concatenate([model.predict_on_batch(images[i : i + batch]) for i in range(0, len(images), batch)])
     return task.values(raw)
 
@@ -143,11 +152,12 @@ def finetune(
     fraction, size = Run(source).view()
     labelled = read_labels(labels, images, fraction, size, kind, columns)
     train_rows, held_rows = held_out(labelled, config.valid, config.seed)
+    stopping_rows, calibration = calibration_rows(labelled, held_rows, config.seed)
     targets = labelled.task.targets(labelled.values)
     data = {
         "x": labelled.images[train_rows],
         "y": targets[train_rows],
-        "validation_data": (labelled.images[held_rows], targets[held_rows]),
+        "validation_data": (labelled.images[stopping_rows], targets[stopping_rows]),
     }
     folder = temporary_path(run)
     shutil.rmtree(folder, ignore_errors=True)
@@ -157,11 +167,11 @@ def finetune(
         keras.utils.set_random_seed(config.seed)
         model = with_new_head(load_model(Run(source)), labelled.task)
         epochs = train(model, work, labelled.task, config, data, verbose)
-        scores = {
-            "finetuned": held_out_scores(
-                labelled.task, targets[held_rows], held_out_values(work, labelled.task, data["validation_data"][0])
-            )
-        }
+        values = held_out_values(work, labelled.task, labelled.images[held_rows])
+        scores = {"finetuned": held_out_scores(labelled.task, targets[held_rows], values)}
+        calibrating = np.searchsorted(held_rows, calibration)
+        report = calibrate_task(labelled.task, values[calibrating], targets[calibration], config.seed)
+        write_json(work.calibration, {TASK_CALIBRATION: report})
         if config.compare:
             scratch = Run(folder / "scratch")
             scratch.folder.mkdir()
@@ -170,13 +180,13 @@ def finetune(
             train(
                 fresh, scratch, labelled.task, replace(config, lr=record["config"]["lr"]), data, verbose, scratch=True
             )
-            values = held_out_values(scratch, labelled.task, data["validation_data"][0])
+            values = held_out_values(scratch, labelled.task, labelled.images[held_rows])
             scores["from scratch"] = held_out_scores(labelled.task, targets[held_rows], values)
         reference = reference_values(labelled.task, targets[train_rows], len(held_rows))
         name = "majority class" if labelled.task.kind in ("binary", "multiclass") else "mean"
         scores[name] = held_out_scores(labelled.task, targets[held_rows], reference)
         result = FinetuneResult(
-            run, labelled.task, len(labelled.values), len(held_rows), scores, len(labelled.rejects), epochs
+            run, labelled.task, len(labelled.values), len(held_rows), scores, len(labelled.rejects), epochs, report
         )
         write_rejects(work, labelled.rejects)
         write_json(work.finetune_report, {**asdict(result), "run": str(run), "task": labelled.task.as_dict()})

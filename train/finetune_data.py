@@ -162,3 +162,16 @@ def held_out(labelled: Labelled, valid: float, seed: int) -> tuple[np.ndarray, n
     if len(held) < 2 or len(train) < 2:
         raise LabelsError(f"{n} usable rows are too few to hold out {valid:g} of them and train on the rest")
     return train, np.sort(held)
+
+
+def calibration_rows(labelled: Labelled, held: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out rows split in two, class by class for classification: those that stop training and choose
+    its best epoch, and those left to calibrate the run (train.task_calibration), which nothing chose by."""
+    rng = np.random.default_rng(seed + 1)
+    if labelled.task.kind in ("binary", "multiclass"):
+        column = np.array([labelled.values[i][0] for i in held])
+        groups = [held[column == c] for c in labelled.task.classes]
+    else:
+        groups = [held]
+    calibrate = np.concatenate([rng.permutation(g)[1::2] for g in groups])
+    return np.setdiff1d(held, calibrate), np.sort(calibrate)

@@ -15,10 +15,11 @@ from train.runs import Run, RunError
 from train.tta import DEFAULT_TTA, tta_views
 
 
-def with_views(model: keras.Model, tta: int) -> keras.Model:
+def with_views(model: keras.Model, tta: int, spread: bool = False) -> keras.Model:
     """`model` averaging its predictions over `tta` views of each galaxy (train.tta), in one call per batch: the
-    views are made inside, in float, stacked on the batch axis, through the same layers and weights."""
-    if tta == 1:
+    views are made inside, in float, stacked on the batch axis, through the same layers and weights. With
+    `spread`, a second output: the views' standard deviation."""
+    if tta == 1 and not spread:
         return model
     shape = model.input_shape[1:]
     # the same layers from a float input: a uint8 input would truncate the resampled views
@@ -26,7 +27,9 @@ def with_views(model: keras.Model, tta: int) -> keras.Model:
     body = keras.models.clone_model(model, input_tensors=floats, clone_function=lambda layer: layer)
     images = keras.Input(shape, dtype=model.inputs[0].dtype, name="image")
     views = tta_views(tta)
-    return keras.Model(images, MergeParts(len(views), "mean")(body(TestTimeViews(views)(images))))
+    each = body(TestTimeViews(views)(images))
+    mean = MergeParts(len(views), "mean")(each)
+    return keras.Model(images, [mean, MergeParts(len(views), "std")(each)] if spread else mean)
 
 
 def predict_each_model(models: list[keras.Model], images: np.ndarray) -> np.ndarray:

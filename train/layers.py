@@ -225,7 +225,7 @@ class ViewpointParts(layers.Layer):
 @register
 class MergeParts(layers.Layer):
     """(16 b, f) features of the parts -> (b, 16 f) per galaxy, concatenated (the winner's MultiRotMergeLayer),
-    or (b, f) averaged over the parts with `mode="mean"`."""
+    or (b, f) averaged over the parts with `mode="mean"`, or their standard deviation with `mode="std"`."""
 
     def __init__(self, parts: int = 16, mode: str = "concat", **kwargs):
         super().__init__(**kwargs)
@@ -235,10 +235,12 @@ class MergeParts(layers.Layer):
         stacked = ops.reshape(features, (self.parts, -1, features.shape[-1]))
         if self.mode == "mean":
             return ops.mean(stacked, axis=0)
+        if self.mode == "std":
+            return ops.std(stacked, axis=0)
         return ops.reshape(ops.transpose(stacked, (1, 0, 2)), (-1, self.parts * features.shape[-1]))
 
     def compute_output_shape(self, input_shape):
-        width = input_shape[-1] * (1 if self.mode == "mean" else self.parts)
+        width = input_shape[-1] * (self.parts if self.mode == "concat" else 1)
         return (None, width)
 
     def get_config(self):

@@ -91,3 +91,46 @@ def plot_gallery(best: dict[str, list[tuple[float, str, str]]], images: dict[str
             axis.text(0.5, -0.03, label, transform=axis.transAxes, ha="center", va="top", fontsize=6.5)
     figure.subplots_adjust(hspace=0.75, wspace=0.05)
     return save_figure(figure, out)
+
+
+def plot_coverage(report, out: Path) -> Path:
+    """Coverage against nominal, per question (reached cells), with the expected fractions' where known."""
+    figure, axis = plt.subplots(figsize=(5, 5))
+    levels = sorted(report.overall)
+    axis.plot([0.4, 1], [0.4, 1], color="grey", linestyle=":", label="nominal")
+    for by_level in report.questions.values():
+        axis.plot(levels, [by_level[level] for level in levels], color="tab:blue", alpha=0.35, linewidth=1)
+    axis.plot(levels, [report.overall[level] for level in levels], "o-", color="tab:blue", label="votes, all questions")
+    if report.expected:
+        axis.plot(levels, [report.expected[level] for level in levels], "s--", color="tab:orange", label="expected")
+    axis.set(xlabel="nominal coverage", ylabel="observed coverage", title="Intervals' coverage (thin: each question)")
+    axis.legend(loc="upper left")
+    return save_figure(figure, out)
+
+
+def plot_reliability(calibration: dict, out: Path) -> Path:
+    """A classifier's reliability diagram: accuracy against the top class's mean probability per bin, before and
+    after temperature scaling, with the bins' counts."""
+    figure, axis = plt.subplots(figsize=(5, 5))
+    axis.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
+    for key, name, style in (("reliability", "as trained", "o-"), ("reliability_scaled", "temperature", "s--")):
+        rows = calibration[key]
+        axis.plot([r["probability"] for r in rows], [r["accuracy"] for r in rows], style, label=name)
+        if key == "reliability":
+            for r in rows:
+                axis.annotate(
+                    str(r["count"]),
+                    (r["probability"], r["accuracy"]),
+                    fontsize=7,
+                    xytext=(3, -10),
+                    textcoords="offset points",
+                )
+    axis.set(
+        xlabel="probability of the predicted class",
+        ylabel="accuracy",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title=f"Reliability (ECE {calibration['ece']:.3f}, T = {calibration['temperature']:.2f})",
+    )
+    axis.legend(loc="upper left")
+    return save_figure(figure, out)

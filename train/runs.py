@@ -19,7 +19,7 @@ from preprocess.kaggle import FRAME
 from train.tasks import Task, task_of
 
 # the cache settings a run must share with a cache that scores it: its validation split and its images
-SPLIT_AND_IMAGE_SETTINGS = ("crop", "size", "method", "valid", "seed")
+SPLIT_AND_IMAGE_SETTINGS = ("crop", "size", "method", "valid", "calibrate", "seed")
 
 
 class RunError(ValueError):
@@ -73,6 +73,8 @@ class Run:
     rejects = file("rejects.csv", "a finetune's label rows that could not be used, and why")
     submission = file("submission.csv", "where `make submit` and the benchmarks put the run's own submission")
     finetune_report = file("finetune_report.json", "a finetune's scores on the held-out labels")
+    reliability = file("reliability.png", "a finetuned classifier's reliability diagram")
+    calibration = file("calibration.json", "`train calibrate`'s intervals, keyed by the runs and views they are for")
 
     def report(self, ensemble: bool = False) -> tuple[Path, Path]:
         """`evaluate`'s report and its plot: of this run alone, or of an ensemble led by it."""
@@ -131,12 +133,13 @@ class Run:
             if record.get("manifest_sha256") == cache.sha256:
                 return None
             return f"{self.folder} does not record its galaxies, and {cache.folder} is not the cache it was trained on"
-        ids = {split: cache.split_ids(split) for split in LABELLED}
-        if all(split_digest(ids[split]) == splits[split]["sha256"] for split in LABELLED):
+        # runs from before the calibration split record train and valid only
+        ids = {split: cache.split_ids(split) for split in splits}
+        if all(split_digest(ids[split]) == splits[split]["sha256"] for split in splits):
             return None
         with np.load(self.galaxies) as trained:
             trained_on = len(np.intersect1d(ids["valid"], trained["train"]))
-            moved = len(np.unique(np.concatenate([np.setxor1d(ids[split], trained[split]) for split in LABELLED])))
+            moved = len(np.unique(np.concatenate([np.setxor1d(ids[split], trained[split]) for split in splits])))
         return (
             f"{cache.folder} splits its galaxies unlike the cache {self.folder} was trained on: {moved} galaxies are "
             f"in another split or missing, and {trained_on} of its validation galaxies trained the run"
@@ -153,7 +156,7 @@ class Run:
                 f"{self.folder} is finetuned to {', '.join(record['task']['columns'])}, not Kaggle's 37 columns: "
                 f"`train predict` writes its catalog, and its {self.finetune_report.name} scores it"
             )
-        trained = record.get("cache_settings") or {}
+        trained = {"calibrate": 0, **(record.get("cache_settings") or {})}  # runs from before the calibration split
         differ = [key for key in SPLIT_AND_IMAGE_SETTINGS if trained.get(key) != getattr(cache.settings, key)]
         if differ:
             theirs = ", ".join(f"{key}={trained.get(key)}" for key in differ)

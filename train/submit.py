@@ -11,8 +11,11 @@ from preprocess.cache import Cache
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.lock import shared
 from train.baselines import BASELINES
+from train.calibration import interval_table, load_intervals, predict_split_spread, spread_models
 from train.config import PREDICT_BATCH
 from train.inference import load_models, predict_split
+from train.interval_files import IntervalTable, write_interval_file
+from train.runs import RunError
 from train.scores import column_means
 from train.tta import DEFAULT_TTA
 
@@ -74,11 +77,36 @@ def submit_models(
     tta: int = DEFAULT_TTA,
     batch: int = PREDICT_BATCH,
     sample: Path | None = None,
+    intervals: Path | None = None,
 ) -> Submission:
-    """The test split predicted by the runs' models (an ensemble when several), averaged with `tta` views."""
+    """The test split predicted by the runs' models (an ensemble when several), averaged with `tta` views; with
+    `intervals`, their calibrated intervals written there too (train.interval_files)."""
     with shared(cache.folder, "python -m train submit"):
-        ids, predictions = predict_split(load_models(runs, cache), cache, "test", tta=tta, batch=batch)
-        return write_submission(cache, out, ids, predictions, sample)
+        models = load_models(runs, cache)
+        if intervals is None:
+            ids, predictions = predict_split(models, cache, "test", tta=tta, batch=batch)
+            return write_submission(cache, out, ids, predictions, sample)
+        calibrated = load_intervals(runs, tta)
+        if calibrated is None:
+            raise RunError(f"{', '.join(map(str, runs))}: not calibrated at {tta} view(s); run `train calibrate`")
+        ids, spread, _ = predict_split_spread(spread_models(models, tta), cache, "test", batch)
+        written = write_submission(cache, out, ids, spread.values, sample)
+        table = interval_table(calibrated, ids, spread)
+        write_interval_file(intervals, with_unknown(table, sorted(r.galaxy_id for r in cache.rejects("test"))))
+        return written
+
+
+def with_unknown(table: IntervalTable, ids: list[int]) -> IntervalTable:
+    """The table and galaxies nothing is known of (rejected at preprocessing): intervals [0, 1], confidence 0."""
+    n = len(ids)
+    zeros, ones = np.zeros((n, table.difficulty.shape[1])), np.ones((n, table.difficulty.shape[1]))
+    return IntervalTable(
+        np.concatenate([table.ids, np.asarray(ids, np.int64)]),
+        {level: np.concatenate([low, zeros]) for level, low in table.low.items()},
+        {level: np.concatenate([high, ones]) for level, high in table.high.items()},
+        np.concatenate([table.difficulty, ones]),
+        np.concatenate([table.confidence, np.zeros(n)]),
+    )
 
 
 def submit_baseline(name: str, cache: Cache, out: Path, sample: Path | None = None) -> Submission:

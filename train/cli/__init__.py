@@ -7,6 +7,7 @@ The rule of this folder: no module here imports TensorFlow when it is imported. 
 import click
 
 from preprocess.cli_support import CONTEXT, EXIT_STATUSES
+from train.cli.calibrate import calibrate_command
 from train.cli.evaluate import evaluate_command
 from train.cli.finetune import finetune_command
 from train.cli.fit import fit_command
@@ -24,6 +25,7 @@ def main() -> None:
     \b
     fit       train a model (resumes an interrupted run)
     evaluate  RMSE per question on the valid split, against the baselines
+    calibrate calibrate a run's intervals on the cache's calibration split
     submit    predict the test split and write a Kaggle submission CSV
     score     score submissions against a solutions CSV (Kaggle's metric, locally)
     predict   a morphology catalog (CSV or HDF5) and gallery of any galaxy images
@@ -31,5 +33,13 @@ def main() -> None:
     """
 
 
-for command in (fit_command, evaluate_command, submit_command, score_command, predict_command, finetune_command):
+for command in (
+    fit_command,
+    evaluate_command,
+    calibrate_command,
+    submit_command,
+    score_command,
+    predict_command,
+    finetune_command,
+):
     main.add_command(command)

@@ -68,7 +68,8 @@ DEFAULTS = FinetuneConfig()
     type=click.FloatRange(min=0, min_open=True),
     default=DEFAULTS.valid,
     show_default=True,
-    help="Held out for early stopping and the report: a share of the labels, or (above 1) a number of them.",
+    help="Held out for the report: a share of the labels, or (above 1) a number of them; half of them stop training, "
+    "the other half calibrate the run.",
 )
 @click.option(
     "--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed of the held-out draw and of training."
@@ -116,6 +117,19 @@ def finetune_command(
     for name, scores in result.scores.items():
         click.echo(f"{name:<18}" + "".join(f"{scores[m]:>19.4f}" for m in metrics))
     click.echo(f"run in {run_dir} after {result.epochs} epochs")
+    calibration = result.calibration
+    if "ece" in calibration:
+        from train.plots import plot_reliability
+
+        scaling = f"kept, T = {calibration['temperature']:.2f}" if calibration["kept"] else "not kept"
+        click.echo(
+            f"calibration on {calibration['labels']} held-out labels early stopping did not use: expected calibration "
+            f"error {calibration['ece']:.3f}; temperature scaling {scaling} (error on labels it was not fitted on "
+            f"{calibration['ece_unseen']:.3f} -> {calibration['ece_unseen_scaled']:.3f}); "
+            f"wrote {plot_reliability(calibration, Run(run_dir).reliability)}"
+        )
+    else:
+        click.echo(f"intervals calibrated on {calibration['labels']} held-out labels early stopping did not use")
     if result.rejects:
         message = f"{result.rejects} label row(s) could not be used; they are listed in {Run(run_dir).rejects}"
         if not skip_bad:

@@ -13,7 +13,8 @@ from train.backend import load_keras
 from train.catalog_files import CATALOG_SUFFIXES
 from train.cli.options import TTA, model_runs_option, not_written
 from train.config import DECODE_JOBS, PREDICT_BATCH
-from train.runs import RunError
+from train.intervals import COVERAGE, CoverageError
+from train.runs import Run, RunError
 from train.tta import DEFAULT_TTA
 
 SHOWN_REJECTS = 10
@@ -41,6 +42,18 @@ SHOWN_REJECTS = 10
 @click.option("--tta", type=TTA, default=str(DEFAULT_TTA), show_default=True, help="Views averaged per galaxy.")
 @click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Images per batch.")
 @click.option("--jobs", type=POSITIVE, default=DECODE_JOBS, show_default=True, help="Processes decoding images.")
+@click.option(
+    "--coverage",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    help=f"Probability that each interval COLUMN_low..COLUMN_high holds the volunteers' vote fraction, for "
+    f"calibrated runs (`train calibrate`). Default: {COVERAGE}.",
+)
+@click.option(
+    "--given",
+    is_flag=True,
+    help="Also write each answer's share of the volunteers its question reached (COLUMN_given, e.g. barred given "
+    "featured and not edge-on) with its interval, for calibrated runs.",
+)
 @click.option("--skip-bad", is_flag=True, help="Exit 0 even when some files could not be read (else 3).")
 def predict_command(
     paths: tuple[Path, ...],
@@ -51,6 +64,8 @@ def predict_command(
     tta: str,
     batch: int,
     jobs: int,
+    coverage: float | None,
+    given: bool,
     skip_bad: bool,
 ) -> None:
     """Predict the 37 Galaxy Zoo columns and a plain-English morphology for every image in PATHS.
@@ -59,6 +74,11 @@ def predict_command(
     per line, relative to the list's folder). Any size, square or not, grey or colour, 8 or 16 bit. The
     GalaxyID is the file name without its extension. Files that cannot be read are skipped and named in
     OUT's .rejects.csv; the exit status is then 3 (0 with --skip-bad).
+
+    Runs calibrated at these views (`train calibrate`) add an interval to every column, COLUMN_low and COLUMN_high,
+    holding the volunteers' vote fraction with probability --coverage for galaxies like the calibration split,
+    and `confidence`: 1 minus the mean width of the galaxy's intervals. A cut on k columns at once holds for all k
+    with probability at least 1 - k(1 - coverage): ask for coverage 1 - a/k to keep 1 - a.
     """
     if out.suffix not in CATALOG_SUFFIXES:
         raise click.BadParameter(f"must end in {' or '.join(CATALOG_SUFFIXES)}", param_hint="--out")
@@ -72,14 +92,32 @@ def predict_command(
     if not images:
         raise BadInput(f"no {', '.join(IMAGE_SUFFIXES)} files in {', '.join(map(str, paths))}")
     load_keras()
+    from train.calibration import load_intervals
     from train.catalog import InputError, predict_catalog
     from train.plots import plot_gallery
 
+    with reported(bad_input=(RunError,)):
+        calibrated = load_intervals(runs, int(tta))
+        kaggle = Run(runs[0]).task().kind == "kaggle"  # a finetuned run is calibrated by `finetune` itself
+    if calibrated is not None and coverage is not None:
+        try:
+            for calibration in (calibrated.fractions, *([calibrated.conditional] if given else [])):
+                calibration.check(coverage)
+        except CoverageError as error:
+            raise click.BadParameter(str(error), param_hint="--coverage") from None
+    if calibrated is None and kaggle:
+        click.echo(
+            f"no intervals: these runs are not calibrated at {tta} view(s); `python -m train calibrate --cache CACHE "
+            f"{' '.join(f'--run {run}' for run in runs)} --tta {tta}` calibrates them (a cache made with --calibrate)",
+            err=True,
+        )
     with reported((out, *([gallery] if gallery else [])), not_written(out), bad_input=(InputError, RunError)):
-        result = predict_catalog(runs, images, out, fraction, int(tta), batch, jobs)
+        coverage = COVERAGE if coverage is None else coverage
+        result = predict_catalog(runs, images, out, fraction, int(tta), batch, jobs, True, coverage, given)
         if gallery is not None and result.rows:
             plot_gallery(result.best, result.gallery_images(), gallery)
-    click.echo(f"wrote {out}: {result.rows} galaxies from {len(runs)} run(s), {tta} view(s) each")
+    intervals = f", with {coverage:g} intervals" if result.intervals else ""
+    click.echo(f"wrote {out}: {result.rows} galaxies from {len(runs)} run(s), {tta} view(s) each{intervals}")
     if gallery is not None and result.rows:
         click.echo(f"wrote {gallery}")
     if result.rejects:

@@ -9,6 +9,7 @@ from train.backend import load_keras
 from train.baselines import BASELINES
 from train.cli.options import CACHE, TTA, model_runs_option, not_written, open_cache
 from train.config import PREDICT_BATCH
+from train.intervals import LEVELS
 from train.runs import RunError
 from train.tta import DEFAULT_TTA
 
@@ -41,8 +42,22 @@ from train.tta import DEFAULT_TTA
     help="Kaggle's sample submission to check the IDs against (default: the one in the data folder the cache was "
     "made from).",
 )
+@click.option(
+    "--intervals",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the calibrated intervals of every prediction to this CSV, at coverages "
+    f"{', '.join(f'{level:g}' for level in LEVELS)}, for `train score --intervals` (runs calibrated by `train "
+    "calibrate` at --tta views).",
+)
 def submit_command(
-    cache: Path, runs: list[Path], out: Path, tta: str, batch: int, baseline: str | None, sample: Path | None
+    cache: Path,
+    runs: list[Path],
+    out: Path,
+    tta: str,
+    batch: int,
+    baseline: str | None,
+    sample: Path | None,
+    intervals: Path | None,
 ) -> None:
     """Predict every test galaxy of CACHE and write a Kaggle submission to OUT (atomically)."""
     if not out.name.endswith((".csv", ".csv.gz")):
@@ -51,15 +66,27 @@ def submit_command(
         raise click.BadParameter("needs a trained run folder (or a --baseline)", param_hint="--run")
     if baseline is not None and runs:
         raise click.BadParameter("give either --run or --baseline, not both", param_hint="--baseline")
+    if intervals is not None and baseline is not None:
+        raise click.BadParameter("a baseline has no intervals; give --run", param_hint="--intervals")
     opened = open_cache(cache)
     load_keras()
     from train.submit import SubmissionError, submit_baseline, submit_models
 
-    with reported((out,), not_written(out), bad_input=(RunError,), failed=(SubmissionError,)):
+    if intervals is not None:
+        from train.calibration import load_intervals
+
+        with reported(bad_input=(RunError,)):
+            if load_intervals(runs, int(tta)) is None:
+                raise RunError(
+                    f"the runs are not calibrated at {tta} view(s): `python -m train calibrate --cache {cache} "
+                    f"{' '.join(f'--run {run}' for run in runs)} --tta {tta}` calibrates them"
+                )
+    outputs = (out, *([intervals] if intervals else []))
+    with reported(outputs, not_written(out), bad_input=(RunError,), failed=(SubmissionError,)):
         if baseline:
             written = submit_baseline(baseline, opened, out, sample)
         else:
-            written = submit_models(runs, opened, out, int(tta), batch, sample)
+            written = submit_models(runs, opened, out, int(tta), batch, sample, intervals)
     for warning in written.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"wrote {written.path}")
+    click.echo(f"wrote {written.path}" + (f" and {intervals}" if intervals else ""))

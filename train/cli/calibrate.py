@@ -1,0 +1,46 @@
+"""`python -m train calibrate`: calibrate a run's intervals on the cache's calibration split."""
+
+from pathlib import Path
+
+import click
+
+from preprocess.cli_support import EXIT_STATUSES, POSITIVE, reported
+from train.backend import load_keras
+from train.cli.options import CACHE, TTA, model_runs_option, open_cache
+from train.config import PREDICT_BATCH
+from train.intervals import AUTO, ESTIMATES
+from train.runs import Run, RunError
+from train.tta import DEFAULT_TTA
+
+
+@click.command("calibrate", epilog=EXIT_STATUSES)
+@CACHE
+@model_runs_option(required=True, help="Run folder holding a trained model; repeat for an ensemble.")
+@click.option("--tta", type=TTA, default=str(DEFAULT_TTA), show_default=True, help="Views averaged per galaxy.")
+@click.option(
+    "--estimate",
+    type=click.Choice([AUTO, *ESTIMATES]),
+    default=AUTO,
+    show_default=True,
+    help="What sets each interval's width: "
+    + "; ".join(f"{name}: {text}" for name, text in ESTIMATES.items())
+    + "; auto: the one with the narrowest intervals, judged on halves of the calibration split.",
+)
+@click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Batch size.")
+def calibrate_command(cache: Path, runs: list[Path], tta: str, estimate: str, batch: int) -> None:
+    """Calibrate the intervals of RUN (at --tta views) on CACHE's calibration split, for `predict` and `submit
+    --intervals`.
+
+    The calibration split (`preprocess run --calibrate N`) neither trained the run nor chose its epoch, so the
+    intervals cover what they promise for galaxies like it. The calibration is stored in the first run's folder,
+    for these runs and views; `predict` then needs no cache.
+    """
+    opened = open_cache(cache)
+    load_keras()
+    from train.calibration import calibrate_runs
+
+    with reported(bad_input=(RunError,)):
+        entry = calibrate_runs(runs, opened, int(tta), estimate, batch)
+    widths = ", ".join(f"{name} {width:.4f}" for name, width in entry["cross_widths"].items())
+    click.echo(f"mean width of 90% intervals on halves of the calibration split: {widths}")
+    click.echo(f"wrote {Run(runs[0]).calibration}: intervals by {entry['estimate']}, for {tta} view(s)")
