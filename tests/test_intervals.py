@@ -197,3 +197,17 @@ def test_temperature_scaling_softens_an_overconfident_classifier():
     assert chosen["kept"] and 2 < chosen["temperature"] < 4.5
     scaled_error = expected_calibration_error(scaled(probabilities, chosen["temperature"]), truth)
     assert scaled_error < expected_calibration_error(probabilities, truth) / 2
+
+
+def test_given_adds_each_answer_s_share_of_its_question_with_its_interval(kaggle_dir, calibrated_run, tmp_path):
+    out = tmp_path / "catalog.csv"
+    command = ["predict", str(kaggle_dir / TEST_IMAGES), "--run", str(calibrated_run[1]), "--tta", "2"]
+    result = CliRunner().invoke(main, [*command, "--given", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out)
+    barred, not_edge_on = "Class3.1", "Class2.2"
+    for row in rows:
+        share = float(row[barred]) / float(row[not_edge_on]) if float(row[not_edge_on]) > 0 else 0.0
+        assert float(row[f"{barred}_given"]) == pytest.approx(share, abs=2e-5)
+        low, high = float(row[f"{barred}_given_low"]), float(row[f"{barred}_given_high"])
+        assert 0 <= low <= float(row[f"{barred}_given"]) + 1e-6 <= high + 1e-6 <= 1 + 1e-6
