@@ -116,7 +116,7 @@ def trained_scores(
     import keras
 
     from train.config import FinetuneConfig
-    from train.finetune import held_out_values, train, with_new_head
+    from train.finetune import from_scratch, held_out_values, train, with_new_head
     from train.inference import load_model
 
     rng = np.random.default_rng(seed)
@@ -131,10 +131,10 @@ def trained_scores(
         unfreeze="all" if method == "unfrozen" else "none", minutes=minutes, epochs=10_000, patience=None, seed=seed
     )
     keras.utils.set_random_seed(seed)
-    model = with_new_head(load_model(Run(source)), task)
+    model = with_new_head(load_model(Run(source)), task, images[fit_rows])
     if method == "from scratch":
         keras.utils.set_random_seed(seed)
-        model = keras.models.clone_model(model)
+        model = from_scratch(model)
     train(model, run, task, config, data, verbose=0, scratch=method == "from scratch")
     return held_out_scores(task, test[1], held_out_values(run, task, test[0]))
 

@@ -129,7 +129,7 @@ def test_unfreezing_changes_the_trunk_s_kernels_and_never_its_batch_normalisatio
     targets = labelled.task.targets(labelled.values)
     data = {"x": labelled.images[:96], "y": targets[:96], "validation_data": (labelled.images[96:], targets[96:])}
     source = keras.models.load_model(trained_run / "model.keras")
-    model = with_new_head(keras.models.load_model(trained_run / "model.keras"), labelled.task)
+    model = with_new_head(keras.models.load_model(trained_run / "model.keras"), labelled.task, labelled.images[:96])
     config = FinetuneConfig(unfreeze=unfreeze, epochs=3, patience=None)
     train(model, Run(tmp_path), labelled.task, config, data, verbose=0)
     before = {w.path: w.numpy() for layer in source.layers for w in layer.weights}
@@ -255,3 +255,24 @@ def test_an_interrupted_finetune_leaves_no_run(kaggle_dir, trained_run, smooth_o
         assert process.returncode == 130 and "was not written" in output and "Traceback" not in output
         assert list(run.parent.iterdir()) == []  # not even the hidden work folder
     assert not run.exists()
+
+
+def test_the_head_standardises_by_the_training_part_of_the_labels_alone(
+    kaggle_dir, trained_run, smooth_or_not, tmp_path
+):
+    import keras
+
+    from train.config import FinetuneConfig
+    from train.finetune import finetune
+
+    config = FinetuneConfig(epochs=1, compare=False, valid=0.3)
+    finetune(trained_run, smooth_or_not, tmp_path / "run", config, kaggle_dir, verbose=0)
+    labelled = read_labels(smooth_or_not, kaggle_dir, 0.5, 106)
+    train_rows, held_rows = held_out(labelled, config.valid, config.seed)
+    source = keras.models.load_model(trained_run / "model.keras")
+    dense = next(layer for layer in source.layers if isinstance(layer, keras.layers.Dense))
+    features = keras.Model(source.input, dense.input).predict(labelled.images, verbose=0).astype(np.float64)
+    model = keras.models.load_model(tmp_path / "run" / "model.keras")
+    mean = np.asarray(model.get_layer("standardise").mean).ravel()
+    np.testing.assert_allclose(mean, features[train_rows].mean(axis=0), rtol=1e-4, atol=1e-5)
+    assert not np.allclose(mean, features.mean(axis=0), rtol=1e-4, atol=1e-5)

@@ -14,6 +14,7 @@ from train.cli.fit import fit_command
 from train.cli.predict import predict_command
 from train.cli.score import score_command
 from train.cli.submit import submit_command
+from train.cli.suggest import suggest_command
 
 TENSORFLOW_LOGS = "TensorFlow's start-up messages are hidden; TF_CPP_MIN_LOG_LEVEL=0 shows them."
 
@@ -30,6 +31,7 @@ def main() -> None:
     score     score submissions against a solutions CSV (Kaggle's metric, locally)
     predict   a morphology catalog (CSV or HDF5) and gallery of any galaxy images
     finetune  a run of your own question: a new head on a trained run, from your labels
+    suggest   which galaxies to label next for a finetuned run
     """
 
 
@@ -41,5 +43,6 @@ for command in (
     score_command,
     predict_command,
     finetune_command,
+    suggest_command,
 ):
     main.add_command(command)

@@ -1,0 +1,81 @@
+"""`python -m train suggest`: which galaxies to label next for a finetuned run."""
+
+from pathlib import Path
+
+import click
+
+from preprocess.cli_support import EXIT_STATUSES, POSITIVE, BadInput, reported
+from preprocess.listing import IMAGE_SUFFIXES, ImageListError, find_images
+from train.backend import load_keras
+from train.cli.options import TTA, model_run, not_written
+from train.config import DECODE_JOBS, PREDICT_BATCH
+from train.runs import RunError
+from train.tta import DEFAULT_TTA
+
+
+@click.command("suggest", epilog=EXIT_STATUSES)
+@click.option(
+    "--run",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    callback=model_run,
+    help="A finetuned run (`train finetune`).",
+)
+@click.option(
+    "--images",
+    type=click.Path(exists=True, path_type=Path),
+    required=True,
+    help="The galaxies to choose from: a folder (searched recursively), an image or a text list of paths.",
+)
+@click.option(
+    "--labels",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The labels you have (a CSV with GalaxyID or path): those galaxies are never suggested.",
+)
+@click.option("--n", "n", type=POSITIVE, required=True, help="How many galaxies to suggest.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The picks, as CSV.")
+@click.option("--gallery", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the picks (PNG).")
+@click.option("--tta", type=TTA, default=str(DEFAULT_TTA), show_default=True, help="Views per galaxy.")
+@click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Images per batch.")
+@click.option("--jobs", type=POSITIVE, default=DECODE_JOBS, show_default=True, help="Processes decoding images.")
+def suggest_command(
+    run: Path,
+    images: Path,
+    labels: Path | None,
+    n: int,
+    out: Path,
+    gallery: Path | None,
+    tta: str,
+    batch: int,
+    jobs: int,
+) -> None:
+    """Rank the unlabelled galaxies of --images by how much labelling them would teach the finetuned head of
+    --run: how unsure it is, how likely they are of the rarest class, and no near copies of one another. Writes
+    GalaxyID, path, score and the reason for the --n best to --out."""
+    if out.suffix.lower() != ".csv":
+        raise click.BadParameter("must end in .csv", param_hint="--out")
+    if gallery is not None and gallery.suffix.lower() != ".png":
+        raise click.BadParameter("must end in .png", param_hint="--gallery")
+    try:
+        paths = find_images([images])
+    except ImageListError as error:
+        raise BadInput(str(error)) from None
+    if not paths:
+        raise BadInput(f"no {', '.join(IMAGE_SUFFIXES)} files in {images}")
+    load_keras()
+    from train.suggest import SuggestError, suggest, write_picks
+
+    with reported((out,), not_written(out), bad_input=(SuggestError, RunError)):
+        picks = suggest(run, paths, n, labels, int(tta), batch, jobs)
+        write_picks(out, picks)
+        if gallery is not None and picks:
+            from preprocess.images import load_cutout
+            from train.plots import plot_gallery
+            from train.runs import Run
+
+            fraction, size = Run(run).view()
+            rows = {"suggested": [(pick.score, pick.path, pick.reason) for pick in picks]}
+            plot_gallery(rows, {pick.path: load_cutout(pick.path, fraction, size) for pick in picks}, gallery)
+    click.echo(
+        f"wrote {out}: {len(picks)} galaxies to label" + (f" (only {len(picks)} unlabelled)" if len(picks) < n else "")
+    )

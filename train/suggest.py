@@ -1,0 +1,133 @@
+"""`train suggest`: which galaxies to label next for a finetuned run.
+
+Each unlabelled galaxy is scored by what its label would teach the head: how unsure the head is (for classes,
+1 at an even split and 0 when sure; for numbers, the spread of the prediction over the test-time views, over
+its largest in the pool) and, for classes, the probability that it belongs to the class with the fewest labels
+(the few examples a rare class has are worth most). Galaxies are then taken by score, skipping any whose
+features are near copies of one already taken (cosine similarity above NEAR_COPY), so that one kind of galaxy
+does not fill the list. Active learning with an uncertainty and a rarity term (Walmsley et al. 2020 needed 35-60%
+fewer labels); the diversity step is the simplest that keeps copies out.
+"""
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+from tqdm import tqdm
+
+from preprocess.atomic import write_csv
+from preprocess.listing import galaxy_key
+from train.catalog import decoded_batches, load_runs
+from train.config import DECODE_JOBS, PREDICT_BATCH
+from train.inference import with_views
+from train.runs import Run
+from train.task_calibration import CLASSES
+from train.tta import DEFAULT_TTA
+
+NEAR_COPY = 0.995
+
+
+class SuggestError(ValueError):
+    """Inputs that cannot make suggestions; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Pick:
+    galaxy: str
+    path: str
+    score: float
+    reason: str
+
+
+def labelled_keys(labels: Path | None) -> set:
+    """The galaxies a labels CSV already holds: its GalaxyID column, or its path column (as files' keys)."""
+    if labels is None:
+        return set()
+    with open(labels, newline="") as f:
+        reader = csv.DictReader(f)
+        columns = reader.fieldnames or []
+        if "GalaxyID" in columns:
+            return {galaxy_key(Path(row["GalaxyID"])) for row in reader}
+        if "path" in columns:
+            return {galaxy_key(Path(row["path"])) for row in reader}
+    raise SuggestError(f"{labels}: no GalaxyID or path column to tell which galaxies are labelled")
+
+
+def rarest_class(run: Path, values: np.ndarray) -> int:
+    """The class with the fewest labels in the finetune (the one the head finds rarest in the pool for a run that
+    does not record its labels' counts)."""
+    counts = Run(run).read_record().get("class_counts")
+    return int(np.argmin(counts if counts else values.mean(axis=0)))
+
+
+def scores_of(kind: str, values: np.ndarray, spread: np.ndarray, rare: int | None) -> tuple[np.ndarray, list[str]]:
+    """Each galaxy's score and the reason that weighs most in it."""
+    if kind in CLASSES:
+        p = np.clip(values, 1e-9, 1)
+        unsure = -(p * np.log(p)).sum(axis=1) / np.log(p.shape[1])
+        likely = values[:, rare]
+        reasons = [
+            f"unsure ({top:.2f} for the likeliest class)" if u >= r else f"likely of the rare class ({r:.2f})"
+            for u, r, top in zip(unsure, likely, values.max(axis=1))
+        ]
+        return unsure + likely, reasons
+    unsure = spread / max(float(spread.max()), 1e-12)
+    return unsure, [f"unsure (views disagree by {s:.3g})" for s in spread]
+
+
+def diverse(order: np.ndarray, features: np.ndarray, n: int) -> list[int]:
+    """The first n of `order` whose features are no near copy of an earlier pick."""
+    unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+    picked: list[int] = []
+    for i in order:
+        if picked and float((unit[picked] @ unit[i]).max()) > NEAR_COPY:
+            continue
+        picked.append(int(i))
+        if len(picked) == n:
+            break
+    return picked
+
+
+def suggest(
+    run: Path,
+    paths: list[Path],
+    n: int,
+    labels: Path | None = None,
+    tta: int = DEFAULT_TTA,
+    batch: int = PREDICT_BATCH,
+    jobs: int = DECODE_JOBS,
+) -> list[Pick]:
+    """The n galaxies of `paths`, none of them labelled, whose labels would teach the run's head most."""
+    models, task, fraction, size = load_runs([run])
+    if task.kind == "kaggle":
+        raise SuggestError(f"{run} predicts Kaggle's columns; suggest picks galaxies for a finetuned run")
+    known = labelled_keys(labels)
+    pool = [path for path in paths if galaxy_key(path) not in known]
+    model = models[0]
+    viewing = with_views(model, tta, spread=True)
+    features_of = keras.Model(model.input, model.get_layer("answer").input)
+    values, spreads, features, kept = [], [], [], []
+    for chunk, decoded in tqdm(decoded_batches(pool, fraction, size, batch, jobs), desc="scoring", unit="batch"):
+        good = [i for i, d in enumerate(decoded) if not isinstance(d, str)]
+        if not good:
+            continue
+        images = np.stack([decoded[i] for i in good])
+        mean, std = viewing.predict_on_batch(images)
+        values.append(task.values(mean))
+        spreads.append(np.asarray(std, np.float64).mean(axis=1))
+        features.append(np.asarray(features_of.predict_on_batch(images), np.float64))
+        kept += [chunk[i] for i in good]
+    if not kept:
+        return []
+    values, spread, features = np.concatenate(values), np.concatenate(spreads), np.concatenate(features)
+    rare = rarest_class(run, values) if task.kind in CLASSES else None
+    score, reasons = scores_of(task.kind, values, spread, rare)
+    chosen = diverse(np.argsort(-score, kind="stable"), features, n)
+    return [Pick(str(galaxy_key(kept[i])), str(kept[i]), float(score[i]), reasons[i]) for i in chosen]
+
+
+def write_picks(out: Path, picks: list[Pick]) -> Path:
+    rows = ([pick.galaxy, pick.path, f"{pick.score:.6f}", pick.reason] for pick in picks)
+    return write_csv(out, ["GalaxyID", "path", "score", "reason"], rows)
