@@ -69,7 +69,8 @@ def measured(runs: list[Path], cache: Cache, data: Path, estimate: str) -> dict:
     intervals = submission.with_name(f"intervals-{estimate}.csv")
     submit_models(runs, cache, submission, intervals=intervals)
     report = calibration_report(submission, data / kaggle.TEST_SOLUTIONS, intervals, data / kaggle.TEST_EXPECTED)
-    return {"estimate": entry["estimate"], "cross_widths": entry["cross_widths"], **asdict(report)}
+    checks = {"estimate": entry["estimate"], "confidence_estimate": entry["confidence_estimate"]}
+    return {**checks, "cross_check": entry["cross_check"], **asdict(report)}
 
 
 def gallery(cache: Cache, intervals: Path, submission: Path, data: Path) -> Path:
@@ -116,9 +117,9 @@ def main() -> None:
         members = runs if estimate == "ensemble" else runs[:1]
         results["estimates"][estimate] = measured(members, cache, data, estimate)
     chosen = measured(runs[:1], cache, data, AUTO)
-    results["auto"] = chosen["estimate"]
+    results["auto"] = chosen
     RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n")
-    fields = {k: v for k, v in chosen.items() if k not in ("estimate", "cross_widths")}
+    fields = {k: v for k, v in chosen.items() if k not in ("estimate", "confidence_estimate", "cross_check")}
     report = CalibrationReport(**fields)
     plot_coverage(report, FIGURES / "intervals.png")
     auto_files = WORK / "runs-intervals" / f"intervals-{AUTO}.csv", WORK / "runs-intervals" / f"submission-{AUTO}.csv"
@@ -144,7 +145,13 @@ def print_table(results: dict) -> None:
             + f"  {selective['most confident 50%'] / selective['half by predicted Class1.1']:>16.2f}"
             + f"  {row['expected'][COVERAGE]:>12.1%}"
         )
-    print(f"auto chose: {results['auto']}")
+    auto = results["auto"]
+    selective = auto["selective"]
+    print(
+        f"auto: intervals by {auto['estimate']}, confidence by {auto['confidence_estimate']}: most confident half "
+        f"{selective['most confident 50%'] / selective['all']:.2f}x all, "
+        f"{selective['most confident 50%'] / selective['half by predicted Class1.1']:.2f}x the half by Class1.1"
+    )
 
 
 if __name__ == "__main__":

@@ -276,3 +276,29 @@ def test_the_head_standardises_by_the_training_part_of_the_labels_alone(
     mean = np.asarray(model.get_layer("standardise").mean).ravel()
     np.testing.assert_allclose(mean, features[train_rows].mean(axis=0), rtol=1e-4, atol=1e-5)
     assert not np.allclose(mean, features.mean(axis=0), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("lr, unfreeze_lr, expected", [(1e-3, 1e-3, "head alone"), (0.0, 1e-5, "unfrozen")])
+def test_auto_keeps_the_model_with_the_lower_held_out_loss(
+    kaggle_dir, trained_run, smooth_or_not, tmp_path, lr, unfreeze_lr, expected
+):
+    """Unfreezing the whole of a one-epoch trunk at 1e-3 wrecks it (its held-out loss jumps several times over),
+    and a head trained at rate 0 learns nothing: either way the other phase is the better one."""
+    import keras
+
+    from train.config import FinetuneConfig
+    from train.finetune import train, with_new_head
+    from train.runs import Run
+
+    labelled = read_labels(smooth_or_not, kaggle_dir, 0.5, 106)
+    targets = labelled.task.targets(labelled.values)
+    held = (labelled.images[96:], targets[96:])
+    data = {"x": labelled.images[:96], "y": targets[:96], "validation_data": held}
+    model = with_new_head(keras.models.load_model(trained_run / "model.keras"), labelled.task, labelled.images[:96])
+    config = FinetuneConfig(unfreeze="auto", epochs=6, patience=None, lr=lr, unfreeze_lr=unfreeze_lr)
+    epochs, kept = train(model, Run(tmp_path), labelled.task, config, data, verbose=0)
+    losses = [float(row["val_loss"]) for row in Run(tmp_path).history_rows()]
+    assert epochs == 6 and kept == expected
+    assert kept == ("unfrozen" if min(losses[2:]) < min(losses[:2]) else "head alone")
+    saved = keras.models.load_model(tmp_path / "model.keras")
+    assert saved.evaluate(*held, verbose=0)[0] == pytest.approx(min(losses), rel=1e-4)

@@ -36,6 +36,7 @@ from train.intervals import (
     reached,
 )
 from train.runs import Run, RunError
+from train.scores import rmse
 from train.task_calibration import TASK_CALIBRATION
 
 RIDGE = 1.0  # the error head's ridge penalty, on inputs that all lie in [0, 1]
@@ -111,20 +112,24 @@ def candidates(runs: int) -> list[str]:
     return [name for name in ESTIMATES if name != "ensemble" or runs > 1]
 
 
-def cross_widths(spread: Spread, labels: np.ndarray, head: np.ndarray | None, runs: int) -> dict[str, float]:
-    """Each estimate's mean interval width at COVERAGE over the reached cells of one half of the calibration
-    galaxies, calibrated on the other half, both ways round: how `auto` chooses, without a test set."""
+def cross_check(spread: Spread, labels: np.ndarray, head: np.ndarray | None, runs: int) -> dict[str, dict]:
+    """Each estimate judged on one half of the calibration galaxies, calibrated on the other, both ways round: the
+    mean width of its intervals at COVERAGE over the reached cells, and how well the confidence it gives ranks the
+    galaxies (the RMSE of the most confident half over that of all). How `auto` chooses, without a test set."""
     halves = np.arange(len(labels)) % 2 == 0
-    widths = {}
+    checks = {}
     for name in candidates(runs):
         cells = difficulty(name, spread, head)
-        total = []
+        widths, ranking = [], []
         for part in (halves, ~halves):
             calibration = calibrate(spread.values[part], labels[part], cells[part], name)
             low, high = calibration.intervals(spread.values[~part], cells[~part], COVERAGE)
-            total.append((high - low)[reached(labels[~part])])
-        widths[name] = float(np.concatenate(total).mean())
-    return widths
+            widths.append((high - low)[reached(labels[~part])])
+            values, truth = spread.values[~part], labels[~part]
+            sure = np.argsort(-confidence(low, high), kind="stable")[: len(truth) // 2]
+            ranking.append(rmse(values[sure], truth[sure]) / rmse(values, truth))
+        checks[name] = {"width": float(np.concatenate(widths).mean()), "ranking": float(np.mean(ranking))}
+    return checks
 
 
 def model_digest(run: Path) -> str:
@@ -149,16 +154,19 @@ def calibrate_runs(runs: list[Path], cache: Cache, tta: int, estimate: str = AUT
         viewing = spread_models(load_models(runs, cache), tta)
         _, spread, labels = predict_split_spread(viewing, cache, "calibrate", batch)
         head = fit_error_head(*predict_split_spread(viewing, cache, "valid", batch)[1:])
-    widths = cross_widths(spread, labels, head, len(runs))
-    chosen = min(widths, key=widths.get) if estimate == AUTO else estimate
+    checks = cross_check(spread, labels, head, len(runs))
+    chosen = min(checks, key=lambda name: checks[name]["width"]) if estimate == AUTO else estimate
+    ranks = min(checks, key=lambda name: checks[name]["ranking"]) if estimate == AUTO else estimate
     cells = difficulty(chosen, spread, head)
     entry = {
         "runs": [str(run) for run in runs],
         "tta": tta,
         "estimate": chosen,
-        "cross_widths": widths,
-        "error_head": head.tolist() if chosen == "error-head" else None,
+        "confidence_estimate": ranks,
+        "cross_check": checks,
+        "error_head": head.tolist() if "error-head" in (chosen, ranks) else None,
         "fractions": calibrate(spread.values, labels, cells, chosen).as_dict(),
+        "confidence": calibrate(spread.values, labels, difficulty(ranks, spread, head), ranks).as_dict(),
         "conditional": calibrate(
             conditional(spread.values),
             conditional(labels),
@@ -181,16 +189,22 @@ class Intervals:
     head: np.ndarray | None
     fractions: Calibration
     conditional: Calibration
+    ranking: Calibration  # intervals by the estimate whose widths rank galaxies best: their mean gives confidence
 
     def difficulty(self, spread: Spread) -> np.ndarray:
         return difficulty(self.estimate, spread, self.head)
+
+    def confidence(self, spread: Spread, coverage: float) -> np.ndarray:
+        """1 minus the mean width of the galaxy's intervals by the estimate that ranks galaxies best (`ranking`)."""
+        cells = difficulty(self.ranking.estimate, spread, self.head)
+        return confidence(*self.ranking.intervals(spread.values, cells, coverage))
 
     def apply(self, spread: Spread, coverage: float, given: bool = False) -> dict[str, np.ndarray]:
         """low and high (n, 37) at `coverage`, the galaxies' confidence, and with `given` the conditional fractions
         with their own low and high."""
         cells = self.difficulty(spread)
         low, high = self.fractions.intervals(spread.values, cells, coverage)
-        out = {"low": low, "high": high, "difficulty": cells, "confidence": confidence(low, high)}
+        out = {"low": low, "high": high, "difficulty": cells, "confidence": self.confidence(spread, coverage)}
         if given:
             values = conditional(spread.values)
             given_cells = conditional_difficulty(spread.values, cells)
@@ -204,7 +218,7 @@ def interval_table(calibrated: Intervals, ids: np.ndarray, spread: Spread) -> In
     cells = calibrated.difficulty(spread)
     bounds = {level: calibrated.fractions.intervals(spread.values, cells, level) for level in LEVELS}
     low, high = ({level: bound[side] for level, bound in bounds.items()} for side in (0, 1))
-    return IntervalTable(ids, low, high, cells, confidence(low[COVERAGE], high[COVERAGE]))
+    return IntervalTable(ids, low, high, cells, calibrated.confidence(spread, COVERAGE))
 
 
 def load_intervals(runs: list[Path], tta: int) -> Intervals | None:
@@ -216,8 +230,10 @@ def load_intervals(runs: list[Path], tta: int) -> Intervals | None:
     if entry is None:
         return None
     head = None if entry["error_head"] is None else np.asarray(entry["error_head"])
-    fractions, given = (Calibration.from_dict(entry[name]) for name in ("fractions", "conditional"))
-    return Intervals(entry["estimate"], head, fractions, given)
+    fractions, given, ranking = (
+        Calibration.from_dict(entry[name]) for name in ("fractions", "conditional", "confidence")
+    )
+    return Intervals(entry["estimate"], head, fractions, given, ranking)
 
 
 def load_task_calibration(run: Path) -> dict | None:

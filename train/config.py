@@ -11,7 +11,7 @@ LOSSES = ("crossentropy", "mse")  # built by train.losses
 SCHEDULES = tuple(schedules.SCHEDULES)
 PRECISIONS = ("float32", "bfloat16", "mixed")
 STRATEGIES = ("none", "mirrored", "multiworker")  # tf.distribute, see train.distribute
-UNFREEZE = ("none", "top", "all")  # what a finetune trains of the trunk, see train.finetune
+UNFREEZE = ("auto", "none", "top", "all")  # what a finetune trains of the trunk, see train.finetune
 MAX_EPOCHS = 10_000  # the epoch cap of a run trained for a time budget instead of a number of epochs
 PREDICT_BATCH = 64  # images per model call when predicting (evaluate, submit, predict)
 DECODE_JOBS = 2  # processes decoding images for `predict` and a finetune's labels
@@ -129,12 +129,13 @@ def configure(recipe: str, **overrides) -> FitConfig:
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    unfreeze: str = "none"
+    unfreeze: str = "auto"
     epochs: int = 60
     minutes: float | None = None  # a wall-clock budget instead of (within) the epochs
     batch: int = 32
     lr: float = 1e-3
-    patience: int | None = 15  # epochs without a better held-out score before stopping
+    unfreeze_lr: float = 1e-4  # the rate once the trunk is unfrozen (Zoobot: 1e-3 for the head, then lower)
+    patience: int | None = 15  # epochs without a better held-out loss before stopping
     valid: float = 0.2  # the held-out part: a share, or (above 1) a number of galaxies
     seed: int = 0
     compare: bool = True  # also train the same trunk and head from scratch, for the report

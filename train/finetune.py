@@ -1,11 +1,13 @@
 """`train finetune`: a new head on a trained run's trunk, trained on a few hundred labels of the user's own question.
 
 The trunk is the source model up to its pooled features (the input of its first dense layer), with its in-model
-augmentation; the new head is one Dense layer whose units and activation the task sets (train.tasks). `--unfreeze
-none` trains the head alone, the trunk frozen; `top` (the layers after the trunk's last pooling) and `all` first
-train the head alone for a third of the epochs or minutes, then continue with those layers unfrozen at a tenth of
-the rate (Zoobot's practice, Walmsley et al.: a few hundred labels are a good start, unfreezing pays above about a
-thousand), their batch normalisation frozen in every phase (set_trainable). Training goes through fit's callbacks
+augmentation; the new head (with_new_head) standardises its features, then dropout and one Dense layer whose
+units and activation the task sets (train.tasks). `--unfreeze none` trains the head alone, the trunk frozen; `top`
+(the layers after the trunk's last pooling) and `all` first train the head alone for a third of the epochs or
+minutes, then continue with those layers unfrozen at `unfreeze_lr` (Zoobot's practice, Walmsley et al.: a few
+hundred labels are a good start, unfreezing pays above about a thousand), their batch normalisation frozen in
+every phase (set_trainable); `auto` (the default) unfreezes all and keeps whichever of the two models has the
+lower held-out loss. Training goes through fit's callbacks
 and run-folder files. The same head and trunk trained from scratch for the same time are scored beside it on the
 held-out part, with `predict`'s views; half of that part stops training, the other half calibrates the run
 (train.task_calibration).
@@ -14,6 +16,7 @@ The run is written in a hidden folder beside NEW and renamed when complete, so C
 half-written run.
 """
 
+import math
 import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -22,7 +25,7 @@ import keras
 import numpy as np
 
 from preprocess.atomic import temporary_path, write_csv, write_json
-from train.callbacks import callbacks
+from train.callbacks import BestModel, callbacks
 from train.config import PREDICT_BATCH, FinetuneConfig, FitConfig
 from train.finetune_data import Labelled, calibration_rows, held_out, read_labels
 from train.inference import load_model, with_views
@@ -32,8 +35,7 @@ from train.tasks import Task, held_out_scores, reference_values
 from train.tta import DEFAULT_TTA
 
 HEAD_DROPOUT = 0.2  # before the new head's Dense layer
-HEAD_ALONE = 1 / 3  # with top or all: the share of the epochs or minutes that trains the head alone first
-SLOWER = 0.1  # the rate of the unfrozen trunk, against the head's
+HEAD_ALONE = 1 / 3  # with auto, top or all: the share of the epochs or minutes that trains the head alone first
 ACTIVATIONS = {"binary": "sigmoid", "multiclass": "softmax", "fraction": "sigmoid", "regression": None}
 # the best epoch and early stopping follow the held-out loss (log loss for classes): with a few dozen held-out
 # labels, a rare class's ranking scores (ROC AUC, average precision) move by whole steps and are noise
@@ -54,6 +56,7 @@ class FinetuneResult:
     rejects: int
     epochs: int
     calibration: dict  # train.task_calibration.calibrate_task's, on the held-out labels early stopping did not use
+    kept: str  # "head alone" or "unfrozen" (see train)
 
 
 def with_new_head(source: keras.Model, task: Task, images: np.ndarray | None) -> keras.Model:
@@ -120,9 +123,11 @@ def compile_for(model: keras.Model, task: Task, lr: float) -> None:
 
 def train(
     model: keras.Model, run: Run, task: Task, config: FinetuneConfig, data: dict, verbose, scratch: bool = False
-) -> int:
+) -> tuple[int, str]:
     """Train `model` into `run` (model.keras: the best epoch by the held-out loss, MONITOR): the head alone first
-    where the trunk unfreezes later, everything at once from `scratch`; returns the epochs trained."""
+    where the trunk unfreezes later, everything at once from `scratch`. Returns the epochs trained and which model
+    was kept: `auto` keeps the head alone or the unfrozen model, whichever has the lower held-out loss (kept_phase);
+    `top` and `all` keep the unfrozen one."""
     budget = FitConfig(
         epochs=config.epochs, minutes=config.minutes, lr=config.lr, schedule="constant", patience=config.patience
     )
@@ -131,14 +136,19 @@ def train(
         first = replace(budget, epochs=max(1, round(config.epochs * HEAD_ALONE)))
         if config.minutes:
             first = replace(first, minutes=config.minutes * HEAD_ALONE)
-        phases = [("none", first), (config.unfreeze, replace(budget, lr=config.lr * SLOWER))]
-    for unfreeze, phase in phases:
+        unfrozen = "all" if config.unfreeze == "auto" else config.unfreeze
+        phases = [("none", first), (unfrozen, replace(budget, lr=config.unfreeze_lr))]
+    boundary = 0
+    for index, (unfreeze, phase) in enumerate(phases):
         set_trainable(model, unfreeze)
         compile_for(model, task, phase.lr)
         done = len(run.history_rows())
+        boundary = done if index else boundary
         if done >= phase.epochs:
             continue
         chosen = callbacks(run, phase, backup=False, monitor=MONITOR)
+        if index and config.unfreeze != "auto":  # asked for the unfrozen model: its best epoch replaces the head's
+            next(c for c in chosen if isinstance(c, BestModel)).best = None
         model.fit(
             **data,
             batch_size=config.batch,
@@ -148,7 +158,18 @@ def train(
             shuffle=True,
             verbose=verbose,
         )
-    return len(run.history_rows())
+    rows = run.history_rows()
+    kept = "from scratch" if scratch else kept_phase(rows, boundary) if len(phases) > 1 else "head alone"
+    if len(phases) > 1 and config.unfreeze != "auto":
+        kept = "unfrozen"
+    return len(rows), kept
+
+
+def kept_phase(rows: list[dict], boundary: int) -> str:
+    """Which phase holds the epoch of lowest held-out loss (the head alone's on a tie: BestModel keeps the earlier)."""
+    losses = [float(row[MONITOR[0]]) for row in rows]
+    head, unfrozen = min(losses[:boundary], default=math.inf), min(losses[boundary:], default=math.inf)
+    return "unfrozen" if unfrozen < head else "head alone"
 
 
 def held_out_values(run: Run, task: Task, images: np.ndarray, batch: int = PREDICT_BATCH) -> np.ndarray:
@@ -194,7 +215,7 @@ def finetune(
     try:
         keras.utils.set_random_seed(config.seed)
         model = with_new_head(load_model(Run(source)), labelled.task, labelled.images[train_rows])
-        epochs = train(model, work, labelled.task, config, data, verbose)
+        epochs, kept = train(model, work, labelled.task, config, data, verbose)
         values = held_out_values(work, labelled.task, labelled.images[held_rows])
         scores = {"finetuned": held_out_scores(labelled.task, targets[held_rows], values)}
         calibrating = np.searchsorted(held_rows, calibration)
@@ -214,7 +235,15 @@ def finetune(
         name = "majority class" if labelled.task.kind in ("binary", "multiclass") else "mean"
         scores[name] = held_out_scores(labelled.task, targets[held_rows], reference)
         result = FinetuneResult(
-            run, labelled.task, len(labelled.values), len(held_rows), scores, len(labelled.rejects), epochs, report
+            run,
+            labelled.task,
+            len(labelled.values),
+            len(held_rows),
+            scores,
+            len(labelled.rejects),
+            epochs,
+            report,
+            kept,
         )
         write_rejects(work, labelled.rejects)
         write_json(work.finetune_report, {**asdict(result), "run": str(run), "task": labelled.task.as_dict()})

@@ -41,6 +41,11 @@ def calibrate_command(cache: Path, runs: list[Path], tta: str, estimate: str, ba
 
     with reported(bad_input=(RunError,)):
         entry = calibrate_runs(runs, opened, int(tta), estimate, batch)
-    widths = ", ".join(f"{name} {width:.4f}" for name, width in entry["cross_widths"].items())
-    click.echo(f"mean width of 90% intervals on halves of the calibration split: {widths}")
-    click.echo(f"wrote {Run(runs[0]).calibration}: intervals by {entry['estimate']}, for {tta} view(s)")
+    click.echo("on halves of the calibration split, each calibrated on the other:")
+    click.echo(f"{'estimate':<12}{'mean width at 90%':>20}{'RMSE of the surest half / all':>32}")
+    for name, check in entry["cross_check"].items():
+        click.echo(f"{name:<12}{check['width']:>20.4f}{check['ranking']:>32.3f}")
+    click.echo(
+        f"wrote {Run(runs[0]).calibration}: intervals by {entry['estimate']}, confidence by "
+        f"{entry['confidence_estimate']}, for {tta} view(s)"
+    )

@@ -49,8 +49,16 @@ DEFAULTS = FinetuneConfig()
     type=click.Choice(UNFREEZE),
     default=DEFAULTS.unfreeze,
     show_default=True,
-    help="none: train the new head alone, the trunk and its batch-normalisation statistics frozen. top, all: then "
-    "also the trunk's top block, or all of it, at a tenth of the rate (pays above about a thousand labels).",
+    help="none: train the new head alone, the trunk frozen. top, all: then also the trunk's top block, or all of "
+    "it, at --unfreeze-lr, its batch normalisation kept as trained (pays above about a thousand labels). auto: all, "
+    "then keep the head alone or the unfrozen model, whichever has the lower held-out loss.",
+)
+@click.option(
+    "--unfreeze-lr",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULTS.unfreeze_lr,
+    show_default=True,
+    help="The rate once the trunk is unfrozen.",
 )
 @click.option("--epochs", type=POSITIVE, default=DEFAULTS.epochs, show_default=True, help="Most epochs.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="A wall-clock budget instead.")
@@ -116,7 +124,7 @@ def finetune_command(
     click.echo(f"{'held out':<18}" + "".join(f"{name:>19}" for name in metrics))
     for name, scores in result.scores.items():
         click.echo(f"{name:<18}" + "".join(f"{scores[m]:>19.4f}" for m in metrics))
-    click.echo(f"run in {run_dir} after {result.epochs} epochs")
+    click.echo(f"run in {run_dir} after {result.epochs} epochs; kept: {result.kept}")
     calibration = result.calibration
     if "ece" in calibration:
         from train.plots import plot_reliability
