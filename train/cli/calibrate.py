@@ -24,7 +24,9 @@ from train.tta import DEFAULT_TTA
     show_default=True,
     help="What sets each interval's width: "
     + "; ".join(f"{name}: {text}" for name, text in ESTIMATES.items())
-    + "; auto: the one with the narrowest intervals, judged on halves of the calibration split.",
+    + "; auto: each judged on halves of the calibration split, each calibrated on the other: the narrowest "
+    "intervals set the intervals, the best ranking of galaxies by their error sets `confidence`. An explicit "
+    "estimate sets both.",
 )
 @click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Batch size.")
 def calibrate_command(cache: Path, runs: list[Path], tta: str, estimate: str, batch: int) -> None:
