@@ -82,8 +82,8 @@ class Run:
         return self.folder / f"{prefix}report.json", self.folder / f"{prefix}report.png"
 
     def outputs(self) -> list[Path]:
-        """What a run of `fit` writes, all of which a fresh start removes."""
-        return [self.model, self.history, self.curves, *self.report(), self.galaxies]
+        """What a run of `fit` writes and what was made of its model (the calibration): a fresh start removes all."""
+        return [self.model, self.history, self.curves, *self.report(), self.galaxies, self.calibration]
 
     def clear(self) -> None:
         """Remove what an earlier run left, for a fresh start."""
