@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.data import preprocessed
-from bench.measure import cpu_model
+from bench.measure import cpu_model, setting
 from bench.runs import finished_with
 from preprocess.cache import Cache
 from synth.dataset import TRUE_PARAMETERS, write_dataset
@@ -35,10 +35,6 @@ SURVEY_TRAIN, SURVEY_TEST, SURVEY_SEED = 20_000, 5_000, 72
 DRAWS = 3
 LABELS = (100, 300, 1000)
 METHODS = ("head only", "unfrozen", "from scratch")
-
-
-def setting(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
 
 
 def prepared(data: Path, cache: Path, n_train: int, n_test: int, seed: int, valid: int) -> Cache:

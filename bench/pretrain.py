@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from bench.data import preprocessed
-from bench.measure import cpu_model
+from bench.measure import cpu_model, setting
 from bench.runs import finished_with
 from preprocess import kaggle
 from synth.dataset import write_dataset
@@ -21,10 +21,6 @@ from train.runs import Run, RunError
 
 WORK = Path(__file__).parent / "work" / "pretrain"
 TEST = 1_000
-
-
-def setting(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from bench.data import preprocessed
-from bench.measure import cpu_model
+from bench.measure import cpu_model, setting
 from bench.runs import submitted
 from preprocess import kaggle
 from preprocess.cache import Cache
@@ -35,10 +35,6 @@ CANDIDATES = {  # name -> recipe and overrides
     "centre + divisive": {"recipe": "default", "model": "centre", "head": "divisive"},  # on mse (configure)
     "compact + tree": {"recipe": "default", "model": "compact"},
 }
-
-
-def setting(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
 
 
 def data_set(n_train: int, n_test: int, seed: int) -> tuple[Path, Cache]:
