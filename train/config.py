@@ -135,6 +135,7 @@ class FinetuneConfig:
     batch: int = 32
     lr: float = 1e-3
     unfreeze_lr: float = 1e-4  # the rate once the trunk is unfrozen (Zoobot: 1e-3 for the head, then lower)
+    unfreeze_decay: float = 1.0  # each trunk block below the head at this times the rate above it (train.block_rates)
     patience: int | None = 15  # epochs without a better held-out loss before stopping
     valid: float = 0.2  # the held-out part: a share, or (above 1) a number of galaxies
     seed: int = 0

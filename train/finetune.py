@@ -25,6 +25,8 @@ import keras
 import numpy as np
 
 from preprocess.atomic import temporary_path, write_csv, write_json
+from preprocess.lock import shared
+from train.block_rates import BlockwiseAdam, block_multipliers
 from train.callbacks import BestModel, callbacks
 from train.config import PREDICT_BATCH, FinetuneConfig, FitConfig
 from train.finetune_data import Labelled, calibration_rows, held_out, read_labels
@@ -112,13 +114,14 @@ def set_trainable(model: keras.Model, unfreeze: str) -> None:
     model.layers[-1].trainable = True
 
 
-def compile_for(model: keras.Model, task: Task, lr: float) -> None:
+def compile_for(model: keras.Model, task: Task, lr: float, decay: float = 1.0) -> None:
     metric = {
         "binary": keras.metrics.AUC(name="auc"),
         "multiclass": keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
     }.get(task.kind, keras.metrics.RootMeanSquaredError(name="rmse"))
     loss = {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy"}.get(task.kind, "mse")
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=[metric])
+    optimizer = BlockwiseAdam(block_multipliers(model, decay), learning_rate=lr)
+    model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
 
 
 def train(
@@ -141,7 +144,7 @@ def train(
     boundary = 0
     for index, (unfreeze, phase) in enumerate(phases):
         set_trainable(model, unfreeze)
-        compile_for(model, task, phase.lr)
+        compile_for(model, task, phase.lr, config.unfreeze_decay if index else 1.0)
         done = len(run.history_rows())
         boundary = done if index else boundary
         if done >= phase.epochs:
@@ -199,61 +202,68 @@ def finetune(
         raise FinetuneError(f"{run} already holds a run; pass --overwrite to replace it, or use another --run")
     record = Run(source).read_record()
     fraction, size = Run(source).view()
-    labelled = read_labels(labels, images, fraction, size, kind, columns)
-    train_rows, held_rows = held_out(labelled, config.valid, config.seed)
-    stopping_rows, calibration = calibration_rows(labelled, held_rows, config.seed)
-    targets = labelled.task.targets(labelled.values)
-    data = {
-        "x": labelled.images[train_rows],
-        "y": targets[train_rows],
-        "validation_data": (labelled.images[stopping_rows], targets[stopping_rows]),
-    }
-    folder = temporary_path(run)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    work = Run(folder)
-    try:
-        keras.utils.set_random_seed(config.seed)
-        model = with_new_head(load_model(Run(source)), labelled.task, labelled.images[train_rows])
-        epochs, kept = train(model, work, labelled.task, config, data, verbose)
-        values = held_out_values(work, labelled.task, labelled.images[held_rows])
-        scores = {"finetuned": held_out_scores(labelled.task, targets[held_rows], values)}
-        calibrating = np.searchsorted(held_rows, calibration)
-        report = calibrate_task(labelled.task, values[calibrating], targets[calibration], config.seed)
-        write_json(work.calibration, {TASK_CALIBRATION: report})
-        if config.compare:
-            scratch = Run(folder / "scratch")
-            scratch.folder.mkdir()
-            keras.utils.set_random_seed(config.seed)
-            fresh = from_scratch(model)
-            train(
-                fresh, scratch, labelled.task, replace(config, lr=record["config"]["lr"]), data, verbose, scratch=True
-            )
-            values = held_out_values(scratch, labelled.task, labelled.images[held_rows])
-            scores["from scratch"] = held_out_scores(labelled.task, targets[held_rows], values)
-        reference = reference_values(labelled.task, targets[train_rows], len(held_rows))
-        name = "majority class" if labelled.task.kind in ("binary", "multiclass") else "mean"
-        scores[name] = held_out_scores(labelled.task, targets[held_rows], reference)
-        result = FinetuneResult(
-            run,
-            labelled.task,
-            len(labelled.values),
-            len(held_rows),
-            scores,
-            len(labelled.rejects),
-            epochs,
-            report,
-            kept,
-        )
-        write_rejects(work, labelled.rejects)
-        write_json(work.finetune_report, {**asdict(result), "run": str(run), "task": labelled.task.as_dict()})
-        work.write_record(finetune_record(source, record, labels, labelled, config, result))
-        if run.exists():
-            shutil.rmtree(run)
-        folder.rename(run)
-    finally:
+    with shared(source, "python -m train finetune"):  # no `fit --overwrite` replaces the source meanwhile
+        labelled = read_labels(labels, images, fraction, size, kind, columns)
+        train_rows, held_rows = held_out(labelled, config.valid, config.seed)
+        stopping_rows, calibration = calibration_rows(labelled, held_rows, config.seed)
+        targets = labelled.task.targets(labelled.values)
+        data = {
+            "x": labelled.images[train_rows],
+            "y": targets[train_rows],
+            "validation_data": (labelled.images[stopping_rows], targets[stopping_rows]),
+        }
+        folder = temporary_path(run)
         shutil.rmtree(folder, ignore_errors=True)
-    return result
+        folder.mkdir(parents=True)
+        work = Run(folder)
+        try:
+            keras.utils.set_random_seed(config.seed)
+            model = with_new_head(load_model(Run(source)), labelled.task, labelled.images[train_rows])
+            epochs, kept = train(model, work, labelled.task, config, data, verbose)
+            values = held_out_values(work, labelled.task, labelled.images[held_rows])
+            scores = {"finetuned": held_out_scores(labelled.task, targets[held_rows], values)}
+            calibrating = np.searchsorted(held_rows, calibration)
+            report = calibrate_task(labelled.task, values[calibrating], targets[calibration], config.seed)
+            write_json(work.calibration, {TASK_CALIBRATION: report})
+            if config.compare:
+                scratch = Run(folder / "scratch")
+                scratch.folder.mkdir()
+                keras.utils.set_random_seed(config.seed)
+                fresh = from_scratch(model)
+                train(
+                    fresh,
+                    scratch,
+                    labelled.task,
+                    replace(config, lr=record["config"]["lr"]),
+                    data,
+                    verbose,
+                    scratch=True,
+                )
+                values = held_out_values(scratch, labelled.task, labelled.images[held_rows])
+                scores["from scratch"] = held_out_scores(labelled.task, targets[held_rows], values)
+            reference = reference_values(labelled.task, targets[train_rows], len(held_rows))
+            name = "majority class" if labelled.task.kind in ("binary", "multiclass") else "mean"
+            scores[name] = held_out_scores(labelled.task, targets[held_rows], reference)
+            result = FinetuneResult(
+                run,
+                labelled.task,
+                len(labelled.values),
+                len(held_rows),
+                scores,
+                len(labelled.rejects),
+                epochs,
+                report,
+                kept,
+            )
+            write_rejects(work, labelled.rejects)
+            write_json(work.finetune_report, {**asdict(result), "run": str(run), "task": labelled.task.as_dict()})
+            work.write_record(finetune_record(source, record, labels, labelled, config, result))
+            if run.exists():
+                shutil.rmtree(run)
+            folder.rename(run)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return result
 
 
 def finetune_record(

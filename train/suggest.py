@@ -90,16 +90,25 @@ def diverse(order: np.ndarray, features: np.ndarray, n: int) -> list[int]:
     return picked
 
 
-def suggest(
+@dataclass(frozen=True)
+class Pool:
+    """The unlabelled galaxies a run was asked about, with what its head makes of each."""
+
+    paths: list[Path]
+    values: np.ndarray  # the catalog's values (class probabilities, fractions or numbers)
+    spread: np.ndarray  # the prediction's spread over the test-time views, averaged over the outputs
+    features: np.ndarray  # the head's input
+
+
+def scored_pool(
     run: Path,
     paths: list[Path],
-    n: int,
     labels: Path | None = None,
     tta: int = DEFAULT_TTA,
     batch: int = PREDICT_BATCH,
     jobs: int = DECODE_JOBS,
-) -> list[Pick]:
-    """The n galaxies of `paths`, none of them labelled, whose labels would teach the run's head most."""
+) -> Pool:
+    """The galaxies of `paths` that `labels` does not hold (and that decode), as the run's head sees them."""
     models, task, fraction, size = load_runs([run])
     if task.kind == "kaggle":
         raise SuggestError(f"{run} predicts Kaggle's columns; suggest picks galaxies for a finetuned run")
@@ -120,12 +129,20 @@ def suggest(
         features.append(np.asarray(features_of.predict_on_batch(images), np.float64))
         kept += [chunk[i] for i in good]
     if not kept:
+        return Pool([], np.zeros((0, task.units)), np.zeros(0), np.zeros((0, 1)))
+    return Pool(kept, np.concatenate(values), np.concatenate(spreads), np.concatenate(features))
+
+
+def suggest(run: Path, paths: list[Path], n: int, labels: Path | None = None, **scoring) -> list[Pick]:
+    """The n galaxies of `paths`, none of them labelled, whose labels would teach the run's head most."""
+    pool = scored_pool(run, paths, labels, **scoring)
+    if not pool.paths:
         return []
-    values, spread, features = np.concatenate(values), np.concatenate(spreads), np.concatenate(features)
-    rare = rarest_class(run, values) if task.kind in CLASSES else None
-    score, reasons = scores_of(task.kind, values, spread, rare)
-    chosen = diverse(np.argsort(-score, kind="stable"), features, n)
-    return [Pick(str(galaxy_key(kept[i])), str(kept[i]), float(score[i]), reasons[i]) for i in chosen]
+    kind = Run(run).task().kind
+    rare = rarest_class(run, pool.values) if kind in CLASSES else None
+    score, reasons = scores_of(kind, pool.values, pool.spread, rare)
+    chosen = diverse(np.argsort(-score, kind="stable"), pool.features, n)
+    return [Pick(str(galaxy_key(pool.paths[i])), str(pool.paths[i]), float(score[i]), reasons[i]) for i in chosen]
 
 
 def write_picks(out: Path, picks: list[Pick]) -> Path:

@@ -60,6 +60,14 @@ DEFAULTS = FinetuneConfig()
     show_default=True,
     help="The rate once the trunk is unfrozen.",
 )
+@click.option(
+    "--unfreeze-decay",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=DEFAULTS.unfreeze_decay,
+    show_default=True,
+    help="Once unfrozen, each block of the trunk (between two poolings) learns at this times the rate of the block "
+    "above it (Zoobot 2: 0.75); 1 gives every layer --unfreeze-lr.",
+)
 @click.option("--epochs", type=POSITIVE, default=DEFAULTS.epochs, show_default=True, help="Most epochs.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="A wall-clock budget instead.")
 @click.option("--batch", type=POSITIVE, default=DEFAULTS.batch, show_default=True, help="Batch size.")

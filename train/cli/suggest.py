@@ -66,7 +66,7 @@ def suggest_command(
     from train.suggest import SuggestError, suggest, write_picks
 
     with reported((out,), not_written(out), bad_input=(SuggestError, RunError)):
-        picks = suggest(run, paths, n, labels, int(tta), batch, jobs)
+        picks = suggest(run, paths, n, labels, tta=int(tta), batch=batch, jobs=jobs)
         write_picks(out, picks)
         if gallery is not None and picks:
             from preprocess.images import load_cutout

@@ -1,0 +1,41 @@
+"""`make finetune-rates`: the unfrozen trunk's rate, with and without a lower rate per block (train.block_rates),
+chosen on the choosing survey (seed 73) and never on the reporting one. One draw at 300 labels per
+question; the trunk unfrozen whole (`--unfreeze all`) so that every variant is the unfrozen model, beside the head
+alone. The chosen rate goes into bench.finetune.CHOSEN."""
+
+from dataclasses import replace
+
+import numpy as np
+
+from bench.finetune import CHOSEN, brief, save, scored, trained
+from bench.finetune_survey import QUESTIONS, Survey, candidates, draw, test_set
+
+COUNTS = (300,)
+VARIANTS = {  # name -> (rate once unfrozen, decay per block); None: the head alone
+    "head only": None,
+    "1e-4": (1e-4, 1.0),
+    "1e-5": (1e-5, 1.0),
+    "1e-4, x0.75 a block": (1e-4, 0.75),
+    "1e-5, x0.75 a block": (1e-5, 0.75),
+}
+
+
+def rates(results: dict, place: Survey, source) -> None:
+    for question, column in QUESTIONS.items():
+        pool = candidates(place.train, column)
+        test = test_set(place, column, source)
+        for n in COUNTS:
+            rows = draw(pool, column, n, np.random.default_rng([results["survey seed"], n, 0]))
+            cell = results.setdefault("rates", {}).setdefault(question, {}).setdefault(str(n), {})
+            for name, variant in VARIANTS.items():
+                if name in cell:
+                    continue
+                lr, decay = variant or (CHOSEN.unfreeze_lr, 1.0)
+                config = replace(
+                    CHOSEN, unfreeze="none" if variant is None else "all", unfreeze_lr=lr, unfreeze_decay=decay
+                )
+                cell[name] = scored(trained(source, place, column, rows, replace(config, compare=False)), test)[
+                    "finetuned"
+                ]
+                save(results)
+                print(f"rates: {question}, {n} labels, {name}: {brief({name: cell[name]})}", flush=True)

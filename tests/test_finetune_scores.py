@@ -1,0 +1,73 @@
+"""Finetuning's held-out scores are `predict`'s, and its lower rates deeper in the trunk."""
+
+import csv
+import json
+import shutil
+from fractions import Fraction
+
+import keras
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from synth.dataset import TRUE_PARAMETERS
+from train.block_rates import BlockwiseAdam, block_multipliers
+from train.cli import main
+from train.finetune_data import held_out, read_labels
+
+
+def test_held_out_scores_equal_predict_s_on_the_same_images(kaggle_dir, trained_run, tmp_path):
+    with open(kaggle_dir / TRUE_PARAMETERS, newline="") as f:
+        sizes = {row["GalaxyID"]: row["size"] for row in csv.DictReader(f) if row["split"] == "train" and row["size"]}
+    labels = tmp_path / "labels.csv"
+    labels.write_text("GalaxyID,size\n" + "".join(f"{galaxy},{size}\n" for galaxy, size in sizes.items()))
+    run = tmp_path / "run"
+    args = ["--labels", str(labels), "--images", str(kaggle_dir), "--epochs", "2", "--valid", "10", "--no-compare"]
+    result = CliRunner().invoke(main, ["finetune", "--from", str(trained_run), "--run", str(run), *args])
+    assert result.exit_code == 0, result.output
+    reported = json.loads((run / "finetune_report.json").read_text())["scores"]["finetuned"]["rmse"]
+
+    labelled = read_labels(labels, kaggle_dir, Fraction(1, 2), 106, "regression")
+    _, held = held_out(labelled, 10, 0)  # the draw finetune made with its default seed
+    folder = tmp_path / "held_out"
+    folder.mkdir()
+    for i in held:
+        shutil.copy(kaggle_dir / "images_training_rev1" / f"{labelled.galaxies[i]}.jpg", folder)
+    out = tmp_path / "catalog.csv"
+    assert CliRunner().invoke(main, ["predict", "--run", str(run), "--out", str(out), str(folder)]).exit_code == 0
+    with open(out, newline="") as f:
+        predicted = {row["GalaxyID"]: float(row["size"]) for row in csv.DictReader(f)}
+    errors = [predicted[labelled.galaxies[i]] - float(sizes[labelled.galaxies[i]]) for i in held]
+    assert len(errors) == 10
+    assert float(np.sqrt(np.mean(np.square(errors)))) == pytest.approx(reported, rel=1e-5)
+
+
+def small_model() -> keras.Model:
+    image = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(2, 3, padding="same", name="low")(image)
+    x = keras.layers.MaxPooling2D(name="pool_1")(x)
+    x = keras.layers.Conv2D(2, 3, padding="same", name="high")(x)
+    x = keras.layers.MaxPooling2D(name="pool_2")(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    return keras.Model(image, keras.layers.Dense(1, name="answer")(x))
+
+
+def test_each_block_below_the_head_learns_at_decay_times_the_rate_above():
+    multipliers = block_multipliers(small_model(), 0.5)
+    assert multipliers["flat"] == 0.5  # after the last pooling
+    assert multipliers["high"] == multipliers["pool_2"] == 0.25  # the block the last pooling closes
+    assert multipliers["low"] == multipliers["pool_1"] == 0.125
+    assert "answer" not in multipliers  # the head: the full rate
+
+
+def test_a_layer_at_rate_zero_keeps_its_weights_while_the_others_learn():
+    keras.utils.set_random_seed(0)
+    model = small_model()
+    model.compile(optimizer=BlockwiseAdam({"low": 0.0}, learning_rate=0.1), loss="mse")
+    before = {layer.name: layer.get_weights()[0].copy() for layer in model.layers if layer.weights}
+    images = np.random.default_rng(0).normal(size=(16, 8, 8, 1)).astype("float32")
+    model.fit(images, np.ones((16, 1)), epochs=2, batch_size=8, verbose=0)
+    after = {layer.name: layer.get_weights()[0] for layer in model.layers if layer.weights}
+    assert np.array_equal(before["low"], after["low"])
+    assert not np.array_equal(before["high"], after["high"]) and not np.array_equal(before["answer"], after["answer"])
+    assert BlockwiseAdam.from_config(model.optimizer.get_config()).multipliers == {"low": 0.0}
