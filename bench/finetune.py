@@ -43,7 +43,7 @@ from train.runs import Run
 ROOT = Path(__file__).parent
 WORK = ROOT / "work" / "finetune"
 PRETRAINED = ROOT / "work" / "pretrain" / "run"
-BIG = "61,578 galaxies"  # the Kaggle-sized source
+BIG, SMALL = "61,578 galaxies", "6,000 galaxies"  # the Kaggle-sized source, and the default's quality set
 TEST, DRAWS, LABELS = 3_000, 3, (100, 300, 1000, 3000)
 EPOCHS, PATIENCE = 300, 15  # up to EPOCHS: every model stops PATIENCE epochs after its best held-out loss
 CHOSEN = FinetuneConfig(epochs=EPOCHS, patience=PATIENCE, unfreeze_lr=1e-4, unfreeze_decay=1.0)
@@ -57,7 +57,12 @@ def results_file(seed: int) -> Path:
 def load_results(seed: int) -> dict:
     path = results_file(seed)
     results = json.loads(path.read_text()) if path.exists() else {}
-    return {**results, "cpu": cpu_model(), "flags": cpu_flags(), "cores": os.cpu_count(), "survey seed": seed}
+    return {**results, "survey seed": seed}
+
+
+def machine() -> str:
+    """Where a model was trained, stamped on each: a resumed benchmark may finish on another kind of CPU."""
+    return f"{cpu_model()}, {os.cpu_count()} cores, {' '.join(cpu_flags())}"
 
 
 def save(results: dict) -> None:
@@ -82,11 +87,11 @@ def small_source() -> Path:
     return folder
 
 
-def sources() -> dict[str, Path]:
+def big_source() -> Path:
     big = Path(os.environ.get("FINETUNE_SOURCE", PRETRAINED))
     if not finished(big):
         raise SystemExit(f"{big} holds no finished run: run `make pretrain` first (or set FINETUNE_SOURCE)")
-    return {BIG: big, "6,000 galaxies": small_source()}
+    return big
 
 
 def the_survey(seed: int) -> Survey:
@@ -106,6 +111,8 @@ def trained(source: Path, place: Survey, column: str, rows: list[dict], config: 
     out = {"finetuned": {"kept": result.kept, "wall seconds": round(time.monotonic() - started, 1)}}
     if config.compare:
         out["from scratch"] = {}
+    for scores in out.values():
+        scores["machine"] = machine()
     for name, run in zip(out, (folder, folder / "scratch")):
         out[name].update(epochs_and_speed(Run(run)))
     return out
@@ -124,14 +131,14 @@ def scored(outcome: dict, test: TestSet) -> dict:
     return outcome
 
 
-def label_counts(results: dict, place: Survey, names: dict[str, Path]) -> None:
+def label_counts(results: dict, place: Survey, big: Path) -> None:
     """Every source, label count, question and draw that `results` lacks, saved as each finishes: the Kaggle-sized
     source first, 300 labels first (the done-when's count); the 6,000-galaxy source at 300 alone (what the
     trunk's size buys). The head alone is trained beside for the regressions (is it ever worse than the mean?)."""
-    tests = {question: test_set(place, column, names[BIG]) for question, column in QUESTIONS.items()}
+    tests = {question: test_set(place, column, big) for question, column in QUESTIONS.items()}
     counts = [int(n) for n in os.environ.get("FINETUNE_COUNTS", ",".join(map(str, LABELS))).split(",")]
-    for source_name, source in names.items():
-        for n in sorted(counts, key=lambda n: (n != 300, n)) if source_name == BIG else [300]:
+    for source_name in (BIG, SMALL):
+        for n in sorted(counts, key=lambda n: (n != 300, n)) if source_name == BIG else set(counts) & {300}:
             for question, column in QUESTIONS.items():
                 if question not in os.environ.get("FINETUNE_QUESTIONS", ",".join(QUESTIONS)).split(","):
                     continue
@@ -142,7 +149,7 @@ def label_counts(results: dict, place: Survey, names: dict[str, Path]) -> None:
                     runs = cell.setdefault(str(n), [])
                     if len(runs) > d:
                         continue
-                    out = {}
+                    out, source = {}, big if source_name == BIG else small_source()
                     for method, config in methods(column, n, source_name == BIG).items():
                         config = replace(config, seed=d)
                         outcome = scored(trained(source, place, column, rows, config), tests[question])
@@ -166,7 +173,8 @@ def methods(column: str, n: int, with_scratch: bool) -> dict[str, FinetuneConfig
 
 def brief(out: dict) -> str:
     return "; ".join(
-        f"{method} " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items())
+        f"{method} "
+        + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items() if k != "machine")
         for method, scores in out.items()
     )
 
@@ -175,18 +183,18 @@ def main() -> None:
     seed = int(setting("FINETUNE_SEED", 74))
     part = os.environ.get("FINETUNE_PART", "labels")
     results = load_results(seed)
-    names = sources()
+    big = big_source()
     place = the_survey(seed)
     if part == "rates":
         from bench.finetune_rates import rates
 
-        rates(results, place, names[BIG])
+        rates(results, place, big)
     elif part == "rounds":
         from bench.finetune_rounds import rounds
 
-        rounds(results, place, names[BIG])
+        rounds(results, place, big)
     else:
-        label_counts(results, place, names)
+        label_counts(results, place, big)
     shutil.rmtree(WORK / "runs" / "current", ignore_errors=True)
     from bench.finetune_report import table
 

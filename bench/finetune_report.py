@@ -36,7 +36,7 @@ def multiplier(by_count: dict, metric: str, n: int = 300) -> str:
             return f"{np.exp(np.log(k0) + t * (np.log(k1) - np.log(k0))) / n:.1f}x"
     if counts and better(means[0], target):
         return f"at most {counts[0] / n:.1f}x"
-    return f"more than {counts[-1] / n:.0f}x" if counts else "not measured"
+    return f"more than {counts[-1] / n:.3g}x" if counts else "not measured"
 
 
 def labels_table(source: str, question: str, by_count: dict) -> list[str]:
@@ -46,7 +46,7 @@ def labels_table(source: str, question: str, by_count: dict) -> list[str]:
         f"{source}, {question}: {metric} / {second} on the test galaxies, mean +- spread over draws "
         "(epochs x seconds per epoch)"
     ]
-    lines.append(f"{'labels':<14}" + "".join(f"{int(n):>34,}" for n in counts))
+    lines.append(f"{'labels':<14}" + "".join(f"{int(n):>38,}" for n in counts))
     for method in ("finetuned", "head only", "from scratch"):
         cells = []
         for n in counts:
@@ -54,7 +54,7 @@ def labels_table(source: str, question: str, by_count: dict) -> list[str]:
             epochs, speed = mean(by_count[n], method, "epochs")[0], mean(by_count[n], method, "seconds per epoch")[0]
             cells.append(f"{m:.3f}+-{s:.3f} / {m2:.3f} ({epochs:.0f} x {speed:.2f} s)")
         if any(not np.isnan(mean(by_count[n], method, metric)[0]) for n in counts):
-            lines.append(f"{method:<14}" + "".join(f"{c:>34}" for c in cells))
+            lines.append(f"{method:<14}" + "".join(f"{c:>38}" for c in cells))
     kept = [run["finetuned"]["kept"] for n in counts for run in by_count[n] if "finetuned" in run]
     lines.append(f"auto kept the unfrozen model in {kept.count('unfrozen')} of {len(kept)} runs")
     if "from scratch" in str(by_count):
@@ -69,10 +69,11 @@ def labels_table(source: str, question: str, by_count: dict) -> list[str]:
 
 
 def rounds_table(rounds: dict) -> list[str]:
-    lines = ["labelling rounds (rings): average precision, and rings among the labels, mean over draws"]
+    complete = min(len(draws) for draws in rounds.values())  # the draws every strategy has finished
+    lines = [f"labelling rounds (rings): average precision, and rings among the labels, mean over {complete} draws"]
     finals = {}
     for strategy, draws in rounds.items():
-        steps = [[step for step in draw] for draw in draws]
+        steps = draws[:complete]
         counts = [step["labels"] for step in steps[0]]
         ap = [np.mean([d[i]["average_precision"] for d in steps]) for i in range(len(counts))]
         rings = [np.mean([d[i]["rings"] for d in steps]) for i in range(len(counts))]
@@ -99,11 +100,15 @@ def rates_table(rates: dict) -> list[str]:
     return lines
 
 
+def machines(tree) -> set[str]:
+    """Every CPU that trained a model in `results` (each model's scores carry its machine)."""
+    if isinstance(tree, dict):
+        return {tree["machine"]} if "machine" in tree else set().union(*map(machines, tree.values()), set())
+    return set().union(*map(machines, tree), set()) if isinstance(tree, list) else set()
+
+
 def table(results: dict) -> str:
-    lines = [
-        f"survey seed {results['survey seed']}; {results['cpu']}, {results['cores']} cores, "
-        f"flags {' '.join(results['flags'])}"
-    ]
+    lines = [f"survey seed {results['survey seed']}; trained on {'; '.join(sorted(machines(results)))}"]
     for source, questions in results.get("labels", {}).items():
         for question, by_count in questions.items():
             lines += ["", *labels_table(source, question, by_count)]
@@ -128,6 +133,8 @@ def plot(results: dict, out: Path = FIGURE) -> Path:
             counts = sorted(results["labels"].get(source, {}).get(question, {}), key=int)
             for method in methods:
                 stats = [mean(results["labels"][source][question][n], method, metric) for n in counts]
+                if all(np.isnan(m) for m, _ in stats):
+                    continue
                 name = method if method == "from scratch" else f"{method}, {source}"
                 axis.errorbar(
                     [int(n) for n in counts],
