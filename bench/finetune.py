@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.cpu import cpu_flags
+from bench.finetune_report import BIG, SMALL
 from bench.finetune_survey import (
     QUESTIONS,
     Survey,
@@ -43,7 +44,6 @@ from train.runs import Run
 ROOT = Path(__file__).parent
 WORK = ROOT / "work" / "finetune"
 PRETRAINED = ROOT / "work" / "pretrain" / "run"
-BIG, SMALL = "61,578 galaxies", "6,000 galaxies"  # the Kaggle-sized source, and the default's quality set
 TEST, DRAWS, LABELS = 3_000, 3, (100, 300, 1000, 3000)
 EPOCHS, PATIENCE = 300, 15  # up to EPOCHS: every model stops PATIENCE epochs after its best held-out loss
 CHOSEN = FinetuneConfig(epochs=EPOCHS, patience=PATIENCE, unfreeze_lr=1e-4, unfreeze_decay=1.0)
@@ -111,8 +111,9 @@ def trained(source: Path, place: Survey, column: str, rows: list[dict], config: 
     out = {"finetuned": {"kept": result.kept, "wall seconds": round(time.monotonic() - started, 1)}}
     if config.compare:
         out["from scratch"] = {}
+    where = machine()
     for scores in out.values():
-        scores["machine"] = machine()
+        scores["machine"] = where
     for name, run in zip(out, (folder, folder / "scratch")):
         out[name].update(epochs_and_speed(Run(run)))
     return out

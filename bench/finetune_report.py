@@ -10,6 +10,7 @@ import numpy as np
 HEADLINE = {"rings": "average_precision", "bar length": "rmse", "Sersic index": "rmse"}
 SECOND = {"rings": "roc_auc", "bar length": "r2", "Sersic index": "r2"}
 FIGURE = Path(__file__).parent.parent / "docs" / "finetune.png"
+BIG, SMALL = "61,578 galaxies", "6,000 galaxies"  # the sources: make pretrain's trunk, the default's quality set
 
 
 def higher_is_better(metric: str) -> bool:
@@ -101,10 +102,10 @@ def rates_table(rates: dict) -> list[str]:
 
 
 def machines(tree) -> set[str]:
-    """Every CPU that trained a model in `results` (each model's scores carry its machine)."""
+    """Every CPU that trained a model anywhere in `tree` (each model's scores carry its machine)."""
     if isinstance(tree, dict):
-        return {tree["machine"]} if "machine" in tree else set().union(*map(machines, tree.values()), set())
-    return set().union(*map(machines, tree), set()) if isinstance(tree, list) else set()
+        return {tree["machine"]} if "machine" in tree else set().union(*map(machines, tree.values()))
+    return set().union(*map(machines, tree)) if isinstance(tree, list) else set()
 
 
 def table(results: dict) -> str:
@@ -122,13 +123,13 @@ def table(results: dict) -> str:
 def plot(results: dict, out: Path = FIGURE) -> Path:
     from train.plots import plt, save_figure
 
-    questions = results["labels"]["61,578 galaxies"]
+    questions = results["labels"][BIG]
     figure, axes = plt.subplots(1, len(questions), figsize=(4.2 * len(questions), 3.4))
     for axis, question in zip(np.atleast_1d(axes), questions):
         metric = HEADLINE[question]
         for source, methods in (
-            ("61,578 galaxies", ("finetuned", "head only", "from scratch")),
-            ("6,000 galaxies", ("finetuned",)),
+            (BIG, ("finetuned", "head only", "from scratch")),
+            (SMALL, ("finetuned",)),
         ):
             counts = sorted(results["labels"].get(source, {}).get(question, {}), key=int)
             for method in methods:
