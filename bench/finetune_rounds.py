@@ -24,10 +24,10 @@ def picked(strategy: str, place: Survey, pool: list[dict], labelled: list[dict],
     if strategy == "random":
         return [left[i] for i in rng.choice(len(left), STEP, replace=False)]
     by_id = {row["GalaxyID"]: row for row in left}
-    run, labels, paths = WORK / "runs" / "current", WORK / "runs" / "labels.csv", [place.image(r) for r in left]
-    if strategy == "suggest":
-        return [by_id[pick.galaxy] for pick in suggest(run, paths, STEP, labels)]
-    scores = scored_pool(run, paths, labels)
+    run, labels = WORK / "runs" / "current", WORK / "runs" / "labels.csv"
+    if strategy == "suggest":  # the whole pool, as a user points it at their images: the labelled count as covered
+        return [by_id[pick.galaxy] for pick in suggest(run, [place.image(r) for r in pool], STEP, labels)]
+    scores = scored_pool(run, [place.image(r) for r in left])
     ring = scores.values[:, 1]  # the classes are "0" and "1"
     return [by_id[scores.paths[i].stem] for i in np.argsort(-ring, kind="stable")[:STEP]]
 

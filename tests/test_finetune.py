@@ -278,12 +278,13 @@ def test_the_head_standardises_by_the_training_part_of_the_labels_alone(
     assert not np.allclose(mean, features.mean(axis=0), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("lr, unfreeze_lr, expected", [(1e-3, 1e-3, "head alone"), (0.0, 1e-5, "unfrozen")])
+@pytest.mark.parametrize("lr, unfreeze_lr, expected", [(1e-2, 0.1, "head alone"), (0.0, 1e-5, "unfrozen")])
 def test_auto_keeps_the_model_with_the_lower_held_out_loss(
     kaggle_dir, trained_run, smooth_or_not, tmp_path, lr, unfreeze_lr, expected
 ):
-    """Unfreezing the whole of a one-epoch trunk at 1e-3 wrecks it (its held-out loss jumps several times over),
-    and a head trained at rate 0 learns nothing: either way the other phase is the better one."""
+    """Unfreezing the whole of a one-epoch trunk at 0.1 wrecks it (its held-out loss jumps several times over),
+    and a head trained at rate 0 learns nothing (it stays at its zero start, an even split): either way the other
+    phase is the better one."""
     import keras
 
     from train.config import FinetuneConfig
@@ -302,3 +303,15 @@ def test_auto_keeps_the_model_with_the_lower_held_out_loss(
     assert kept == ("unfrozen" if min(losses[2:]) < min(losses[:2]) else "head alone")
     saved = keras.models.load_model(tmp_path / "model.keras")
     assert saved.evaluate(*held, verbose=0)[0] == pytest.approx(min(losses), rel=1e-4)
+
+
+def test_a_new_head_starts_at_the_mean(kaggle_dir, trained_run, smooth_or_not):
+    """Before training, the head predicts an even split (the labels' mean, for numbers): early stopping can then
+    keep a head that learned little, never one that starts far from the mean."""
+    import keras
+
+    from train.finetune import with_new_head
+
+    labelled = read_labels(smooth_or_not, kaggle_dir, 0.5, 106)
+    model = with_new_head(keras.models.load_model(trained_run / "model.keras"), labelled.task, labelled.images)
+    np.testing.assert_allclose(model.predict_on_batch(labelled.images[:16]), 0.5, atol=1e-6)

@@ -3,10 +3,13 @@
 Each unlabelled galaxy is scored by what its label would teach the head: how unsure the head is (for classes,
 1 at an even split and 0 when sure; for numbers, the spread of the prediction over the test-time views, over
 its largest in the pool) and, for classes, the probability that it belongs to the class with the fewest labels
-(the few examples a rare class has are worth most). Galaxies are then taken by score, skipping any whose
-features are near copies of one already taken (cosine similarity above NEAR_COPY), so that one kind of galaxy
-does not fill the list. Active learning with an uncertainty and a rarity term (Walmsley et al. 2020 needed 35-60%
-fewer labels); the diversity step is the simplest that keeps copies out.
+(the few examples a rare class has are worth most). Of the SHORTLIST x n best scored, galaxies are then taken one
+at a time by their score times their distance (cosine, in the head's standardised features, at most 1) from the
+nearest galaxy already labelled or taken, so that the picks show kinds of galaxy the labels do not show yet rather
+than more of one kind (uncertainty first, then diversity among the most informative, as Zhdanov 2019's diverse
+mini-batches; a core-set distance, Sener & Savarese 2018). Without the shortlist the distance outweighs the score
+and the picks hold fewer members of a rare class. Labelled galaxies among the images count as covered; a near copy
+(cosine similarity above NEAR_COPY) of a labelled or taken galaxy is never taken.
 """
 
 import csv
@@ -27,6 +30,7 @@ from train.task_calibration import CLASSES
 from train.tta import DEFAULT_TTA
 
 NEAR_COPY = 0.995
+SHORTLIST = 2  # the picks come from the SHORTLIST x n best scored
 
 
 class SuggestError(ValueError):
@@ -77,27 +81,38 @@ def scores_of(kind: str, values: np.ndarray, spread: np.ndarray, rare: int | Non
     return unsure, [f"unsure (views disagree by {s:.3g})" for s in spread]
 
 
-def diverse(order: np.ndarray, features: np.ndarray, n: int) -> list[int]:
-    """The first n of `order` whose features are no near copy of an earlier pick."""
+def spread_out(score: np.ndarray, features: np.ndarray, labelled: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """Up to n galaxies of the SHORTLIST x n best scored that are not `labelled`, each the one whose score times its
+    distance from the nearest labelled or already taken galaxy is largest (a product that never grows from one pick
+    to the next), with that distance."""
     unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
-    picked: list[int] = []
-    for i in order:
-        if picked and float((unit[picked] @ unit[i]).max()) > NEAR_COPY:
-            continue
-        picked.append(int(i))
-        if len(picked) == n:
+    distance = np.ones(len(score))
+    for known in np.flatnonzero(labelled):
+        distance = np.minimum(distance, 1 - unit @ unit[known])
+    eligible = np.flatnonzero(~labelled & (distance >= 1 - NEAR_COPY))
+    open_ = np.zeros(len(score), bool)
+    open_[eligible[np.argsort(-score[eligible], kind="stable")[: SHORTLIST * n]]] = True
+    picks: list[tuple[int, float]] = []
+    while len(picks) < n:
+        worth = np.where(open_ & (distance >= 1 - NEAR_COPY), score * distance, -np.inf)
+        best = int(np.argmax(worth))
+        if not np.isfinite(worth[best]):
             break
-    return picked
+        picks.append((best, float(distance[best])))
+        open_[best] = False
+        distance = np.minimum(distance, 1 - unit @ unit[best])
+    return picks
 
 
 @dataclass(frozen=True)
 class Pool:
-    """The unlabelled galaxies a run was asked about, with what its head makes of each."""
+    """The galaxies a run was asked about, with what its head makes of each."""
 
     paths: list[Path]
     values: np.ndarray  # the catalog's values (class probabilities, fractions or numbers)
     spread: np.ndarray  # the prediction's spread over the test-time views, averaged over the outputs
     features: np.ndarray  # the head's input
+    labelled: np.ndarray  # whether the labels hold it (never picked; what it shows is covered)
 
 
 def scored_pool(
@@ -108,17 +123,16 @@ def scored_pool(
     batch: int = PREDICT_BATCH,
     jobs: int = DECODE_JOBS,
 ) -> Pool:
-    """The galaxies of `paths` that `labels` does not hold (and that decode), as the run's head sees them."""
+    """The galaxies of `paths` (those that decode) as the run's head sees them, each marked if `labels` holds it."""
     models, task, fraction, size = load_runs([run])
     if task.kind == "kaggle":
         raise SuggestError(f"{run} predicts Kaggle's columns; suggest picks galaxies for a finetuned run")
     known = labelled_keys(labels)
-    pool = [path for path in paths if galaxy_key(path) not in known]
     model = models[0]
     viewing = with_views(model, tta, spread=True)
     features_of = keras.Model(model.input, model.get_layer("answer").input)
     values, spreads, features, kept = [], [], [], []
-    for chunk, decoded in tqdm(decoded_batches(pool, fraction, size, batch, jobs), desc="scoring", unit="batch"):
+    for chunk, decoded in tqdm(decoded_batches(paths, fraction, size, batch, jobs), desc="scoring", unit="batch"):
         good = [i for i, d in enumerate(decoded) if not isinstance(d, str)]
         if not good:
             continue
@@ -129,20 +143,29 @@ def scored_pool(
         features.append(np.asarray(features_of.predict_on_batch(images), np.float64))
         kept += [chunk[i] for i in good]
     if not kept:
-        return Pool([], np.zeros((0, task.units)), np.zeros(0), np.zeros((0, 1)))
-    return Pool(kept, np.concatenate(values), np.concatenate(spreads), np.concatenate(features))
+        return Pool([], np.zeros((0, task.units)), np.zeros(0), np.zeros((0, 1)), np.zeros(0, bool))
+    labelled = np.array([galaxy_key(path) in known for path in kept])
+    return Pool(kept, np.concatenate(values), np.concatenate(spreads), np.concatenate(features), labelled)
 
 
 def suggest(run: Path, paths: list[Path], n: int, labels: Path | None = None, **scoring) -> list[Pick]:
-    """The n galaxies of `paths`, none of them labelled, whose labels would teach the run's head most."""
+    """The n galaxies of `paths`, none of them labelled, whose labels would teach the run's head most. Labelled
+    galaxies among `paths` count as covered."""
     pool = scored_pool(run, paths, labels, **scoring)
     if not pool.paths:
         return []
     kind = Run(run).task().kind
     rare = rarest_class(run, pool.values) if kind in CLASSES else None
     score, reasons = scores_of(kind, pool.values, pool.spread, rare)
-    chosen = diverse(np.argsort(-score, kind="stable"), pool.features, n)
-    return [Pick(str(galaxy_key(pool.paths[i])), str(pool.paths[i]), float(score[i]), reasons[i]) for i in chosen]
+    return [
+        Pick(
+            str(galaxy_key(pool.paths[i])),
+            str(pool.paths[i]),
+            float(score[i] * distance),
+            f"{reasons[i]}; {distance:.2f} from the nearest labelled or picked galaxy",
+        )
+        for i, distance in spread_out(score, pool.features, pool.labelled, n)
+    ]
 
 
 def write_picks(out: Path, picks: list[Pick]) -> Path:
