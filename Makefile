@@ -153,13 +153,15 @@ learning-curves: install ## the default recipe's gap closed against minutes (2.5
 pretrain: install ## the default trained an hour on 61,578 distinct synthetic galaxies: the trunk finetuning starts from (resumes)
 	$(PY) -m bench.pretrain
 
-finetune-bench: install ## labels saved by finetuning make pretrain's trunk (100-3000 labels, then labelling rounds; resumes)
+finetune-bench: install ## labels saved by finetuning make pretrain's trunk (100-3000 labels, labelling rounds, their ceiling; resumes)
 	FINETUNE_PART=labels $(PY) -m bench.finetune
 	FINETUNE_PART=rounds $(PY) -m bench.finetune
+	FINETUNE_PART=ceiling $(PY) -m bench.finetune
 	$(PY) -m bench.finetune_report
 
-finetune-rates: install ## the unfrozen trunk's rate, chosen on the choosing survey (seed 73)
+finetune-rates: install ## settings chosen on the choosing survey (seed 73): the unfrozen trunk's rate, the head's start
 	FINETUNE_PART=rates FINETUNE_SEED=73 FINETUNE_TRAIN=8000 $(PY) -m bench.finetune
+	FINETUNE_PART="head starts" FINETUNE_SEED=73 $(PY) -m bench.finetune
 
 framing: install ## how real Kaggle/GZ2 cutouts (fetched from PyPI) and synthetic ones are framed and look: noise, grain, JPEG, features
 	$(PY) -m bench.framing

@@ -9,9 +9,10 @@ up to EPOCHS with PATIENCE, so that every model stops when its held-out loss sto
 finetuned model, and with it the same model from scratch, `--compare`) and, for the regressions, the head alone
 (`--unfreeze none`); at 3,000 the head alone and the model from scratch (methods).
 Each is scored on the survey's test galaxies with `predict`'s views (FINETUNE_COUNTS=300,1000 and
-FINETUNE_QUESTIONS=rings,Sersic index run those alone). Part `rounds` (bench.finetune_rounds) adds a
-user's labelling rounds. Results go to bench/finetune-SEED.json after every model; rerun after an interruption
-and only what it lacks is trained. Prints the tables; bench.finetune_report draws docs/finetune.png.
+FINETUNE_QUESTIONS=rings,Sersic index run those alone). Part `rounds` (bench.finetune_rounds) adds a user's
+labelling rounds, part `ceiling` what any labels from the rounds' pool reach. Results go to bench/finetune-SEED.json
+after every model; rerun after an interruption and only what it lacks is trained. Prints the tables;
+bench.finetune_report draws docs/finetune.png.
 """
 
 import json
@@ -190,10 +191,18 @@ def main() -> None:
         from bench.finetune_rates import rates
 
         rates(results, place, big)
+    elif part == "head starts":
+        from bench.finetune_rates import head_starts
+
+        head_starts(results, place, big)
     elif part == "rounds":
         from bench.finetune_rounds import rounds
 
         rounds(results, place, big)
+    elif part == "ceiling":
+        from bench.finetune_rounds import ceiling
+
+        ceiling(results, place, big)
     else:
         label_counts(results, place, big)
     shutil.rmtree(WORK / "runs" / "current", ignore_errors=True)

@@ -53,7 +53,7 @@ def labels_table(source: str, question: str, by_count: dict) -> list[str]:
         for n in counts:
             (m, s), (m2, _) = mean(by_count[n], method, metric), mean(by_count[n], method, second)
             epochs, speed = mean(by_count[n], method, "epochs")[0], mean(by_count[n], method, "seconds per epoch")[0]
-            cells.append(f"{m:.3f}+-{s:.3f} / {m2:.3f} ({epochs:.0f} x {speed:.2f} s)")
+            cells.append("-" if np.isnan(m) else f"{m:.3f}+-{s:.3f} / {m2:.3f} ({epochs:.0f} x {speed:.2f} s)")
         if any(not np.isnan(mean(by_count[n], method, metric)[0]) for n in counts):
             lines.append(f"{method:<14}" + "".join(f"{c:>38}" for c in cells))
     kept = [run["finetuned"]["kept"] for n in counts for run in by_count[n] if "finetuned" in run]
@@ -91,6 +91,14 @@ def rounds_table(rounds: dict) -> list[str]:
     return lines
 
 
+def ceiling_table(ceiling: dict) -> list[str]:
+    lines = ["what any labels from the rounds' pool reach (rings): average precision, rings among the labels"]
+    for name, runs in ceiling.items():
+        cells = ", ".join(f"{run['average_precision']:.3f} ({run['epochs']} ep)" for run in runs)
+        lines.append(f"{name}: {cells}; {runs[0]['rings']} rings")
+    return lines
+
+
 def rates_table(rates: dict) -> list[str]:
     lines = ["rates (choosing survey, one draw): average precision for rings, RMSE for the others"]
     for question, by_count in rates.items():
@@ -98,6 +106,16 @@ def rates_table(rates: dict) -> list[str]:
             metric = HEADLINE[question]
             cells = ", ".join(f"{name} {v[metric]:.3f} ({v['epochs']} ep)" for name, v in variants.items())
             lines.append(f"{question}, {n} labels: {cells}")
+    return lines
+
+
+def head_starts_table(starts: dict) -> list[str]:
+    lines = ["the head alone on bar length, by how its weights start (choosing survey): R^2 of each draw"]
+    for start, by_count in starts.items():
+        cells = "; ".join(
+            f"{n} labels " + ", ".join(f"{run['r2']:.2f}" for run in runs) for n, runs in by_count.items()
+        )
+        lines.append(f"{start}: {cells}")
     return lines
 
 
@@ -115,8 +133,12 @@ def table(results: dict) -> str:
             lines += ["", *labels_table(source, question, by_count)]
     if "rates" in results:
         lines += ["", *rates_table(results["rates"])]
+    if "head starts" in results:
+        lines += ["", *head_starts_table(results["head starts"])]
     if "rounds" in results:
         lines += ["", *rounds_table(results["rounds"])]
+    if "ceiling" in results:
+        lines += ["", *ceiling_table(results["ceiling"])]
     return "\n".join(lines)
 
 

@@ -2,13 +2,15 @@
 from a pool of POOL training galaxies (redrawn until they hold 2 rings), ROUNDS rounds each add STEP labels picked
 one of three ways, the run finetuned anew (the shipped `finetune()`, its defaults) after each: `train suggest`,
 at random (at the rings' natural prevalence), or by the finetuned head's ring probability alone. The pool never
-holds a test galaxy. Each round's run is scored on every test galaxy; the rings among the labels are counted."""
+holds a test galaxy. Each round's run is scored on every test galaxy; the rings among the labels are counted.
+Part `ceiling` bounds what any choice of labels from the pool can reach: 300 labels holding every ring of the pool
+beside others at random (2 draws), and every galaxy of the pool labelled (one run)."""
 
 from dataclasses import replace
 
 import numpy as np
 
-from bench.finetune import DRAWS, METHODS, WORK, save, scored, trained
+from bench.finetune import DRAWS, METHODS, WORK, brief, save, scored, trained
 from bench.finetune_survey import Survey, draw, label, test_set
 
 START, STEP, ROUNDS, POOL = 50, 50, 5, 5_000
@@ -53,3 +55,29 @@ def rounds(results: dict, place: Survey, source) -> None:
                     labelled += picked(strategy, place, pool, labelled, rng)
             done.append(steps)
             save(results)
+
+
+def ceiling(results: dict, place: Survey, source) -> None:
+    pool = place.train[:POOL]
+    test = test_set(place, "ring", source)
+    seed = results["survey seed"]
+    rings = [row for row in pool if label(row, "ring") == "1"]
+    others = [row for row in pool if label(row, "ring") == "0"]
+    n = START + ROUNDS * STEP
+    choices = {
+        f"every ring of the pool and others at random, {n} labels": [
+            rings + [others[i] for i in np.random.default_rng([seed, n, d]).choice(len(others), n - len(rings), False)]
+            for d in range(2)
+        ],
+        f"the whole pool, {len(pool):,} labels": [pool],
+    }
+    for name, draws in choices.items():
+        done = results.setdefault("ceiling", {}).setdefault(name, [])
+        for d, labelled in enumerate(draws[len(done) :], start=len(done)):
+            config = replace(METHODS["finetuned"], seed=d, compare=False)
+            scores = scored(trained(source, place, "ring", labelled, config), test)["finetuned"]
+            done.append(
+                {"labels": len(labelled), "rings": sum(label(row, "ring") == "1" for row in labelled), **scores}
+            )
+            save(results)
+            print(f"ceiling, {name}, draw {d + 1}: {brief({'finetuned': scores})}", flush=True)
