@@ -86,17 +86,16 @@ def test_picks_cover_what_the_labels_do_not_show():
     """Galaxies like the labelled ones score higher, yet a galaxy of a kind no label shows is taken first; a near
     copy of a labelled galaxy is never taken."""
     labelled_kind, new_kind = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]
-    features = np.array([labelled_kind, [0.9, 0.1, 0.0], [0.8, 0.0, 0.2], new_kind, labelled_kind])
-    score = np.array([0.0, 0.9, 0.8, 0.5, 1.0])
-    labelled = np.array([True, False, False, False, False])
-    picks = spread_out(score, features, labelled, 5)
-    assert [i for i, _ in picks] == [3, 2, 1]
+    features = np.array([[0.9, 0.1, 0.0], [0.8, 0.0, 0.2], new_kind, labelled_kind])
+    score = np.array([0.9, 0.8, 0.5, 1.0])
+    picks = spread_out(score, features, np.array([labelled_kind]), 5)
+    assert [i for i, _ in picks] == [2, 1, 0]
     worth = [score[i] * distance for i, distance in picks]
     assert worth == sorted(worth, reverse=True)
 
 
 def test_a_galaxy_that_teaches_little_is_not_taken_for_its_distance_alone():
-    features = np.array([[1.0, 0.0], [0.9, 0.1], [0.8, 0.2], [0.0, 1.0]])
-    score = np.array([0.0, 0.9, 0.8, 0.1])
-    picks = spread_out(score, features, np.array([True, False, False, False]), 1)
-    assert len(picks) == 1 and picks[0][0] in (1, 2)  # not the far galaxy of score 0.1
+    features = np.array([[0.9, 0.1], [0.8, 0.2], [0.0, 1.0]])
+    score = np.array([0.9, 0.8, 0.1])
+    picks = spread_out(score, features, np.array([[1.0, 0.0]]), 1)
+    assert len(picks) == 1 and picks[0][0] in (0, 1)  # not the far galaxy of score 0.1

@@ -81,15 +81,19 @@ def scores_of(kind: str, values: np.ndarray, spread: np.ndarray, rare: int | Non
     return unsure, [f"unsure (views disagree by {s:.3g})" for s in spread]
 
 
-def spread_out(score: np.ndarray, features: np.ndarray, labelled: np.ndarray, n: int) -> list[tuple[int, float]]:
-    """Up to n galaxies of the SHORTLIST x n best scored that are not `labelled`, each the one whose score times its
-    distance from the nearest labelled or already taken galaxy is largest (a product that never grows from one pick
-    to the next), with that distance."""
-    unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+def unit_rows(features: np.ndarray) -> np.ndarray:
+    return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+
+
+def spread_out(score: np.ndarray, features: np.ndarray, covered: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """Up to n galaxies of the SHORTLIST x n best scored, each the one whose score times its distance from the
+    nearest `covered` (the labelled galaxies' features) or already taken galaxy is largest (a product that never
+    grows from one pick to the next), with that distance."""
+    unit = unit_rows(features)
     distance = np.ones(len(score))
-    for known in np.flatnonzero(labelled):
-        distance = np.minimum(distance, 1 - unit @ unit[known])
-    eligible = np.flatnonzero(~labelled & (distance >= 1 - NEAR_COPY))
+    for known in unit_rows(covered):
+        distance = np.minimum(distance, 1 - unit @ known)
+    eligible = np.flatnonzero(distance >= 1 - NEAR_COPY)
     open_ = np.zeros(len(score), bool)
     open_[eligible[np.argsort(-score[eligible], kind="stable")[: SHORTLIST * n]]] = True
     picks: list[tuple[int, float]] = []
@@ -106,13 +110,15 @@ def spread_out(score: np.ndarray, features: np.ndarray, labelled: np.ndarray, n:
 
 @dataclass(frozen=True)
 class Pool:
-    """The galaxies a run was asked about, with what its head makes of each."""
+    """The unlabelled galaxies a run was asked about, with what its head makes of each."""
 
     paths: list[Path]
     values: np.ndarray  # the catalog's values (class probabilities, fractions or numbers)
     spread: np.ndarray  # the prediction's spread over the test-time views, averaged over the outputs
     features: np.ndarray  # the head's input
-    labelled: np.ndarray  # whether the labels hold it (never picked; what it shows is covered)
+    covered: (
+        np.ndarray
+    )  # the head's input for the labelled galaxies among them (never picked; what they show is covered)
 
 
 def scored_pool(
@@ -123,7 +129,8 @@ def scored_pool(
     batch: int = PREDICT_BATCH,
     jobs: int = DECODE_JOBS,
 ) -> Pool:
-    """The galaxies of `paths` (those that decode) as the run's head sees them, each marked if `labels` holds it."""
+    """The galaxies of `paths` that `labels` does not hold (and that decode), as the run's head sees them, and the
+    features of those it holds (one view: only what they show is needed)."""
     models, task, fraction, size = load_runs([run])
     if task.kind == "kaggle":
         raise SuggestError(f"{run} predicts Kaggle's columns; suggest picks galaxies for a finetuned run")
@@ -131,21 +138,26 @@ def scored_pool(
     model = models[0]
     viewing = with_views(model, tta, spread=True)
     features_of = keras.Model(model.input, model.get_layer("answer").input)
-    values, spreads, features, kept = [], [], [], []
+    values, spreads, features, covered, kept = [], [], [], [np.zeros((0, features_of.output.shape[-1]))], []
     for chunk, decoded in tqdm(decoded_batches(paths, fraction, size, batch, jobs), desc="scoring", unit="batch"):
         good = [i for i, d in enumerate(decoded) if not isinstance(d, str)]
-        if not good:
+        labelled = [i for i in good if galaxy_key(chunk[i]) in known]
+        new = [i for i in good if i not in set(labelled)]
+        if labelled:
+            covered.append(
+                np.asarray(features_of.predict_on_batch(np.stack([decoded[i] for i in labelled])), np.float64)
+            )
+        if not new:
             continue
-        images = np.stack([decoded[i] for i in good])
+        images = np.stack([decoded[i] for i in new])
         mean, std = viewing.predict_on_batch(images)
         values.append(task.values(mean))
         spreads.append(np.asarray(std, np.float64).mean(axis=1))
         features.append(np.asarray(features_of.predict_on_batch(images), np.float64))
-        kept += [chunk[i] for i in good]
+        kept += [chunk[i] for i in new]
     if not kept:
-        return Pool([], np.zeros((0, task.units)), np.zeros(0), np.zeros((0, 1)), np.zeros(0, bool))
-    labelled = np.array([galaxy_key(path) in known for path in kept])
-    return Pool(kept, np.concatenate(values), np.concatenate(spreads), np.concatenate(features), labelled)
+        return Pool([], np.zeros((0, task.units)), np.zeros(0), np.zeros((0, 1)), np.concatenate(covered))
+    return Pool(kept, *map(np.concatenate, (values, spreads, features, covered)))
 
 
 def suggest(run: Path, paths: list[Path], n: int, labels: Path | None = None, **scoring) -> list[Pick]:
@@ -164,7 +176,7 @@ def suggest(run: Path, paths: list[Path], n: int, labels: Path | None = None, **
             float(score[i] * distance),
             f"{reasons[i]}; {distance:.2f} from the nearest labelled or picked galaxy",
         )
-        for i, distance in spread_out(score, pool.features, pool.labelled, n)
+        for i, distance in spread_out(score, pool.features, pool.covered, n)
     ]
 
 
