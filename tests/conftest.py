@@ -7,6 +7,7 @@ import pytest
 from preprocess.cache import Settings
 from preprocess.pipeline import run
 from synth.dataset import write_dataset
+from tests.helpers import parameters, write_labels
 from train.config import FitConfig
 from train.fit import fit
 
@@ -49,3 +50,10 @@ def second_run(small_cache, tmp_path_factory) -> Path:
         verbose=0,
     )
     return run
+
+
+@pytest.fixture(scope="session")
+def smooth_or_not(kaggle_dir, tmp_path_factory) -> Path:
+    """A binary question of every galaxy of the synthetic set: is it smooth?"""
+    rows = [f"{p['GalaxyID']},{'yes' if p['kind'] == 'smooth' else 'no'}" for p in parameters(kaggle_dir)]
+    return write_labels(tmp_path_factory.mktemp("labels") / "smooth.csv", "GalaxyID,smooth", rows)

@@ -1,5 +1,6 @@
 """Small tools shared by the tests."""
 
+import csv
 import errno
 import json
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from synth.dataset import TRUE_PARAMETERS
 from synth.galaxy import Galaxy, true_answers
 
 
@@ -96,6 +98,17 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError("no free port below the ephemeral range")
+
+
+def parameters(kaggle_dir: Path) -> list[dict]:
+    """The rows of a synthetic data set's true_parameters.csv."""
+    with open(kaggle_dir / TRUE_PARAMETERS, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def write_labels(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
 
 
 def disk_full(*args, **kwargs):
