@@ -103,9 +103,9 @@ def child_rates(cache: Path, parts: tuple[str, ...]) -> dict:
 
     from preprocess.cache import Cache
     from train.config import FitConfig
-    from train.dataset import ShardDataset
-    from train.fit import compiled_model
-    from train.inference import predict_split
+    from train.fitting.dataset import ShardDataset
+    from train.fitting.fit import compiled_model
+    from train.prediction.inference import predict_split
 
     class EpochTimes(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):

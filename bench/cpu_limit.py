@@ -76,8 +76,8 @@ def step_parts(cache) -> dict[str, float]:
 
     from preprocess.cache import Cache
     from train.config import FitConfig
-    from train.dataset import ShardDataset
-    from train.fit import compiled_model
+    from train.fitting.dataset import ShardDataset
+    from train.fitting.fit import compiled_model
 
     opened, config = Cache.open(cache), FitConfig()
     dataset = ShardDataset(opened, "train", config.batch)
@@ -137,8 +137,8 @@ def limit(cache, peak: dict) -> dict:
     import keras
 
     from train.config import FitConfig
-    from train.dataset import ShardDataset
-    from train.fit import compiled_model
+    from train.fitting.dataset import ShardDataset
+    from train.fitting.fit import compiled_model
 
     opened = Cache.open(cache)
     dataset = ShardDataset(opened, "train", FitConfig().batch)

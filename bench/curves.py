@@ -20,7 +20,7 @@ from bench.runs import submitted
 from preprocess import kaggle
 from preprocess.cache import Cache
 from preprocess.labels import read_solutions, write_solutions
-from preprocess.pipeline import held_out_ids
+from preprocess.splits import held_out_ids
 from synth.dataset import LABEL_DECIMALS, write_dataset
 
 ROOT = Path(__file__).parent

@@ -1,4 +1,4 @@
-"""`make finetune-bench`: how many labels finetuning saves, through the shipped `train.finetune.finetune`.
+"""`make finetune-bench`: how many labels finetuning saves, through the shipped `train.finetuning.finetune.finetune`.
 
 Sources: the Kaggle-sized trunk of `make pretrain` (61,578 galaxies, or FINETUNE_SOURCE) and the default recipe
 trained 20 minutes on the 6,000-galaxy quality set. The new survey (bench.finetune_survey) is FINETUNE_TRAIN
@@ -79,7 +79,7 @@ def small_source() -> Path:
     finished, the quality cache's manifest may be rewritten by later versions)."""
     from bench.quality import data_set
     from train.config import configure
-    from train.fit import fit
+    from train.fitting.fit import fit
 
     folder = WORK / "source-6000"
     if not finished(folder):
@@ -102,7 +102,7 @@ def the_survey(seed: int) -> Survey:
 
 def trained(source: Path, place: Survey, column: str, rows: list[dict], config: FinetuneConfig) -> dict:
     """`finetune()` on these labels; its runs' scores on the test galaxies, epochs and seconds per epoch."""
-    from train.finetune import finetune
+    from train.finetuning.finetune import finetune
 
     folder = WORK / "runs" / "current"
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -1,15 +1,15 @@
-"""`make finetune-rates`: the unfrozen trunk's rate, with and without a lower rate per block (train.block_rates),
-chosen on the choosing survey (seed 73) and never on the reporting one. One draw at 300 labels per question; the
-trunk unfrozen whole (`--unfreeze all`) so that every variant is the unfrozen model, beside the head alone. The
-chosen rate goes into bench.finetune.CHOSEN. Part `head starts` (on the survey of 24,000): how the head's weights
-start (train.finetune.HEAD_INIT), the bar length's head alone at 100 and 300 labels, 3 draws, from zeros or from
-Glorot's random weights."""
+"""`make finetune-rates`: the unfrozen trunk's rate, with and without a lower rate per block
+(train.finetuning.block_rates), chosen on the choosing survey (seed 73) and never on the reporting one. One draw at
+300 labels per question; the trunk unfrozen whole (`--unfreeze all`) so that every variant is the unfrozen model,
+beside the head alone. The chosen rate goes into bench.finetune.CHOSEN. Part `head starts` (on the survey of
+24,000): how the head's weights start (train.finetuning.head.HEAD_INIT), the bar length's head alone at 100 and 300
+labels, 3 draws, from zeros or from Glorot's random weights."""
 
 from dataclasses import replace
 
 import numpy as np
 
-import train.finetune
+import train.finetuning.head
 from bench.finetune import CHOSEN, DRAWS, METHODS, brief, save, scored, trained
 from bench.finetune_survey import QUESTIONS, Survey, candidates, draw, test_set
 
@@ -51,10 +51,10 @@ def head_starts(results: dict, place: Survey, source) -> None:
     """The head alone on bar length (the question where it ended worse than the mean), each start in turn."""
     pool = candidates(place.train, "bar_length")
     test = test_set(place, "bar_length", source)
-    shipped = train.finetune.HEAD_INIT
+    shipped = train.finetuning.head.HEAD_INIT
     try:
         for start in HEAD_STARTS:
-            train.finetune.HEAD_INIT = start
+            train.finetuning.head.HEAD_INIT = start
             for n in HEAD_COUNTS:
                 runs = results.setdefault("head starts", {}).setdefault(start, {}).setdefault(str(n), [])
                 for d in range(len(runs), DRAWS):
@@ -64,4 +64,4 @@ def head_starts(results: dict, place: Survey, source) -> None:
                     save(results)
                     print(f"head starts: {start}, {n} labels, draw {d + 1}: {brief({start: runs[-1]})}", flush=True)
     finally:
-        train.finetune.HEAD_INIT = shipped
+        train.finetuning.head.HEAD_INIT = shipped

@@ -19,7 +19,7 @@ STRATEGIES = ("suggest", "random", "ring probability")
 
 def picked(strategy: str, place: Survey, pool: list[dict], labelled: list[dict], rng: np.random.Generator) -> list:
     """STEP more rows of the pool, none already labelled, picked by `strategy` for the run just finetuned."""
-    from train.suggest import scored_pool, suggest
+    from train.finetuning.suggest import scored_pool, suggest
 
     known = {row["GalaxyID"] for row in labelled}
     left = [row for row in pool if row["GalaxyID"] not in known]

@@ -18,8 +18,8 @@ from preprocess import kaggle
 from preprocess.atomic import write_csv
 from preprocess.images import load_cutouts
 from synth.dataset import TRUE_PARAMETERS, write_dataset
+from train.finetuning.tasks import Task, held_out_scores, make_task
 from train.runs import Run
-from train.tasks import Task, held_out_scores, make_task
 
 QUESTIONS = {"rings": "ring", "bar length": "bar_length", "Sersic index": "sersic_index"}  # name -> truth column
 MIN_RINGS = 2  # a draw of ring labels is redrawn until it holds this many (one to train on, one to hold out)
@@ -99,7 +99,7 @@ def test_scores(run: Path, task: Task, test: TestSet) -> dict[str, float]:
     """The run's scores on the test galaxies, with `predict`'s views. The run's own task (the labels' mean and
     spread for a regression; a finetune's model from scratch has its finetune's) turns its outputs into values;
     the test set's task gives the truth."""
-    from train.finetune import held_out_values
+    from train.finetuning.finetune import held_out_values
 
     values = held_out_values(Run(run), task, test.images)
     if task.kind == "regression":

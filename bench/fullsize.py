@@ -145,7 +145,7 @@ def fit_noting_the_first_step(note: Path, args: list[str]) -> None:
     """`python -m train ARGS`, writing the time at which the first training step ends to `note`."""
     import keras
 
-    from train import fit
+    from train.fitting import fit
 
     class FirstStep(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

@@ -16,8 +16,8 @@ import tensorflow as tf
 from bench.data import grown_dataset
 from preprocess.cache import Settings
 from preprocess.pipeline import run
-from train.dataset import ShardDataset
-from train.models import FEATURES, build_model
+from train.fitting.dataset import ShardDataset
+from train.model.models import FEATURES, build_model
 
 WORK = Path(__file__).parent / "work"
 RESULTS = Path(__file__).parent / "results_gpu.json"

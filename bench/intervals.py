@@ -27,7 +27,7 @@ from preprocess.schema import COLUMNS
 from synth.dataset import write_dataset
 from train.backend import load_keras
 from train.config import configure
-from train.intervals import AUTO, COVERAGE, LEVELS
+from train.intervals.conformal import AUTO, COVERAGE, LEVELS
 
 ROOT = Path(__file__).parent
 WORK, RESULTS = ROOT / "work" / "quality", ROOT / "intervals.json"
@@ -49,7 +49,7 @@ def data_and_cache() -> tuple[Path, Cache]:
 
 
 def trained(cache: Cache, seed: int, minutes: float) -> Path:
-    from train.fit import fit
+    from train.fitting.fit import fit
 
     folder = WORK / "runs-intervals" / f"default-seed-{seed}"
     config = configure("default", minutes=minutes, seed=seed)
@@ -60,9 +60,9 @@ def trained(cache: Cache, seed: int, minutes: float) -> Path:
 
 def measured(runs: list[Path], cache: Cache, data: Path, estimate: str) -> dict:
     """Calibrate by `estimate`, write the test split's submission and intervals, and report them."""
-    from train.calibration import calibrate_runs
-    from train.calibration_report import calibration_report
-    from train.submit import submit_models
+    from train.intervals.calibration import calibrate_runs
+    from train.intervals.report import calibration_report
+    from train.prediction.submit import submit_models
 
     entry = calibrate_runs(runs, cache, 16, estimate)
     submission = WORK / "runs-intervals" / f"submission-{estimate}.csv"
@@ -76,7 +76,7 @@ def measured(runs: list[Path], cache: Cache, data: Path, estimate: str) -> dict:
 def gallery(cache: Cache, intervals: Path, submission: Path, data: Path) -> Path:
     """GALLERY_COLUMN's narrowest and widest 90% intervals among the test galaxies, side by side."""
     from preprocess.labels import read_solutions
-    from train.interval_files import read_interval_file
+    from train.intervals.files import read_interval_file
     from train.plots import plot_gallery
     from train.scores import read_aligned
 
@@ -105,8 +105,8 @@ def gallery(cache: Cache, intervals: Path, submission: Path, data: Path) -> Path
 
 def main() -> None:
     load_keras()
-    from train.calibration_report import CalibrationReport
-    from train.intervals import ESTIMATES
+    from train.intervals.conformal import ESTIMATES
+    from train.intervals.report import CalibrationReport
     from train.plots import plot_coverage
 
     minutes = float(os.environ.get("INTERVALS_MINUTES", 20))

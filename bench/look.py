@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synth.drawing import psf_blur
+from synth.cutout import psf_blur
 
 CORNER = 60
 LAGS = (1, 2, 4)

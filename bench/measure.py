@@ -83,7 +83,7 @@ def loader_throughput(caches: dict[str, Path], data: Path, batch: int = 64) -> d
     """img/s of ShardDataset per compression, its batches asked for in a random order (as `model.fit` asks
     for them) and in order, after a first epoch that opens the files; each shard's images in one read into
     one buffer, for reference; and a generator that decodes the JPEGs of each batch the seed's way."""
-    from train.dataset import ShardDataset
+    from train.fitting.dataset import ShardDataset
 
     out = {}
     for name, folder in caches.items():
@@ -123,11 +123,11 @@ def fit_feed(cache: Path, model_name: str | None, batch: int = 64, epochs: int =
     """img/s of model.fit fed by ShardDataset and by the same images as numpy arrays in memory, the best of
     `rounds` taken in turns (these shared machines halve a rate for seconds at a time, either feed's).
     model_name None: a near-free model (rescale, average, one dense layer), so the loader's cost shows; else
-    that model of train.models."""
+    that model of train.model.models."""
     import keras
 
-    from train.dataset import ShardDataset
-    from train.models import build_model
+    from train.fitting.dataset import ShardDataset
+    from train.model.models import build_model
 
     dataset = ShardDataset(cache, "train", batch_size=batch)
     images = np.concatenate([dataset[i][0] for i in range(len(dataset))])
@@ -166,8 +166,8 @@ def cache_cost(data: Path, work: Path) -> dict:
 
 def inference(cache: Path) -> dict:
     """Test predictions per second with 1 and with 16 views per galaxy."""
-    from train.inference import predict_split
-    from train.models import build_model
+    from train.model.models import build_model
+    from train.prediction.inference import predict_split
 
     cache = Cache.open(cache)
     model = build_model("compact", "tree", cache.image_shape)
@@ -183,7 +183,7 @@ def model_cost(batch: int = 32, steps: int = 3) -> dict:
     """Training steps/s of the seed's vgg16 and of compact, batch 32, on random data."""
     import keras
 
-    from train.models import build_model
+    from train.model.models import build_model
 
     shape = Settings().image_shape
     images = np.random.default_rng(0).integers(0, 256, (batch, *shape), dtype=np.uint8)
@@ -202,8 +202,8 @@ def whole_frame_augmentation_model(shape: tuple[int, int, int]):
     """The default model as it was: the augmentation resampled the whole frame, then the central box was cut."""
     import keras
 
-    from train.layers import RandomAffine, central_box
-    from train.models import compact_features, tree_head
+    from train.model.layers import RandomAffine, central_box
+    from train.model.models import compact_features, tree_head
 
     box = central_box(shape[0])
     inputs = keras.Input(shape, dtype="uint8")
@@ -215,7 +215,7 @@ def with_keras_batch_normalization(model):
     """The model with Keras's own batch normalisation where it has the fused one, as it had before."""
     import keras
 
-    from train.layers import FusedBatchNormalization
+    from train.model.layers import FusedBatchNormalization
 
     def unfused(layer):
         kind = keras.layers.BatchNormalization if isinstance(layer, FusedBatchNormalization) else type(layer)
@@ -230,9 +230,9 @@ def default_step(cache: Path, batch: int = 64, epochs: int = 2, rounds: int = 3)
     normalisation), and that in bfloat16; best of `rounds` taken in turns."""
     import keras
 
-    from train.dataset import ShardDataset
-    from train.fit import computing_in
-    from train.models import build_model
+    from train.fitting.dataset import ShardDataset
+    from train.fitting.fit import computing_in
+    from train.model.models import build_model
 
     def centre(shape):
         return build_model("centre", "tree", shape, augment=True)

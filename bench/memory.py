@@ -6,8 +6,8 @@ from pathlib import Path
 
 import keras
 
-from train.dataset import ShardDataset
-from train.models import build_model
+from train.fitting.dataset import ShardDataset
+from train.model.models import build_model
 
 
 def main(cache: Path) -> None:

@@ -31,7 +31,7 @@ def main() -> None:
         write_dataset(data, n, TEST, seed=seed, jobs=os.cpu_count() or 1)
     cache = preprocessed(data, WORK / f"cache-{n}-{TEST}-{seed}", min(4_000, n // 10))
     load_keras()
-    from train.fit import fit
+    from train.fitting.fit import fit
 
     run, config = WORK / "run", configure("default", minutes=minutes, seed=1)
     if not finished_with(run, config, cache):

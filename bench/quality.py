@@ -22,9 +22,9 @@ from preprocess.cache import Cache
 from synth.dataset import write_dataset
 from train.config import configure
 from train.plots import plot_budget_curves
+from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run
 from train.scores import score_submissions
-from train.tta import DEFAULT_TTA
 
 ROOT = Path(__file__).parent
 WORK, RESULTS, FIGURE = ROOT / "work" / "quality", ROOT / "quality.json", ROOT.parent / "docs" / "quality.png"

@@ -26,8 +26,8 @@ def finished_with(run: Path, config: FitConfig, cache: Cache) -> bool:
 def submitted(cache: Cache, run: Path, config: FitConfig) -> Path:
     """The run's submission with the default test-time views: trained and submitted unless made before."""
     load_keras()
-    from train.fit import fit
-    from train.submit import submit_models
+    from train.fitting.fit import fit
+    from train.prediction.submit import submit_models
 
     submission = Run(run).submission
     if not finished_with(run, config, cache):

@@ -1,4 +1,4 @@
-"""Reading a shard's rows a few at a time (for train.dataset): the format is described in preprocess.cache."""
+"""Reading a shard's rows a few at a time (for train.fitting.dataset): the format is described in preprocess.cache."""
 
 import errno
 import os
@@ -21,7 +21,7 @@ class ShardReader:
 
     The layout (offsets, dtypes, row shapes) is read once; the files are opened at the first read and
     closed by `close()`, after which a read opens them again. So a reader of thousands of shards can keep
-    only a few open (train.dataset.ShardDataset does).
+    only a few open (train.fitting.dataset.ShardDataset does).
     """
 
     def __init__(self, path: os.PathLike):

@@ -21,7 +21,7 @@ from preprocess.atomic import replacing
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.schema import N_COLUMNS
 from preprocess.sheet import contact_sheet
-from synth.drawing import render
+from synth.cutout import render
 from synth.galaxy import Galaxy, describe, parameters, sample_galaxy
 from synth.votes import expected_fractions, simulate_votes
 

@@ -9,7 +9,7 @@ from preprocess.pipeline import run
 from synth.dataset import write_dataset
 from tests.helpers import parameters, write_labels
 from train.config import FitConfig
-from train.fit import fit
+from train.fitting.fit import fit
 
 N_TRAIN, N_TEST = 120, 40
 SMALL = Settings(shard_size=32, valid=30)  # 90 train, 30 valid, 40 test galaxies in shards of about 32

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from preprocess.cache import Cache
-from train import callbacks
-from train.callbacks import Backup, BestModel, CollapseWatch, PlotCurves, WarmUp, backup_state
-from train.layers import DivisiveHead, TreeHead
-from train.models import build_model
+from train.fitting import callbacks
+from train.fitting.callbacks import Backup, BestModel, CollapseWatch, PlotCurves, WarmUp, backup_state
+from train.model.layers import DivisiveHead, TreeHead
+from train.model.models import build_model
 from train.runs import Run
 
 SHAPE = (106, 106, 3)

@@ -19,10 +19,10 @@ from preprocess.labels import read_solutions
 from preprocess.listing import ImageListError, find_images
 from preprocess.schema import COLUMNS, row_hierarchy_errors
 from tests.helpers import ROOT
-from train.catalog import GALLERY_PER_CLASS, InputError, predict_catalog
 from train.cli import main
-from train.morphology import GALLERY_CLASSES, describe
-from train.submit import submit_models
+from train.prediction.catalog import GALLERY_PER_CLASS, InputError, predict_catalog
+from train.prediction.morphology import GALLERY_CLASSES, describe
+from train.prediction.submit import submit_models
 
 
 def read_catalog(path) -> list[dict[str, str]]:
@@ -156,7 +156,7 @@ def test_no_catalog_is_left_when_prediction_fails_midway(mixed_folder, trained_r
             raise KeyboardInterrupt
         return np.full((1, len(images), 37), 0.1)
 
-    monkeypatch.setattr("train.catalog.predict_each_model", failing)
+    monkeypatch.setattr("train.prediction.catalog.predict_each_model", failing)
     with pytest.raises(KeyboardInterrupt):
         predict_catalog([trained_run], find_images([mixed_folder]), tmp_path / "c.csv", batch=3, jobs=1, progress=False)
     assert calls == [3, 3]  # the first batch was written, the second interrupted
@@ -232,7 +232,7 @@ def test_decoding_processes_never_import_tensorflow(mixed_folder, trained_run, t
     TensorFlow, so the processes (which import only that module) never load it."""
     from joblib import delayed
 
-    from train import catalog
+    from train.prediction import catalog
 
     sent = []
     monkeypatch.setattr(catalog, "delayed", lambda function: sent.append(function) or delayed(function))

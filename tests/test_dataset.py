@@ -13,7 +13,7 @@ from preprocess.cache_reader import ShardReader
 from preprocess.pipeline import run
 from tests.conftest import SMALL
 from tests.helpers import shard_contents
-from train.dataset import BatchBuffers, ShardDataset
+from train.fitting.dataset import BatchBuffers, ShardDataset
 
 
 def served_rows(ds, contents):
@@ -218,7 +218,7 @@ def test_open_files_stay_bounded_whatever_the_number_of_shards(kaggle_dir, tmp_p
         run(kaggle_dir, tmp_path / str(compression), replace(SMALL, shard_size=1, compression=compression))
     code = f"""
 import os, resource
-from train.dataset import OPEN_SHARDS, ShardDataset
+from train.fitting.dataset import OPEN_SHARDS, ShardDataset
 for cache, files in (({str(tmp_path / "None")!r}, 1), ({str(tmp_path / "lzf")!r}, 2)):  # fds per open shard
     ds = ShardDataset(cache, "train", batch_size=16, seed=1)
     assert len(ds.shards) > OPEN_SHARDS + 24, len(ds.shards)

@@ -79,9 +79,9 @@ def test_every_validation_galaxy_is_scored_once_per_epoch_on_two_replicas(kaggle
         + f"""
 import keras
 from preprocess.cache import Cache
-from train.dataset import ShardDataset
-from train.distribute import WorkerRole, distributed_inputs, forget_strategy
-from train.models import build_model
+from train.fitting.dataset import ShardDataset
+from train.fitting.distribute import WorkerRole, distributed_inputs, forget_strategy
+from train.model.models import build_model
 from train.config import FitConfig
 cache = Cache.open({str(cache)!r})
 valid = cache.read("valid", ("labels",))["labels"]
@@ -113,8 +113,8 @@ def test_keras_still_reads_the_strategy_that_forget_strategy_clears():
     code = (
         TWO_REPLICAS
         + """
-from train.distribute import forget_strategy
-from train.models import build_model
+from train.fitting.distribute import forget_strategy
+from train.model.models import build_model
 with strategy.scope():
     model = build_model("compact", "tree", (106, 106, 3))
 remembered = model.distribute_strategy is strategy

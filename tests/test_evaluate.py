@@ -14,8 +14,8 @@ from synth.dataset import replicate
 from tests.conftest import SMALL
 from train.cli import main
 from train.config import FitConfig
-from train.fit import fit
-from train.inference import predict_each_model
+from train.fitting.fit import fit
+from train.prediction.inference import predict_each_model
 from train.runs import RunError
 from train.scores import score_submissions
 
@@ -162,7 +162,7 @@ def test_ctrl_c_during_evaluate_leaves_no_report(small_cache, trained_run, tmp_p
         predicted.append(len(images))
         return predict_each_model(models, images)
 
-    monkeypatch.setattr("train.inference.predict_each_model", first_batch_then_ctrl_c)
+    monkeypatch.setattr("train.prediction.inference.predict_each_model", first_batch_then_ctrl_c)
     result = CliRunner().invoke(main, evaluate_args(small_cache, run))
     assert result.exit_code == 130 and predicted == [10], result.output
     assert "report.json was not written" in result.output and "Traceback" not in result.output

@@ -12,10 +12,10 @@ from PIL import Image
 
 from tests.helpers import parameters, paused_command, write_labels
 from train.cli import main
-from train.finetune_data import LabelsError, held_out, read_labels
+from train.finetuning.calibration import scaled
+from train.finetuning.data import LabelsError, held_out, read_labels
+from train.finetuning.tasks import TaskError, infer_kind, make_task
 from train.scores import average_precision, roc_auc
-from train.task_calibration import scaled
-from train.tasks import TaskError, infer_kind, make_task
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,8 @@ def test_unfreezing_changes_the_trunk_s_kernels_and_never_its_batch_normalisatio
     import keras
 
     from train.config import FinetuneConfig
-    from train.finetune import train, with_new_head
+    from train.finetuning.finetune import train
+    from train.finetuning.head import with_new_head
     from train.runs import Run
 
     labelled = read_labels(smooth_or_not, kaggle_dir, 0.5, 106)
@@ -227,7 +228,8 @@ def test_rejected_rows_give_status_3_and_a_rejects_file(kaggle_dir, trained_run,
 def test_an_interrupted_finetune_leaves_no_run(kaggle_dir, trained_run, smooth_or_not, tmp_path, how):
     run = tmp_path / "runs" / "smooth"
     args = finetune_args(trained_run, smooth_or_not, run, "--images", str(kaggle_dir), "--epochs", "2", "--no-compare")
-    process = paused_command(tmp_path / "paused", "train.finetune:train", 1, "train", *args)  # trained, not written
+    # trained, not written
+    process = paused_command(tmp_path / "paused", "train.finetuning.finetune:train", 1, "train", *args)
     if how == "kill -9":
         process.kill()
         process.wait()

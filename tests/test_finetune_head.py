@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from train.finetune_data import held_out, read_labels
+from train.finetuning.data import held_out, read_labels
 
 
 def test_the_head_standardises_by_the_training_part_of_the_labels_alone(
@@ -12,7 +12,7 @@ def test_the_head_standardises_by_the_training_part_of_the_labels_alone(
     import keras
 
     from train.config import FinetuneConfig
-    from train.finetune import finetune
+    from train.finetuning.finetune import finetune
 
     config = FinetuneConfig(epochs=1, compare=False, valid=0.3)
     finetune(trained_run, smooth_or_not, tmp_path / "run", config, kaggle_dir, verbose=0)
@@ -37,7 +37,8 @@ def test_auto_keeps_the_model_with_the_lower_held_out_loss(
     import keras
 
     from train.config import FinetuneConfig
-    from train.finetune import train, with_new_head
+    from train.finetuning.finetune import train
+    from train.finetuning.head import with_new_head
     from train.runs import Run
 
     labelled = read_labels(smooth_or_not, kaggle_dir, 0.5, 106)
@@ -59,7 +60,7 @@ def test_a_new_head_starts_at_the_mean(kaggle_dir, trained_run, smooth_or_not):
     keep a head that learned little, never one that starts far from the mean."""
     import keras
 
-    from train.finetune import with_new_head
+    from train.finetuning.head import with_new_head
 
     labelled = read_labels(smooth_or_not, kaggle_dir, 0.5, 106)
     model = with_new_head(keras.models.load_model(trained_run / "model.keras"), labelled.task, labelled.images)

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from synth.dataset import TRUE_PARAMETERS
-from train.block_rates import BlockwiseAdam, block_multipliers
 from train.cli import main
-from train.finetune_data import held_out, read_labels
+from train.finetuning.block_rates import BlockwiseAdam, block_multipliers
+from train.finetuning.data import held_out, read_labels
 
 
 def test_held_out_scores_equal_predict_s_on_the_same_images(kaggle_dir, trained_run, tmp_path):

@@ -12,18 +12,18 @@ from preprocess.cache import Cache
 from preprocess.lock import exclusive
 from preprocess.schema import hierarchy_errors
 from tests.helpers import disk_full, paused_command, python_module
-from train.callbacks import backup_state
 from train.cli import main
 from train.cli.fit import retry_command
 from train.config import MAX_EPOCHS, FitConfig, configure
-from train.fit import LossNotFinite, fit
-from train.inference import load_models, predict_split
+from train.fitting.callbacks import backup_state
+from train.fitting.fit import LossNotFinite, fit
+from train.prediction.inference import load_models, predict_split
 from train.runs import RunError
 from train.scores import rmse
 
 TINY = FitConfig(epochs=2, batch=16, patience=2)
 # an epoch's last callback: once it has run, the epoch's history row, checkpoint and backup are written
-EPOCH_END = "train.callbacks:PlotCurves.on_epoch_end"
+EPOCH_END = "train.fitting.callbacks:PlotCurves.on_epoch_end"
 
 
 def history_epochs(run):
@@ -118,7 +118,7 @@ def nan_in_epoch_2(monkeypatch):
     platform's arithmetic; the first epoch trains normally."""
     import keras
 
-    from train import fit as fit_module
+    from train.fitting import fit as fit_module
 
     class Poison(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):

@@ -11,13 +11,13 @@ from preprocess.cache import Cache, Settings
 from preprocess.kaggle import TEST_IMAGES, TEST_SOLUTIONS
 from preprocess.pipeline import run
 from preprocess.schema import COLUMNS, N_COLUMNS
-from train.calibration_report import calibration_report
 from train.cli import main
 from train.config import FitConfig
-from train.fit import fit
-from train.intervals import LEVELS, Calibration, calibrate, conditional, reach
+from train.finetuning.calibration import choose_temperature, expected_calibration_error, scaled
+from train.fitting.fit import fit
+from train.intervals.conformal import LEVELS, Calibration, calibrate, conditional, reach
+from train.intervals.report import calibration_report
 from train.runs import Run
-from train.task_calibration import choose_temperature, expected_calibration_error, scaled
 
 CALIBRATED = Settings(shard_size=32, valid=20, calibrate=40)
 

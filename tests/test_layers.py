@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from preprocess.schema import N_COLUMNS, PARENT_INDEX, SLICES, hierarchy_errors
-from train.layers import (
+from train.model.layers import (
     DivisiveHead,
     FusedBatchNormalization,
     Maxout,

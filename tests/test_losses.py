@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from preprocess.schema import N_COLUMNS, SLICES
 from train.cli import main
 from train.config import configure
-from train.layers import TreeHead
-from train.losses import tree_crossentropy
+from train.model.layers import TreeHead
+from train.model.losses import tree_crossentropy
 
 
 def test_each_question_counts_its_answers_given_it_was_reached_weighted_by_the_votes_that_reached_it():

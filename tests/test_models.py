@@ -6,8 +6,8 @@ import pytest
 
 from preprocess.schema import hierarchy_errors
 from train.config import RECIPES
-from train.fit import compiled_model
-from train.models import build_model
+from train.fitting.fit import compiled_model
+from train.model.models import build_model
 
 SHAPE = (106, 106, 3)
 

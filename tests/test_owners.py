@@ -14,7 +14,9 @@ import train.cli.fit
 import train.cli.predict
 import train.cli.submit
 from tests.helpers import ROOT
-from train import config, distribute, fit, losses, models
+from train import config
+from train.fitting import distribute, fit
+from train.model import losses, models
 from train.runs import Run
 
 CLI_MODULES = (train.cli.fit, train.cli.finetune, train.cli.evaluate, train.cli.submit, train.cli.predict)

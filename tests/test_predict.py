@@ -19,9 +19,9 @@ from synth.dataset import replicate
 from tests.conftest import SMALL
 from tests.helpers import paused_command
 from train.cli import main
-from train.dataset import ShardDataset
-from train.inference import predict_split
-from train.tta import tta_views
+from train.fitting.dataset import ShardDataset
+from train.prediction.inference import predict_split
+from train.prediction.tta import tta_views
 
 
 def test_submission_has_every_test_id_once_with_kaggle_header(kaggle_dir, small_cache, trained_run, tmp_path):
@@ -74,7 +74,7 @@ def submit_paused_mid_work(small_cache, trained_run, out):
     """A submit process paused right after predicting its first batch of ten (the 40 test galaxies take four)."""
     args = ["--cache", str(small_cache), "--run", str(trained_run), "--out", str(out), "--tta", "2", "--batch", "10"]
     flag = out.parent.parent / f"{out.parent.name}-paused"  # outside the folder the test looks into
-    return paused_command(flag, "train.inference:predict_each_model", 1, "train", "submit", *args)
+    return paused_command(flag, "train.prediction.inference:predict_each_model", 1, "train", "submit", *args)
 
 
 def test_killing_submit_never_leaves_a_partial_file(small_cache, trained_run, tmp_path):
@@ -154,7 +154,7 @@ def float_views_one_by_one(model, images: np.ndarray, tta: int) -> np.ndarray:
     """The reference: the model's layers on each view resampled in float (never rounded), one call per view."""
     import keras
 
-    from train.layers import transform
+    from train.model.layers import transform
 
     floats = keras.Input(model.input_shape[1:], dtype="float32")
     body = keras.models.clone_model(model, input_tensors=floats, clone_function=lambda layer: layer)

@@ -22,7 +22,7 @@ from synth.dataset import replicate
 from tests.conftest import SMALL
 from tests.helpers import assert_same_shards, assert_usage_error, disk_full, read_manifest, shard_contents
 from train.config import FitConfig
-from train.fit import fit
+from train.fitting.fit import fit
 
 
 def test_help_lists_the_commands():

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from tests.helpers import paused_command, python_module
-from train import fit as fit_module
-from train.callbacks import backup_state
 from train.config import FitConfig
-from train.dataset import ShardDataset
-from train.fit import fit
+from train.fitting import fit as fit_module
+from train.fitting.callbacks import backup_state
+from train.fitting.dataset import ShardDataset
+from train.fitting.fit import fit
 from train.runs import Run
 
 # CSVLogger has written the epoch's history row; the checkpoint and the backup come after it

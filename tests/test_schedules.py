@@ -9,11 +9,11 @@ import keras
 import numpy as np
 import pytest
 
-from train.callbacks import TimeBudget, WarmUp, callbacks, schedule_callbacks
 from train.config import SCHEDULES, FitConfig
-from train.layers import DivisiveHead
+from train.fitting.callbacks import TimeBudget, WarmUp, callbacks, schedule_callbacks
+from train.fitting.schedules import cooldown_rate, cosine_rate, step_rate
+from train.model.layers import DivisiveHead
 from train.runs import Run
-from train.schedules import cooldown_rate, cosine_rate, step_rate
 
 MONITOR = ("val_rmse", "min")
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from preprocess.kaggle import TRAIN_IMAGES
 from tests.helpers import assert_usage_error
 from train.cli import main
-from train.suggest import spread_out
+from train.finetuning.suggest import spread_out
 
 
 @pytest.fixture(scope="module")

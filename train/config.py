@@ -3,15 +3,15 @@ names every choice can take (so the command line knows them, and its defaults, w
 
 from dataclasses import dataclass, replace
 
-from train import schedules
+from train.fitting import schedules
 
-MODELS = ("compact", "centre", "centre-context", "vgg16", "viewpoints", "viewpoints-mean")  # built by train.models
+MODELS = ("compact", "centre", "centre-context", "vgg16", "viewpoints", "viewpoints-mean")  # train.model.models
 HEADS = ("tree", "divisive", "sigmoid")
-LOSSES = ("crossentropy", "mse")  # built by train.losses
+LOSSES = ("crossentropy", "mse")  # built by train.model.losses
 SCHEDULES = tuple(schedules.SCHEDULES)
 PRECISIONS = ("float32", "bfloat16", "mixed")
-STRATEGIES = ("none", "mirrored", "multiworker")  # tf.distribute, see train.distribute
-UNFREEZE = ("auto", "none", "top", "all")  # what a finetune trains of the trunk, see train.finetune
+STRATEGIES = ("none", "mirrored", "multiworker")  # tf.distribute, see train.fitting.distribute
+UNFREEZE = ("auto", "none", "top", "all")  # what a finetune trains of the trunk, see train.finetuning.finetune
 MAX_EPOCHS = 10_000  # the epoch cap of a run trained for a time budget instead of a number of epochs
 PREDICT_BATCH = 64  # images per model call when predicting (evaluate, submit, predict)
 DECODE_JOBS = 2  # processes decoding images for `predict` and a finetune's labels
@@ -27,7 +27,7 @@ class FitConfig:
     recipe: str = "default"
     model: str = "centre"
     head: str = "tree"
-    # crossentropy: each question's, given that it was reached (train.losses.tree_crossentropy); mse: the squared
+    # crossentropy: each question's, given that it was reached (train.model.losses.tree_crossentropy); mse: the squared
     # error of the 37 columns, the competition's metric
     loss: str = "crossentropy"
     optimizer: str = "adam"
@@ -47,11 +47,11 @@ class FitConfig:
     # without, which overfits a little at the end and still closes more of the gap (docs/experiments.md).
     dropout: float = 0.0
     # Decoupled weight decay (Keras's `weight_decay`, as in AdamW) of the kernels; biases and the batch
-    # normalisation's scale and offset are not decayed (train.fit.NOT_DECAYED). At 20 minutes on the quality set
+    # normalisation's scale and offset are not decayed (train.fitting.fit.NOT_DECAYED). At 20 minutes on the quality set
     # (seed 1, step schedule) 0.05 closed 88.6% of the gap, 0.2 and 0.5 89.2%, none 88.2% (docs/experiments.md).
     weight_decay: float = 0.2
     patience: int | None = None  # epochs without a better val_rmse before stopping; None: never stop early
-    # train.schedules names each. steps is the Kaggle winner's; cosine was no better than steps at 20 minutes;
+    # train.fitting.schedules names each. steps is the Kaggle winner's; cosine was no better than steps at 20 minutes;
     # cooldown, with weight decay 0.2, closed 89.7% of the gap against the steps' 89.2% (seed 1, docs/experiments.md)
     schedule: str = "cooldown"
     seed: int = 0
@@ -135,7 +135,7 @@ class FinetuneConfig:
     batch: int = 32
     lr: float = 1e-3
     unfreeze_lr: float = 1e-4  # the rate once the trunk is unfrozen (Zoobot: 1e-3 for the head, then lower)
-    unfreeze_decay: float = 1.0  # each trunk block below the head at this times the rate above it (train.block_rates)
+    unfreeze_decay: float = 1.0  # each trunk block below the head at this times the rate above it (block_rates)
     patience: int | None = 15  # epochs without a better held-out loss before stopping
     valid: float = 0.2  # the held-out part: a share, or (above 1) a number of galaxies
     seed: int = 0

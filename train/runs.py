@@ -16,7 +16,7 @@ import numpy as np
 from preprocess.atomic import replacing, write_json
 from preprocess.cache import LABELLED, Cache
 from preprocess.kaggle import FRAME
-from train.tasks import Task, task_of
+from train.finetuning.tasks import Task, task_of
 
 # the cache settings a run must share with a cache that scores it: its validation split and its images
 SPLIT_AND_IMAGE_SETTINGS = ("crop", "size", "method", "valid", "calibrate", "seed")
@@ -67,7 +67,7 @@ class Run:
     model = file("model.keras", "the best epoch so far")
     history = file("history.csv", "one row per finished epoch (Keras's CSVLogger)")
     curves = file("curves.png")
-    backup = file("backup", "the Backup callback's folder while training (train.callbacks.Backup)")
+    backup = file("backup", "the Backup callback's folder while training (train.fitting.callbacks.Backup)")
     logs = file("logs", "TensorBoard's, with `fit --tensorboard`")
     galaxies = file("galaxies.npz", "the GalaxyIDs that trained (train) and validated (valid) the run")
     rejects = file("rejects.csv", "a finetune's label rows that could not be used, and why")

@@ -8,9 +8,9 @@ from preprocess.cli_support import EXIT_STATUSES, POSITIVE, reported
 from train.backend import load_keras
 from train.cli.options import CACHE, TTA, model_runs_option, open_cache
 from train.config import PREDICT_BATCH
-from train.intervals import AUTO, ESTIMATES
+from train.intervals.conformal import AUTO, ESTIMATES
+from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run, RunError
-from train.tta import DEFAULT_TTA
 
 
 @click.command("calibrate", epilog=EXIT_STATUSES)
@@ -39,7 +39,7 @@ def calibrate_command(cache: Path, runs: list[Path], tta: str, estimate: str, ba
     """
     opened = open_cache(cache)
     load_keras()
-    from train.calibration import calibrate_runs
+    from train.intervals.calibration import calibrate_runs
 
     with reported(bad_input=(RunError,)):
         entry = calibrate_runs(runs, opened, int(tta), estimate, batch)

@@ -21,7 +21,7 @@ def evaluate_command(cache: Path, runs: list[Path], tta: str, batch: int) -> Non
     """Score the model of each RUN (averaged) on CACHE's valid split; the report goes to the first RUN."""
     opened = open_cache(cache)
     load_keras()
-    from train.evaluate import evaluate_runs
+    from train.prediction.evaluate import evaluate_runs
 
     report_file = Run(runs[0]).report(ensemble=len(runs) > 1)[0]
     with reported((runs[0],), not_written(report_file), bad_input=(RunError,)):

@@ -8,8 +8,8 @@ from preprocess.cli_support import EXIT_STATUSES, POSITIVE, rejected, reported
 from train.backend import load_keras
 from train.cli.options import model_run
 from train.config import UNFREEZE, FinetuneConfig
+from train.finetuning.tasks import KINDS
 from train.runs import Run, RunError
-from train.tasks import KINDS
 
 DEFAULTS = FinetuneConfig()
 
@@ -116,8 +116,8 @@ def finetune_command(
     that could not be used are listed in RUN's rejects file.
     """
     load_keras()
-    from train.finetune import FinetuneError, finetune
-    from train.finetune_data import LabelsError
+    from train.finetuning.data import LabelsError
+    from train.finetuning.finetune import FinetuneError, finetune
 
     config = FinetuneConfig(**settings)
     names = [name.strip() for name in columns.split(",")] if columns else None

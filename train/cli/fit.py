@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from preprocess.cli_support import EXIT_STATUSES, POSITIVE, reported
-from train import schedules
 from train.backend import load_keras
 from train.cli.options import CACHE, open_cache
 from train.config import HEADS, LOSSES, MODELS, PRECISIONS, RECIPES, SCHEDULES, STRATEGIES, FitConfig, configure
+from train.fitting import schedules
 from train.runs import RunError
 
 
@@ -155,8 +155,8 @@ def fit_command(cache: Path, run_dir: Path, recipe: str, overwrite: bool, **over
         raise click.BadParameter(str(error), param_hint="--loss") from None
     opened = open_cache(cache)
     load_keras()
-    from train.distribute import DistributeError
-    from train.fit import LossNotFinite, fit
+    from train.fitting.distribute import DistributeError
+    from train.fitting.fit import LossNotFinite, fit
 
     resume = f"rerun the same command to continue {run_dir} from the last finished epoch"
     with reported((run_dir,), resume, bad_input=(RunError, DistributeError)):

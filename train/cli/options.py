@@ -6,8 +6,8 @@ import click
 
 from preprocess.cache import Cache, CacheError
 from preprocess.cli import existing_cache
+from train.prediction.tta import TTA_VIEWS
 from train.runs import Run
-from train.tta import TTA_VIEWS
 
 CACHE = click.option(
     "--cache",

@@ -10,12 +10,12 @@ from preprocess.cli_support import EXIT_STATUSES, POSITIVE, BadInput, rejected, 
 from preprocess.kaggle import FRAME
 from preprocess.listing import IMAGE_SUFFIXES, ImageListError, find_images
 from train.backend import load_keras
-from train.catalog_files import CATALOG_SUFFIXES
 from train.cli.options import TTA, model_runs_option, not_written
 from train.config import DECODE_JOBS, PREDICT_BATCH
-from train.intervals import COVERAGE, CoverageError
+from train.intervals.conformal import COVERAGE, CoverageError
+from train.prediction.catalog_files import CATALOG_SUFFIXES
+from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run, RunError
-from train.tta import DEFAULT_TTA
 
 SHOWN_REJECTS = 10
 
@@ -92,9 +92,9 @@ def predict_command(
     if not images:
         raise BadInput(f"no {', '.join(IMAGE_SUFFIXES)} files in {', '.join(map(str, paths))}")
     load_keras()
-    from train.calibration import load_intervals
-    from train.catalog import InputError, predict_catalog
+    from train.intervals.calibration import load_intervals
     from train.plots import plot_gallery
+    from train.prediction.catalog import InputError, predict_catalog
 
     with reported(bad_input=(RunError,)):
         calibrated = load_intervals(runs, int(tta))

@@ -7,8 +7,8 @@ import click
 from preprocess import kaggle
 from preprocess.cli_support import EXIT_STATUSES, reported
 from preprocess.labels import LabelError
-from train.calibration_report import CalibrationReport, calibration_report
-from train.intervals import COVERAGE
+from train.intervals.conformal import COVERAGE
+from train.intervals.report import CalibrationReport, calibration_report
 from train.scores import Scores, score_submissions
 
 

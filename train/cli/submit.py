@@ -6,12 +6,12 @@ import click
 
 from preprocess.cli_support import EXIT_STATUSES, POSITIVE, reported
 from train.backend import load_keras
-from train.baselines import BASELINES
 from train.cli.options import CACHE, TTA, model_runs_option, not_written, open_cache
 from train.config import PREDICT_BATCH
-from train.intervals import LEVELS
+from train.intervals.conformal import LEVELS
+from train.prediction.baselines import BASELINES
+from train.prediction.tta import DEFAULT_TTA
 from train.runs import RunError
-from train.tta import DEFAULT_TTA
 
 
 @click.command("submit", epilog=EXIT_STATUSES)
@@ -70,10 +70,10 @@ def submit_command(
         raise click.BadParameter("a baseline has no intervals; give --run", param_hint="--intervals")
     opened = open_cache(cache)
     load_keras()
-    from train.submit import SubmissionError, submit_baseline, submit_models
+    from train.prediction.submit import SubmissionError, submit_baseline, submit_models
 
     if intervals is not None:
-        from train.calibration import load_intervals
+        from train.intervals.calibration import load_intervals
 
         with reported(bad_input=(RunError,)):
             if load_intervals(runs, int(tta)) is None:

@@ -9,8 +9,8 @@ from preprocess.listing import IMAGE_SUFFIXES, ImageListError, find_images
 from train.backend import load_keras
 from train.cli.options import TTA, model_run, not_written
 from train.config import DECODE_JOBS, PREDICT_BATCH
+from train.prediction.tta import DEFAULT_TTA
 from train.runs import RunError
-from train.tta import DEFAULT_TTA
 
 
 @click.command("suggest", epilog=EXIT_STATUSES)
@@ -64,7 +64,7 @@ def suggest_command(
     if not paths:
         raise BadInput(f"no {', '.join(IMAGE_SUFFIXES)} files in {images}")
     load_keras()
-    from train.suggest import SuggestError, suggest, write_picks
+    from train.finetuning.suggest import SuggestError, suggest, write_picks
 
     with reported((out,), not_written(out), bad_input=(SuggestError, RunError)):
         picks = suggest(run, paths, n, labels, tta=int(tta), batch=batch, jobs=jobs)

@@ -1,5 +1,5 @@
 """The learning-rate schedules that `fit --schedule` names, as plain functions of the share of training done
-(train.callbacks turns them into Keras callbacks). No TensorFlow here: the command line describes them."""
+(train.fitting.callbacks turns them into Keras callbacks). No TensorFlow here: the command line describes them."""
 
 import math
 

@@ -9,8 +9,8 @@ of constant width per column, in the labels' units. No TensorFlow here.
 
 import numpy as np
 
-from train.intervals import COVERAGE, finite_quantile
-from train.tasks import Task
+from train.finetuning.tasks import Task
+from train.intervals.conformal import COVERAGE, finite_quantile
 
 TASK_CALIBRATION = "task"  # a finetuned run's entry in its calibration file
 ECE_BINS = 10

@@ -9,10 +9,10 @@ from preprocess.atomic import write_json
 from preprocess.cache import Cache
 from preprocess.lock import shared
 from preprocess.schema import COLUMNS, hierarchy_errors
-from train.baselines import BASELINES
 from train.config import PREDICT_BATCH
-from train.inference import load_models, predict_split
 from train.plots import plot_report
+from train.prediction.baselines import BASELINES
+from train.prediction.inference import load_models, predict_split
 from train.runs import Run
 from train.scores import Scores, scores
 

@@ -14,15 +14,15 @@ import keras
 from preprocess.atomic import replacing
 from preprocess.cache import Cache
 from preprocess.lock import exclusive, shared
-from train.callbacks import LossNotFinite, backup_state, best_so_far, callbacks
 from train.config import FitConfig
-from train.dataset import ShardDataset
-from train.distribute import distributed_inputs, forget_strategy, make_strategy, worker_role
-from train.losses import LOSS_FUNCTIONS
-from train.models import build_model
+from train.fitting.callbacks import LossNotFinite, backup_state, best_so_far, callbacks
+from train.fitting.dataset import ShardDataset
+from train.fitting.distribute import distributed_inputs, forget_strategy, make_strategy, worker_role
+from train.model.losses import LOSS_FUNCTIONS
+from train.model.models import build_model
 from train.runs import Run, RunError, library_versions
 
-# Keras's dtype policies by --precision; weights stay float32, and the heads compute in float32 (train.models)
+# Keras's dtype policies by --precision; weights stay float32, and the heads compute in float32 (train.model.models)
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "mixed": "mixed_float16"}
 NOT_DECAYED = ["bias", "gamma", "beta"]  # variables that weight decay leaves alone, by name
 WATCHED = 512  # validation galaxies watched for collapsed questions (CollapseWatch)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from preprocess.schema import COLUMNS
-from train.morphology import GALLERY_CLASSES, describe
+from train.prediction.morphology import GALLERY_CLASSES, describe
 from train.scores import average_precision, rmse, roc_auc
 
 KINDS = ("binary", "multiclass", "fraction", "regression")

@@ -18,15 +18,15 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from preprocess.images import load_cutout, load_cutouts
-from train.calibration import Intervals, load_intervals, load_task_calibration, predict_spread, spread_models
-from train.catalog_files import CATALOG_SUFFIXES, bound_parts, catalog_writer, write_rejects
 from train.config import DECODE_JOBS, PREDICT_BATCH
-from train.inference import load_model, predict_each_model, with_views
-from train.intervals import COVERAGE
+from train.finetuning.calibration import CLASSES, applied
+from train.finetuning.tasks import Task
+from train.intervals.calibration import Intervals, load_intervals, load_task_calibration, predict_spread, spread_models
+from train.intervals.conformal import COVERAGE
+from train.prediction.catalog_files import CATALOG_SUFFIXES, bound_parts, catalog_writer, write_rejects
+from train.prediction.inference import load_model, predict_each_model, with_views
+from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run
-from train.task_calibration import CLASSES, applied
-from train.tasks import Task
-from train.tta import DEFAULT_TTA
 
 GALLERY_PER_CLASS = 4
 
@@ -106,7 +106,7 @@ def predict_catalog(
     models, task, trained_fraction, size = load_runs(runs)
     fraction = trained_fraction if fraction is None else fraction
     calibrated = load_intervals(runs, tta) if task.kind == "kaggle" else None
-    # a finetuned run's own calibration (train.task_calibration), for that run alone
+    # a finetuned run's own calibration (train.finetuning.calibration), for that run alone
     tuned = load_task_calibration(runs[0]) if task.kind != "kaggle" and len(runs) == 1 else None
     viewing = spread_models(models, tta) if calibrated else [with_views(model, tta) for model in models]
     if calibrated:

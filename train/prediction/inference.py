@@ -9,15 +9,15 @@ from tqdm import tqdm
 
 from preprocess.cache import Cache
 from train.config import PREDICT_BATCH
-from train.dataset import ShardDataset
-from train.layers import MergeParts, TestTimeViews
+from train.fitting.dataset import ShardDataset
+from train.model.layers import MergeParts, TestTimeViews
+from train.prediction.tta import DEFAULT_TTA, tta_views
 from train.runs import Run, RunError
-from train.tta import DEFAULT_TTA, tta_views
 
 
 def with_views(model: keras.Model, tta: int, spread: bool = False) -> keras.Model:
-    """`model` averaging its predictions over `tta` views of each galaxy (train.tta), in one call per batch: the
-    views are made inside, in float, stacked on the batch axis, through the same layers and weights. With
+    """`model` averaging its predictions over `tta` views of each galaxy (train.prediction.tta), in one call per batch:
+    the views are made inside, in float, stacked on the batch axis, through the same layers and weights. With
     `spread`, a second output: the views' standard deviation."""
     if tta == 1 and not spread:
         return model

@@ -12,7 +12,7 @@ import numpy as np
 from preprocess.atomic import replacing
 from preprocess.labels import LabelError
 from preprocess.schema import COLUMNS
-from train.intervals import LEVELS
+from train.intervals.conformal import LEVELS
 
 
 def level_name(level: float) -> str:

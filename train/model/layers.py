@@ -53,7 +53,8 @@ class DivisiveHead(layers.Layer):
     answer gets `floor` added first, so such a question predicts a uniform split and every prediction obeys
     the tree. A clamp passes no gradient below zero, so an answer whose logit is negative for every galaxy
     is dead; his remedies are here too: the first training images go through the clipped logits instead
-    (`warming`, train.callbacks.WarmUp) and the logits start at a bias of 0.1 (train.models.divisive_head).
+    (`warming`, train.fitting.callbacks.WarmUp) and the logits start at a bias of 0.1
+    (train.model.models.divisive_head).
     """
 
     def __init__(self, floor: float = 1e-6, **kwargs):
@@ -61,7 +62,7 @@ class DivisiveHead(layers.Layer):
         self.floor = floor
 
     def build(self, input_shape):
-        # 1 while warming up (train.callbacks.WarmUp): the outputs are the logits clipped to [0, 1], his first
+        # 1 while warming up (train.fitting.callbacks.WarmUp): the outputs are the logits clipped to [0, 1], his first
         # chunk of training "with MSE on clip(z, 0, 1)", before the normalisation
         self.warming = self.add_weight(shape=(), initializer="zeros", trainable=False, name="warming")
 
@@ -249,7 +250,8 @@ class MergeParts(layers.Layer):
 
 class TestTimeViews(layers.Layer):
     """Test-time augmentation inside the model: each galaxy turned and mirrored as each of `views` says ((angle,
-    flip) pairs, train.tta), resampled in float as training's RandomAffine does (no rounding to uint8), the views
+    flip) pairs, train.prediction.tta), resampled in float as training's RandomAffine does (no rounding to uint8), the
+    views
     stacked view-major on the batch axis: (b, n, n, c) -> (views b, n, n, c). MergeParts(views, "mean") undoes
     the stacking after the model, so a batch with all its views is one model call."""
 

@@ -9,7 +9,7 @@ from keras import layers
 
 from preprocess.schema import N_COLUMNS
 from train.config import HEADS, MODELS
-from train.layers import (
+from train.model.layers import (
     DivisiveHead,
     FusedBatchNormalization,
     Maxout,

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from preprocess.cache import Cache
 from preprocess.schema import N_COLUMNS
-from train.dataset import ShardDataset
+from train.fitting.dataset import ShardDataset
 
 
 class DistributeError(RuntimeError):

@@ -18,7 +18,7 @@ from joblib import Parallel, delayed
 from preprocess import kaggle
 from preprocess.images import load_cutouts
 from preprocess.listing import list_images
-from train.tasks import Task, TaskError, is_number, make_task
+from train.finetuning.tasks import Task, TaskError, is_number, make_task
 
 ID_COLUMNS = ("GalaxyID", "path")
 
@@ -166,7 +166,7 @@ def held_out(labelled: Labelled, valid: float, seed: int) -> tuple[np.ndarray, n
 
 def calibration_rows(labelled: Labelled, held: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The held-out rows split in two, class by class for classification: those that stop training and choose
-    its best epoch, and those left to calibrate the run (train.task_calibration), which nothing chose by."""
+    its best epoch, and those left to calibrate the run (train.finetuning.calibration), which nothing chose by."""
     rng = np.random.default_rng(seed + 1)
     if labelled.task.kind in ("binary", "multiclass"):
         column = np.array([labelled.values[i][0] for i in held])

@@ -1,5 +1,5 @@
 """Test-time augmentation: which views of a galaxy are averaged (the views are made inside the model,
-train.layers.TestTimeViews). Plain numbers, so the command line knows them without importing TensorFlow."""
+train.model.layers.TestTimeViews). Plain numbers, so the command line knows them without importing TensorFlow."""
 
 import math
 

@@ -15,10 +15,10 @@ import numpy as np
 from preprocess.atomic import replacing, write_json
 from preprocess.schema import SLICES
 from train.config import FitConfig
-from train.layers import DivisiveHead
+from train.fitting.schedules import PLATEAU_FACTOR, PLATEAU_FLOOR, RATES
+from train.model.layers import DivisiveHead
 from train.plots import plot_curves
 from train.runs import Run, history_rows
-from train.schedules import PLATEAU_FACTOR, PLATEAU_FLOOR, RATES
 
 BACKUP_STATE = "state.json"  # {"epoch": epochs finished, "weights": the file holding their weights}
 

@@ -22,12 +22,12 @@ from tqdm import tqdm
 
 from preprocess.atomic import write_csv
 from preprocess.listing import galaxy_key
-from train.catalog import decoded_batches, load_runs
 from train.config import DECODE_JOBS, PREDICT_BATCH
-from train.inference import with_views
+from train.finetuning.calibration import CLASSES
+from train.prediction.catalog import decoded_batches, load_runs
+from train.prediction.inference import with_views
+from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run
-from train.task_calibration import CLASSES
-from train.tta import DEFAULT_TTA
 
 NEAR_COPY = 0.995
 SHORTLIST = 2  # the picks come from the SHORTLIST x n best scored

@@ -10,8 +10,8 @@ import numpy as np
 
 from preprocess.labels import read_solutions
 from preprocess.schema import COLUMNS, SLICES
-from train.interval_files import IntervalTable, read_interval_file
-from train.intervals import COVERAGE, LEVELS, reached
+from train.intervals.conformal import COVERAGE, LEVELS, reached
+from train.intervals.files import IntervalTable, read_interval_file
 from train.scores import read_aligned, rmse
 
 SHARES = (0.1, 0.25, 0.5)  # the most confident shares of galaxies whose RMSE selective prediction reports

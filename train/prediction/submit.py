@@ -1,5 +1,5 @@
-"""Kaggle submissions of the test split: predicted by runs (train.inference) or by a baseline, checked against
-Kaggle's sample submission, written atomically."""
+"""Kaggle submissions of the test split: predicted by runs (train.prediction.inference) or by a baseline, checked
+against Kaggle's sample submission, written atomically."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,14 +10,14 @@ from preprocess import kaggle
 from preprocess.cache import Cache
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.lock import shared
-from train.baselines import BASELINES
-from train.calibration import interval_table, load_intervals, predict_split_spread, spread_models
 from train.config import PREDICT_BATCH
-from train.inference import load_models, predict_split
-from train.interval_files import IntervalTable, write_interval_file
+from train.intervals.calibration import interval_table, load_intervals, predict_split_spread, spread_models
+from train.intervals.files import IntervalTable, write_interval_file
+from train.prediction.baselines import BASELINES
+from train.prediction.inference import load_models, predict_split
+from train.prediction.tta import DEFAULT_TTA
 from train.runs import RunError
 from train.scores import column_means
-from train.tta import DEFAULT_TTA
 
 
 class SubmissionError(RuntimeError):
@@ -80,7 +80,7 @@ def submit_models(
     intervals: Path | None = None,
 ) -> Submission:
     """The test split predicted by the runs' models (an ensemble when several), averaged with `tta` views; with
-    `intervals`, their calibrated intervals written there too (train.interval_files)."""
+    `intervals`, their calibrated intervals written there too (train.intervals.files)."""
     with shared(cache.folder, "python -m train submit"):
         models = load_models(runs, cache)
         if intervals is None:

@@ -18,10 +18,9 @@ from preprocess.atomic import write_json
 from preprocess.cache import Cache
 from preprocess.lock import shared
 from train.config import PREDICT_BATCH
-from train.dataset import ShardDataset
-from train.inference import load_models, with_views
-from train.interval_files import IntervalTable
-from train.intervals import (
+from train.finetuning.calibration import TASK_CALIBRATION
+from train.fitting.dataset import ShardDataset
+from train.intervals.conformal import (
     AUTO,
     COVERAGE,
     ESTIMATES,
@@ -35,9 +34,10 @@ from train.intervals import (
     reach,
     reached,
 )
+from train.intervals.files import IntervalTable
+from train.prediction.inference import load_models, with_views
 from train.runs import Run, RunError
 from train.scores import rmse
-from train.task_calibration import TASK_CALIBRATION
 
 RIDGE = 1.0  # the error head's ridge penalty, on inputs that all lie in [0, 1]
 
@@ -237,6 +237,6 @@ def load_intervals(runs: list[Path], tta: int) -> Intervals | None:
 
 
 def load_task_calibration(run: Path) -> dict | None:
-    """A finetuned run's calibration (train.task_calibration), or None."""
+    """A finetuned run's calibration (train.finetuning.calibration), or None."""
     store = Run(run).calibration
     return json.loads(store.read_text()).get(TASK_CALIBRATION) if store.exists() else None
