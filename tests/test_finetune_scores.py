@@ -13,33 +13,73 @@ from click.testing import CliRunner
 from synth.dataset import TRUE_PARAMETERS
 from train.cli import main
 from train.finetuning.block_rates import BlockwiseAdam, block_multipliers
-from train.finetuning.data import held_out, read_labels
+from train.finetuning.data import calibration_rows, held_out, read_labels
 
 
-def test_held_out_scores_equal_predict_s_on_the_same_images(kaggle_dir, trained_run, tmp_path):
+@pytest.fixture(scope="module")
+def size_run(kaggle_dir, trained_run, tmp_path_factory):
+    """A regression finetuned on the galaxies' sizes (10 held out), its labels and the sizes."""
+    folder = tmp_path_factory.mktemp("size")
     with open(kaggle_dir / TRUE_PARAMETERS, newline="") as f:
         sizes = {row["GalaxyID"]: row["size"] for row in csv.DictReader(f) if row["split"] == "train" and row["size"]}
-    labels = tmp_path / "labels.csv"
+    labels = folder / "labels.csv"
     labels.write_text("GalaxyID,size\n" + "".join(f"{galaxy},{size}\n" for galaxy, size in sizes.items()))
-    run = tmp_path / "run"
+    run = folder / "run"
     args = ["--labels", str(labels), "--images", str(kaggle_dir), "--epochs", "2", "--valid", "10", "--no-compare"]
     result = CliRunner().invoke(main, ["finetune", "--from", str(trained_run), "--run", str(run), *args])
     assert result.exit_code == 0, result.output
-    reported = json.loads((run / "finetune_report.json").read_text())["scores"]["finetuned"]["rmse"]
-
     labelled = read_labels(labels, kaggle_dir, Fraction(1, 2), 106, "regression")
-    _, held = held_out(labelled, 10, 0)  # the draw finetune made with its default seed
+    train, held = held_out(labelled, 10, 0)  # the draws finetune made with its default seed
+    return run, labelled, sizes, train, held
+
+
+def test_held_out_scores_are_predict_s_on_the_held_out_galaxies_that_chose_nothing(kaggle_dir, size_run, tmp_path):
+    run, labelled, sizes, _, held = size_run
+    reported = json.loads((run / "finetune_report.json").read_text())
+    _, scoring = calibration_rows(labelled, held, 0)  # the other half chose the epoch
+    assert reported["held_out"] == len(scoring) == 5
     folder = tmp_path / "held_out"
     folder.mkdir()
-    for i in held:
+    for i in scoring:
         shutil.copy(kaggle_dir / "images_training_rev1" / f"{labelled.galaxies[i]}.jpg", folder)
     out = tmp_path / "catalog.csv"
     assert CliRunner().invoke(main, ["predict", "--run", str(run), "--out", str(out), str(folder)]).exit_code == 0
     with open(out, newline="") as f:
         predicted = {row["GalaxyID"]: float(row["size"]) for row in csv.DictReader(f)}
-    errors = [predicted[labelled.galaxies[i]] - float(sizes[labelled.galaxies[i]]) for i in held]
-    assert len(errors) == 10
-    assert float(np.sqrt(np.mean(np.square(errors)))) == pytest.approx(reported, rel=1e-5)
+    errors = [predicted[labelled.galaxies[i]] - float(sizes[labelled.galaxies[i]]) for i in scoring]
+    rmse = float(np.sqrt(np.mean(np.square(errors))))
+    assert rmse == pytest.approx(reported["scores"]["finetuned"]["rmse"], rel=1e-5)
+
+
+def test_a_regression_is_scaled_by_its_training_labels_alone(size_run):
+    run, labelled, _, train, held = size_run
+    task = json.loads((run / "config.json").read_text())["task"]
+    values = np.array([float(row[0]) for row in labelled.values])
+    assert task["mean"] == pytest.approx([values[train].mean()]) and task["std"] == pytest.approx([values[train].std()])
+    assert abs(values[train].mean() - values.mean()) > 1e-6  # the held-out labels would have moved it
+
+
+def test_intervals_are_given_at_the_views_they_were_calibrated_at_and_never_at_a_coverage_too_high(
+    kaggle_dir, size_run, tmp_path
+):
+    run = size_run[0]
+    images = [str(kaggle_dir / "images_training_rev1" / f"{galaxy}.jpg") for galaxy in size_run[1].galaxies[:4]]
+    out = tmp_path / "catalog.csv"
+    result = CliRunner().invoke(main, ["predict", "--run", str(run), "--out", str(out), "--tta", "2", *images])
+    assert result.exit_code == 0, result.output
+    assert "calibrated at 16 view(s), not 2" in result.output
+    with open(out, newline="") as f:
+        assert "size_low" not in next(csv.reader(f))
+    for coverage, status in (("0.95", 2), ("0.5", 0)):  # 5 calibration labels: too few for 0.95, enough for 0.5
+        args = ["predict", "--run", str(run), "--out", str(out), "--coverage", coverage, *images]
+        out.unlink(missing_ok=True)
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == status, result.output
+        assert ("needs at least 19 calibration labels" in result.output) == (status == 2)
+        assert out.exists() == (status == 0)
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert all(float(row["size_low"]) <= float(row["size"]) <= float(row["size_high"]) < np.inf for row in rows)
 
 
 def small_model() -> keras.Model:

@@ -15,7 +15,16 @@ from train.cli import main
 from train.config import FitConfig
 from train.finetuning.calibration import choose_temperature, expected_calibration_error, scaled
 from train.fitting.fit import fit
-from train.intervals.conformal import LEVELS, Calibration, calibrate, conditional, reach
+from train.intervals.conformal import (
+    FLOOR,
+    LEVELS,
+    PER_BIN,
+    Calibration,
+    calibrate,
+    calibrate_column,
+    conditional,
+    reach,
+)
 from train.intervals.report import calibration_report
 from train.runs import Run
 
@@ -46,6 +55,17 @@ def test_coverage_is_at_least_nominal_at_every_level_and_in_every_bin_of_difficu
         for j in (0, 20, 36):
             tenths = np.array_split(np.argsort(difficulty[:, j]), 10)
             assert min(hits[part, j].mean() for part in tenths) >= level - 0.03, (level, j)
+
+
+@pytest.mark.parametrize("tied", [0.0, 0.3, 0.55, 0.95])
+def test_tied_difficulties_never_leave_a_bin_empty_or_under_its_promised_size(tied):
+    rng = np.random.default_rng(0)
+    n = 1000
+    difficulty = np.where(np.arange(n) < tied * n, FLOOR, rng.uniform(FLOOR, 0.2, n))  # a share tied at the floor
+    column = calibrate_column(rng.permutation(difficulty), rng.random(n))
+    sizes = [len(scores) for scores in column.bins]
+    assert sum(sizes) == n and min(sizes) >= PER_BIN, sizes
+    assert len(sizes) >= min(10, round((1 - tied) * 10)), sizes  # the untied cells still get their bins
 
 
 def test_every_interval_holds_its_prediction_within_zero_and_one():

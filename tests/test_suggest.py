@@ -2,15 +2,18 @@
 
 import csv
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import train.finetuning.suggest
 from preprocess.kaggle import TRAIN_IMAGES
 from tests.helpers import assert_usage_error
 from train.cli import main
-from train.finetuning.suggest import spread_out
+from train.finetuning.suggest import SHORTLIST, Pool, spread_out
+from train.runs import Run
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +102,40 @@ def test_a_galaxy_that_teaches_little_is_not_taken_for_its_distance_alone():
     score = np.array([0.9, 0.8, 0.1])
     picks = spread_out(score, features, np.array([[1.0, 0.0]]), 1)
     assert len(picks) == 1 and picks[0][0] in (0, 1)  # not the far galaxy of score 0.1
+
+
+def test_near_copies_filling_the_shortlist_still_leave_n_picks():
+    n = 3
+    copies = np.tile([1.0, 0.0, 0.0, 0.0], (SHORTLIST * n, 1))  # the best scored, all one galaxy
+    others = np.eye(4)[1:]  # three distinct galaxies, scored lower
+    features = np.concatenate([copies, others])
+    score = np.r_[np.full(SHORTLIST * n, 0.9), 0.5, 0.4, 0.3]
+    picks = [i for i, _ in spread_out(score, features, np.zeros((0, 4)), n)]
+    assert len(picks) == n and picks[0] < SHORTLIST * n
+    assert set(picks[1:]) <= {SHORTLIST * n, SHORTLIST * n + 1, SHORTLIST * n + 2}
+    assert len(spread_out(score, features, np.zeros((0, 4)), 10)) == 4  # all the pool holds that are not copies
+
+
+def rare_ring_pool(n: int, prevalence: float, seed: int = 0) -> tuple[Pool, np.ndarray]:
+    """A pool where a head sees rings (class 1 of no/ring) as rare: rings get P(ring) about 0.7, others about 0.1."""
+    rng = np.random.default_rng(seed)
+    ring = rng.random(n) < prevalence
+    p_ring = np.clip(np.where(ring, 0.7, 0.1) + rng.normal(0, 0.08, n), 0.01, 0.99)
+    values = np.stack([1 - p_ring, p_ring], axis=1)
+    features = rng.normal(size=(n, 16))
+    paths = [Path(f"{100000 + i}.jpg") for i in range(n)]
+    return Pool(paths, values, np.zeros(n), features, np.zeros((0, 16))), ring
+
+
+def test_balanced_labels_still_steer_the_picks_to_the_rare_class_of_the_pool(tmp_path, monkeypatch):
+    """150 rings and 150 others labelled: the pool (3% rings) says which class is rare, not the labels' counts."""
+    pool, ring = rare_ring_pool(3000, 0.03)
+    run = Run(tmp_path / "run")
+    run.folder.mkdir()
+    task = {"kind": "binary", "columns": ["ring"], "classes": ["no", "ring"], "mean": [], "std": []}
+    run.write_record({"kind": "finetune", "task": task, "class_counts": [150, 150]})
+    monkeypatch.setattr(train.finetuning.suggest, "scored_pool", lambda *args, **kwargs: pool)
+    picks = train.finetuning.suggest.suggest(run.folder, [], 200)
+    picked = [int(pick.galaxy) - 100000 for pick in picks]
+    assert len(picked) == 200
+    assert ring[picked].mean() >= 3 * ring.mean(), (ring[picked].mean(), ring.mean())

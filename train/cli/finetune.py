@@ -111,9 +111,10 @@ def finetune_command(
     """Finetune the model of --from to the question in LABELS: a new head on its trunk, trained on your labels.
 
     The run in --run is a run like any other: `train predict --run RUN` writes its columns (probabilities and the
-    most likely class, fractions, or values in the labels' units). Its finetune report scores it on the
-    held-out labels beside the same model trained from scratch and the majority class (or the mean); label rows
-    that could not be used are listed in RUN's rejects file.
+    most likely class, fractions, or values in the labels' units). Its finetune report scores it on the half of
+    the held-out labels that chose nothing (the other half chose the epoch and the model kept), beside the same
+    model trained from scratch and the majority class (or the mean); label rows that could not be used are listed
+    in RUN's rejects file.
     """
     load_keras()
     from train.finetuning.data import LabelsError
@@ -126,7 +127,8 @@ def finetune_command(
         result = finetune(source, labels, run_dir, config, images, task, names, overwrite)
     describe = result.task.classes or result.task.columns
     click.echo(
-        f"{result.task.kind} task on {', '.join(describe)}: {result.galaxies} galaxies, {result.held_out} held out"
+        f"{result.task.kind} task on {', '.join(describe)}: {result.galaxies} galaxies; scored on {result.held_out} "
+        "held-out galaxies that chose neither the epoch nor the model kept"
     )
     metrics = list(next(iter(result.scores.values())))
     click.echo(f"{'held out':<18}" + "".join(f"{name:>19}" for name in metrics))

@@ -92,19 +92,33 @@ def predict_command(
     if not images:
         raise BadInput(f"no {', '.join(IMAGE_SUFFIXES)} files in {', '.join(map(str, paths))}")
     load_keras()
-    from train.intervals.calibration import load_intervals
+    from train.finetuning.calibration import check_coverage
+    from train.intervals.calibration import load_intervals, load_task_calibration, task_calibration_views
     from train.plots import plot_gallery
     from train.prediction.catalog import InputError, predict_catalog
 
     with reported(bad_input=(RunError,)):
         calibrated = load_intervals(runs, int(tta))
-        kaggle = Run(runs[0]).task().kind == "kaggle"  # a finetuned run is calibrated by `finetune` itself
-    if calibrated is not None and coverage is not None:
-        try:
+        task = Run(runs[0]).task()
+        kaggle = task.kind == "kaggle"  # a finetuned run is calibrated by `finetune` itself
+        tuned = None if kaggle or len(runs) > 1 else load_task_calibration(runs[0], int(tta))
+    try:
+        if calibrated is not None and coverage is not None:
             for calibration in (calibrated.fractions, *([calibrated.conditional] if given else [])):
                 calibration.check(coverage)
-        except CoverageError as error:
+        if tuned is not None:
+            check_coverage(task, tuned, COVERAGE if coverage is None else coverage)
+    except CoverageError as error:
+        if coverage is not None:
             raise click.BadParameter(str(error), param_hint="--coverage") from None
+        click.echo(f"intervals unbounded at the default coverage: {error}", err=True)
+    views = [] if kaggle or tuned is not None or len(runs) > 1 else task_calibration_views(runs[0])
+    if views:
+        click.echo(
+            f"no intervals: {runs[0]} is calibrated at {', '.join(map(str, views))} view(s), not {tta}; "
+            f"--tta {views[-1]} gives them",
+            err=True,
+        )
     if calibrated is None and kaggle:
         click.echo(
             f"no intervals: these runs are not calibrated at {tta} view(s); `python -m train calibrate --cache CACHE "

@@ -78,5 +78,10 @@ def suggest_command(
             rows = {"suggested": [(pick.score, pick.path, pick.reason) for pick in picks]}
             plot_gallery(rows, {pick.path: load_cutout(pick.path, fraction, size) for pick in picks}, gallery)
     click.echo(
-        f"wrote {out}: {len(picks)} galaxies to label" + (f" (only {len(picks)} unlabelled)" if len(picks) < n else "")
+        f"wrote {out}: {len(picks)} galaxies to label"
+        + (
+            f" (the images hold only {len(picks)} unlabelled galaxies that are not near copies)"
+            if len(picks) < n
+            else ""
+        )
     )

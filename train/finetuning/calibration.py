@@ -10,12 +10,10 @@ of constant width per column, in the labels' units. No TensorFlow here.
 import numpy as np
 
 from train.finetuning.tasks import Task
-from train.intervals.conformal import COVERAGE, finite_quantile
+from train.intervals.conformal import COVERAGE, CoverageError, fewest_cells, finite_quantile
 
-TASK_CALIBRATION = "task"  # a finetuned run's entry in its calibration file
 ECE_BINS = 10
 TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(10), 81))  # searched for the lowest log loss
-CLASSES = ("binary", "multiclass")
 
 
 def class_index(task: Task, targets: np.ndarray) -> np.ndarray:
@@ -80,7 +78,7 @@ def choose_temperature(probabilities: np.ndarray, truth: np.ndarray, seed: int =
 
 def calibrate_task(task: Task, values: np.ndarray, targets: np.ndarray, seed: int = 0) -> dict:
     """A finetuned run's calibration from its calibration labels: see the module's docstring."""
-    if task.kind in CLASSES:
+    if task.classifies:
         truth = class_index(task, targets)
         chosen = choose_temperature(values, truth, seed)
         scaled_values = scaled(values, chosen["temperature"])
@@ -114,7 +112,19 @@ def applied(
     low and high for fractions and regressions."""
     if calibration is None:
         return values, None
-    if task.kind in CLASSES:
+    if task.classifies:
         return scaled(values, calibration["temperature"]), None
     low, high = task_intervals(task, calibration, values, coverage)
     return values, {"low": low, "high": high}
+
+
+def check_coverage(task: Task, calibration: dict, coverage: float) -> None:
+    """CoverageError when a fraction's or regression's calibration labels are too few for finite intervals at
+    `coverage` (a classifier's calibration is a temperature: any coverage will do)."""
+    if task.classifies or calibration["labels"] >= fewest_cells(coverage):
+        return
+    raise CoverageError(
+        f"coverage {coverage:g} needs at least {fewest_cells(coverage)} calibration labels, and the run was "
+        f"calibrated on {calibration['labels']} (half of its held-out labels): ask for less coverage, or finetune "
+        "with a larger --valid"
+    )

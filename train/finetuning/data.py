@@ -145,7 +145,7 @@ def held_out(labelled: Labelled, valid: float, seed: int) -> tuple[np.ndarray, n
     (fixed by `seed`), class by class for classification so that every class is in both parts."""
     rng = np.random.default_rng(seed)
     n = len(labelled.values)
-    if labelled.task.kind in ("binary", "multiclass"):
+    if labelled.task.classifies:
         column = np.array([row[0] for row in labelled.values])
         groups = [np.flatnonzero(column == c) for c in labelled.task.classes]
         for c, members in zip(labelled.task.classes, groups):
@@ -168,7 +168,7 @@ def calibration_rows(labelled: Labelled, held: np.ndarray, seed: int) -> tuple[n
     """The held-out rows split in two, class by class for classification: those that stop training and choose
     its best epoch, and those left to calibrate the run (train.finetuning.calibration), which nothing chose by."""
     rng = np.random.default_rng(seed + 1)
-    if labelled.task.kind in ("binary", "multiclass"):
+    if labelled.task.classifies:
         column = np.array([labelled.values[i][0] for i in held])
         groups = [held[column == c] for c in labelled.task.classes]
     else:

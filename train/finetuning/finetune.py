@@ -8,10 +8,10 @@ frozen; `top`
 minutes, then continue with those layers unfrozen at `unfreeze_lr` (Zoobot's practice, Walmsley et al.: a few
 hundred labels are a good start, unfreezing pays above about a thousand), their batch normalisation frozen in
 every phase (set_trainable); `auto` (the default) unfreezes all and keeps whichever of the two models has the
-lower held-out loss. Training goes through fit's callbacks
-and run-folder files. The same head and trunk trained from scratch for the same time are scored beside it on the
-held-out part, with `predict`'s views; half of that part stops training, the other half calibrates the run
-(train.finetuning.calibration).
+lower held-out loss. Training goes through fit's callbacks and run-folder files. The held-out labels split in two:
+one half stops training and chooses the best epoch and `auto`'s model; the other half, which chose nothing, scores
+the run with `predict`'s views (beside the same head and trunk trained from scratch for the same time) and
+calibrates it (train.finetuning.calibration), so that neither score nor calibration is flattered by a choice.
 
 The run is written in a hidden folder beside NEW and renamed when complete, so Ctrl-C or kill -9 never leaves a
 half-written run.
@@ -28,11 +28,12 @@ import numpy as np
 from preprocess.atomic import temporary_path, write_csv, write_json
 from preprocess.lock import shared
 from train.config import PREDICT_BATCH, FinetuneConfig, FitConfig
-from train.finetuning.calibration import TASK_CALIBRATION, calibrate_task
-from train.finetuning.data import Labelled, calibration_rows, held_out, read_labels
+from train.finetuning.calibration import calibrate_task
+from train.finetuning.data import calibration_rows, held_out, read_labels
 from train.finetuning.head import compile_for, from_scratch, set_trainable, with_new_head
-from train.finetuning.tasks import Task, held_out_scores, reference_values
+from train.finetuning.tasks import Task, held_out_scores, reference_values, scaled_on
 from train.fitting.callbacks import BestModel, callbacks
+from train.intervals.calibration import store_task_calibration
 from train.prediction.inference import load_model, with_views
 from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run, library_versions
@@ -52,7 +53,7 @@ class FinetuneResult:
     run: Path
     task: Task
     galaxies: int  # usable labelled galaxies
-    held_out: int
+    held_out: int  # the held-out galaxies that chose nothing (neither the epoch nor the phase kept): those scored
     scores: dict[str, dict[str, float]]  # finetuned, from scratch, majority class or mean -> scores
     rejects: int
     epochs: int
@@ -142,8 +143,9 @@ def finetune(
     with shared(source, "python -m train finetune"):  # no `fit --overwrite` replaces the source meanwhile
         labelled = read_labels(labels, images, fraction, size, kind, columns)
         train_rows, held_rows = held_out(labelled, config.valid, config.seed)
-        stopping_rows, calibration = calibration_rows(labelled, held_rows, config.seed)
-        targets = labelled.task.targets(labelled.values)
+        stopping_rows, scoring_rows = calibration_rows(labelled, held_rows, config.seed)
+        task = scaled_on(labelled.task, [labelled.values[i] for i in train_rows])
+        targets = task.targets(labelled.values)
         data = {
             "x": labelled.images[train_rows],
             "y": targets[train_rows],
@@ -155,37 +157,28 @@ def finetune(
         work = Run(folder)
         try:
             keras.utils.set_random_seed(config.seed)
-            model = with_new_head(load_model(Run(source)), labelled.task, labelled.images[train_rows])
-            epochs, kept = train(model, work, labelled.task, config, data, verbose)
-            values = held_out_values(work, labelled.task, labelled.images[held_rows])
-            scores = {"finetuned": held_out_scores(labelled.task, targets[held_rows], values)}
-            calibrating = np.searchsorted(held_rows, calibration)
-            report = calibrate_task(labelled.task, values[calibrating], targets[calibration], config.seed)
-            write_json(work.calibration, {TASK_CALIBRATION: report})
+            model = with_new_head(load_model(Run(source)), task, labelled.images[train_rows])
+            epochs, kept = train(model, work, task, config, data, verbose)
+            values = held_out_values(work, task, labelled.images[scoring_rows])
+            scores = {"finetuned": held_out_scores(task, targets[scoring_rows], values)}
+            report = calibrate_task(task, values, targets[scoring_rows], config.seed)
+            store_task_calibration(folder, report, DEFAULT_TTA)
             if config.compare:
                 scratch = Run(folder / "scratch")
                 scratch.folder.mkdir()
                 keras.utils.set_random_seed(config.seed)
                 fresh = from_scratch(model)
-                train(
-                    fresh,
-                    scratch,
-                    labelled.task,
-                    replace(config, lr=record["config"]["lr"]),
-                    data,
-                    verbose,
-                    scratch=True,
-                )
-                values = held_out_values(scratch, labelled.task, labelled.images[held_rows])
-                scores["from scratch"] = held_out_scores(labelled.task, targets[held_rows], values)
-            reference = reference_values(labelled.task, targets[train_rows], len(held_rows))
-            name = "majority class" if labelled.task.kind in ("binary", "multiclass") else "mean"
-            scores[name] = held_out_scores(labelled.task, targets[held_rows], reference)
+                train(fresh, scratch, task, replace(config, lr=record["config"]["lr"]), data, verbose, scratch=True)
+                values = held_out_values(scratch, task, labelled.images[scoring_rows])
+                scores["from scratch"] = held_out_scores(task, targets[scoring_rows], values)
+            reference = reference_values(task, targets[train_rows], len(scoring_rows))
+            name = "majority class" if task.classifies else "mean"
+            scores[name] = held_out_scores(task, targets[scoring_rows], reference)
             result = FinetuneResult(
                 run,
-                labelled.task,
+                task,
                 len(labelled.values),
-                len(held_rows),
+                len(scoring_rows),
                 scores,
                 len(labelled.rejects),
                 epochs,
@@ -193,8 +186,8 @@ def finetune(
                 kept,
             )
             write_rejects(work, labelled.rejects)
-            write_json(work.finetune_report, {**asdict(result), "run": str(run), "task": labelled.task.as_dict()})
-            work.write_record(finetune_record(source, record, labels, labelled, config, result))
+            write_json(work.finetune_report, {**asdict(result), "run": str(run), "task": task.as_dict()})
+            work.write_record(finetune_record(source, record, labels, config, result))
             if run.exists():
                 shutil.rmtree(run)
             folder.rename(run)
@@ -203,20 +196,17 @@ def finetune(
         return result
 
 
-def finetune_record(
-    source: Path, record: dict, labels: Path, labelled: Labelled, config: FinetuneConfig, result: FinetuneResult
-) -> dict:
+def finetune_record(source: Path, record: dict, labels: Path, config: FinetuneConfig, result: FinetuneResult) -> dict:
     """config.json of a finetuned run: what it predicts (the task), what it came from, how it was trained."""
     return {
         "kind": "finetune",
         "source": str(source.resolve()),
         "labels": str(labels.resolve()),
-        "task": labelled.task.as_dict(),
+        "task": result.task.as_dict(),
         "config": asdict(config),
         "cache_settings": record.get("cache_settings", {}),  # the crop and size its images are decoded with
         "versions": library_versions(),
         "finished": True,
         "epochs_run": result.epochs,
         "held_out_scores": result.scores["finetuned"],
-        "class_counts": [sum(row[0] == name for row in labelled.values) for name in labelled.task.classes],
     }

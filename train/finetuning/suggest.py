@@ -2,8 +2,9 @@
 
 Each unlabelled galaxy is scored by what its label would teach the head: how unsure the head is (for classes,
 1 at an even split and 0 when sure; for numbers, the spread of the prediction over the test-time views, over
-its largest in the pool) and, for classes, the probability that it belongs to the class with the fewest labels
-(the few examples a rare class has are worth most). Of the SHORTLIST x n best scored, galaxies are then taken one
+its largest in the pool) and, for classes, the probability that it belongs to the class the head predicts least of
+in the pool (the few examples a rare class has are worth most; how the labels were balanced does not say which is
+rare). Of the SHORTLIST x n best scored, galaxies are then taken one
 at a time by their score times their distance (cosine, in the head's standardised features, at most 1) from the
 nearest galaxy already labelled or taken, so that the picks show kinds of galaxy the labels do not show yet rather
 than more of one kind (uncertainty first, then diversity among the most informative, as Zhdanov 2019's diverse
@@ -23,7 +24,7 @@ from tqdm import tqdm
 from preprocess.atomic import write_csv
 from preprocess.listing import galaxy_key
 from train.config import DECODE_JOBS, PREDICT_BATCH
-from train.finetuning.calibration import CLASSES
+from train.finetuning.tasks import CLASSES
 from train.prediction.catalog import decoded_batches, load_runs
 from train.prediction.inference import with_views
 from train.prediction.tta import DEFAULT_TTA
@@ -59,11 +60,10 @@ def labelled_keys(labels: Path | None) -> set:
     raise SuggestError(f"{labels}: no GalaxyID or path column to tell which galaxies are labelled")
 
 
-def rarest_class(run: Path, values: np.ndarray) -> int:
-    """The class with the fewest labels in the finetune (the one the head finds rarest in the pool for a run that
-    does not record its labels' counts)."""
-    counts = Run(run).read_record().get("class_counts")
-    return int(np.argmin(counts if counts else values.mean(axis=0)))
+def rarest_class(values: np.ndarray) -> int:
+    """The class the head predicts least of in the pool: how the user balanced the labels says nothing of how rare
+    a class is among the galaxies to choose from."""
+    return int(np.argmin(values.mean(axis=0)))
 
 
 def scores_of(kind: str, values: np.ndarray, spread: np.ndarray, rare: int | None) -> tuple[np.ndarray, list[str]]:
@@ -86,22 +86,39 @@ def unit_rows(features: np.ndarray) -> np.ndarray:
 
 
 def spread_out(score: np.ndarray, features: np.ndarray, covered: np.ndarray, n: int) -> list[tuple[int, float]]:
-    """Up to n galaxies of the SHORTLIST x n best scored, each the one whose score times its distance from the
-    nearest `covered` (the labelled galaxies' features) or already taken galaxy is largest (a product that never
-    grows from one pick to the next), with that distance."""
+    """n galaxies (fewer only when the pool holds fewer that are not near copies), each the one of the shortlist
+    whose score times its distance from the nearest `covered` (the labelled galaxies' features) or already taken
+    galaxy is largest (a product that never grows from one pick to the next), with that distance. The shortlist
+    starts as the SHORTLIST x n best scored; where near copies of the picks use it up, the next best scored join."""
     unit = unit_rows(features)
     distance = np.ones(len(score))
     for known in unit_rows(covered):
         distance = np.minimum(distance, 1 - unit @ known)
-    eligible = np.flatnonzero(distance >= 1 - NEAR_COPY)
+    by_score = np.argsort(-score, kind="stable")
     open_ = np.zeros(len(score), bool)
-    open_[eligible[np.argsort(-score[eligible], kind="stable")[: SHORTLIST * n]]] = True
+    offered = 0  # galaxies of by_score that have joined the shortlist (or were passed over as near copies)
+
+    def widen(count: int) -> int:
+        """Open the next `count` best scored that are not near copies; how far down by_score that reached."""
+        reached = offered
+        while count and reached < len(by_score):
+            candidate = by_score[reached]
+            reached += 1
+            if distance[candidate] >= 1 - NEAR_COPY:
+                open_[candidate] = True
+                count -= 1
+        return reached
+
+    offered = widen(SHORTLIST * n)
     picks: list[tuple[int, float]] = []
     while len(picks) < n:
         worth = np.where(open_ & (distance >= 1 - NEAR_COPY), score * distance, -np.inf)
         best = int(np.argmax(worth))
         if not np.isfinite(worth[best]):
-            break
+            if offered == len(by_score):
+                break
+            offered = widen(n - len(picks))
+            continue
         picks.append((best, float(distance[best])))
         open_[best] = False
         distance = np.minimum(distance, 1 - unit @ unit[best])
@@ -160,14 +177,9 @@ def scored_pool(
     return Pool(kept, *map(np.concatenate, (values, spreads, features, covered)))
 
 
-def suggest(run: Path, paths: list[Path], n: int, labels: Path | None = None, **scoring) -> list[Pick]:
-    """The n galaxies of `paths`, none of them labelled, whose labels would teach the run's head most. Labelled
-    galaxies among `paths` count as covered."""
-    pool = scored_pool(run, paths, labels, **scoring)
-    if not pool.paths:
-        return []
-    kind = Run(run).task().kind
-    rare = rarest_class(run, pool.values) if kind in CLASSES else None
+def choose(pool: Pool, kind: str, n: int) -> list[Pick]:
+    """The n galaxies of the pool whose labels would teach the head most (see the module's docstring)."""
+    rare = rarest_class(pool.values) if kind in CLASSES else None
     score, reasons = scores_of(kind, pool.values, pool.spread, rare)
     return [
         Pick(
@@ -178,6 +190,13 @@ def suggest(run: Path, paths: list[Path], n: int, labels: Path | None = None, **
         )
         for i, distance in spread_out(score, pool.features, pool.covered, n)
     ]
+
+
+def suggest(run: Path, paths: list[Path], n: int, labels: Path | None = None, **scoring) -> list[Pick]:
+    """The n galaxies of `paths`, none of them labelled, whose labels would teach the run's head most. Labelled
+    galaxies among `paths` count as covered."""
+    pool = scored_pool(run, paths, labels, **scoring)
+    return choose(pool, Run(run).task().kind, n) if pool.paths else []
 
 
 def write_picks(out: Path, picks: list[Pick]) -> Path:

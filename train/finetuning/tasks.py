@@ -2,7 +2,7 @@
 regression) from labels they made. Its columns, classes and scaling; turning labels into training targets and
 model outputs into the catalog's values, text and gallery; the scores of a held-out part. No TensorFlow."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -10,7 +10,8 @@ from preprocess.schema import COLUMNS
 from train.prediction.morphology import GALLERY_CLASSES, describe
 from train.scores import average_precision, rmse, roc_auc
 
-KINDS = ("binary", "multiclass", "fraction", "regression")
+CLASSES = ("binary", "multiclass")  # the kinds that classify
+KINDS = (*CLASSES, "fraction", "regression")
 MAX_CLASSES = 20
 
 
@@ -29,6 +30,10 @@ class Task:
     std: list[float] = field(default_factory=list)
 
     @property
+    def classifies(self) -> bool:
+        return self.kind in CLASSES
+
+    @property
     def units(self) -> int:
         """The model's outputs: one for binary (the positive class), one per class, one per column."""
         return {"binary": 1, "multiclass": len(self.classes)}.get(self.kind, len(self.columns))
@@ -36,7 +41,7 @@ class Task:
     @property
     def outputs(self) -> list[str]:
         """The catalog's columns for this task (the most likely class is a text column of its own)."""
-        if self.kind in ("binary", "multiclass"):
+        if self.classifies:
             return [f"P({self.columns[0]}={c})" for c in self.classes]
         return list(self.columns)
 
@@ -121,7 +126,7 @@ def make_task(kind: str | None, columns: list[str], values: list[list[str]]) -> 
     """The task for label rows `values` (texts, one per column; already free of empty cells): `kind`, or the one
     the first column calls for. Classification takes a single column."""
     kind = kind or infer_kind([row[0] for row in values])
-    if kind in ("binary", "multiclass"):
+    if kind in CLASSES:
         if len(columns) != 1:
             raise TaskError(f"a {kind} task takes one label column, not {len(columns)} ({', '.join(columns)})")
         classes = sorted({row[0] for row in values}, key=class_order)
@@ -133,10 +138,17 @@ def make_task(kind: str | None, columns: list[str], values: list[list[str]]) -> 
     numbers = np.array([[float(v) for v in row] for row in values])
     if kind == "fraction" and ((numbers < 0) | (numbers > 1)).any():
         raise TaskError(f"fractions must lie in [0, 1]; {', '.join(columns)} has values outside")
-    if kind == "regression":
-        std = numbers.std(axis=0)
-        return Task(kind, columns, mean=numbers.mean(axis=0).tolist(), std=np.where(std > 0, std, 1.0).tolist())
-    return Task(kind, columns)
+    return scaled_on(Task(kind, columns), values)
+
+
+def scaled_on(task: Task, values: list[list[str]]) -> Task:
+    """A regression's targets standardised by the mean and spread of `values` (the training part's labels alone:
+    held-out labels that set the scale would leak into training); other tasks as they are."""
+    if task.kind != "regression":
+        return task
+    numbers = np.array([[float(v) for v in row] for row in values])
+    std = numbers.std(axis=0)
+    return replace(task, mean=numbers.mean(axis=0).tolist(), std=np.where(std > 0, std, 1.0).tolist())
 
 
 def class_order(text: str):

@@ -18,7 +18,6 @@ from preprocess.atomic import write_json
 from preprocess.cache import Cache
 from preprocess.lock import shared
 from train.config import PREDICT_BATCH
-from train.finetuning.calibration import TASK_CALIBRATION
 from train.fitting.dataset import ShardDataset
 from train.intervals.conformal import (
     AUTO,
@@ -236,7 +235,27 @@ def load_intervals(runs: list[Path], tta: int) -> Intervals | None:
     return Intervals(entry["estimate"], head, fractions, given, ranking)
 
 
-def load_task_calibration(run: Path) -> dict | None:
-    """A finetuned run's calibration (train.finetuning.calibration), or None."""
+def task_calibration_key(tta: int) -> str:
+    """A finetuned run's entry in its calibration file: its predictions at `tta` views are what was calibrated."""
+    return f"task@{tta}"
+
+
+def store_task_calibration(run: Path, report: dict, tta: int) -> None:
+    write_json(Run(run).calibration, {task_calibration_key(tta): report})
+
+
+def load_task_calibration(run: Path, tta: int) -> dict | None:
+    """A finetuned run's calibration (train.finetuning.calibration) at `tta` views, or None. Runs finetuned before
+    the views were recorded kept theirs under "task", made at 16 views."""
     store = Run(run).calibration
-    return json.loads(store.read_text()).get(TASK_CALIBRATION) if store.exists() else None
+    if not store.exists():
+        return None
+    entries = json.loads(store.read_text())
+    return entries.get(task_calibration_key(tta), entries.get("task") if tta == 16 else None)
+
+
+def task_calibration_views(run: Path) -> list[int]:
+    """The views a finetuned run is calibrated at."""
+    store = Run(run).calibration
+    keys = json.loads(store.read_text()) if store.exists() else {}
+    return sorted(16 if key == "task" else int(key.split("@")[1]) for key in keys if key.split("@")[0] == "task")

@@ -97,15 +97,31 @@ class ColumnCalibration:
         return quantiles[self.bin_of(difficulty)]
 
 
+def bin_edges(difficulty: np.ndarray) -> np.ndarray:
+    """Inner edges of up to MAX_BINS bins of about equal count, each of at least PER_BIN cells. An edge lies only
+    where the sorted difficulties change, so tied cells (many at the floor, say) share a bin: the edges are the
+    distinct values nearest to the equal-count cuts, and a cut that would leave a bin under PER_BIN is dropped."""
+    ordered = np.sort(difficulty)
+    n = len(ordered)
+    n_bins = max(1, min(MAX_BINS, n // PER_BIN))
+    changes = np.flatnonzero(np.diff(ordered) > 0) + 1  # the positions where a new value starts
+    cuts, last = [], 0
+    for target in (b * n // n_bins for b in range(1, n_bins)):
+        if not len(changes):
+            break
+        cut = int(changes[np.argmin(np.abs(changes - target))])
+        if cut - last >= PER_BIN and n - cut >= PER_BIN:
+            cuts.append(cut)
+            last = cut
+    return ordered[cuts]
+
+
 def calibrate_column(difficulty: np.ndarray, scores: np.ndarray) -> ColumnCalibration:
-    """Bins of equal count by difficulty (as many as PER_BIN cells allow, at most MAX_BINS), each with its scores."""
-    n_bins = max(1, min(MAX_BINS, len(scores) // PER_BIN))
-    edges = np.quantile(difficulty, np.arange(1, n_bins) / n_bins) if n_bins > 1 else np.array([])
-    edges = np.unique(edges)  # ties (e.g. many cells at the floor) merge bins
-    column = ColumnCalibration([float(e) for e in edges], [])
+    """Bins by difficulty (bin_edges), each with its sorted scores."""
+    column = ColumnCalibration([float(e) for e in bin_edges(difficulty)], [])
     which = column.bin_of(difficulty)
     return ColumnCalibration(
-        column.edges, [np.sort(scores[which == b]).round(6).tolist() for b in range(len(edges) + 1)]
+        column.edges, [np.sort(scores[which == b]).round(6).tolist() for b in range(len(column.edges) + 1)]
     )
 
 

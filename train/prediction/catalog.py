@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from preprocess.images import load_cutout, load_cutouts
 from train.config import DECODE_JOBS, PREDICT_BATCH
-from train.finetuning.calibration import CLASSES, applied
+from train.finetuning.calibration import applied
 from train.finetuning.tasks import Task
 from train.intervals.calibration import Intervals, load_intervals, load_task_calibration, predict_spread, spread_models
 from train.intervals.conformal import COVERAGE
@@ -107,12 +107,12 @@ def predict_catalog(
     fraction = trained_fraction if fraction is None else fraction
     calibrated = load_intervals(runs, tta) if task.kind == "kaggle" else None
     # a finetuned run's own calibration (train.finetuning.calibration), for that run alone
-    tuned = load_task_calibration(runs[0]) if task.kind != "kaggle" and len(runs) == 1 else None
+    tuned = load_task_calibration(runs[0], tta) if task.kind != "kaggle" and len(runs) == 1 else None
     viewing = spread_models(models, tta) if calibrated else [with_views(model, tta) for model in models]
     if calibrated:
         parts = bound_parts(True, True, given)
     else:
-        parts = bound_parts(tuned is not None and task.kind not in CLASSES, False, False)
+        parts = bound_parts(tuned is not None and not task.classifies, False, False)
     rejects, best, rows = [], {}, 0
     bar = tqdm(total=len(paths), desc=f"predicting ({len(models)} run(s) x {tta} view(s))", disable=not progress)
     with catalog_writer(out, task.outputs, task.text_column, len(models) > 1, parts) as catalog:
