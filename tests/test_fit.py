@@ -58,6 +58,14 @@ def test_fit_writes_the_run_folder(small_cache, tmp_path):
         fit(small_cache, run, TINY, verbose=0)
 
 
+def test_training_logs_one_line_an_epoch_when_its_output_is_not_a_terminal(small_cache, tmp_path):
+    args = ["fit", "--cache", str(small_cache), "--run", str(tmp_path / "run"), "--epochs", "2", "--batch", "16"]
+    result = CliRunner().invoke(main, args)  # Click's runner: a pipe, not a terminal
+    assert result.exit_code == 0, result.output
+    assert "\b" not in result.output and "\x1b" not in result.output
+    assert len([line for line in result.output.splitlines() if "/step" in line]) == 2, result.output
+
+
 def fit_args(cache, run, epochs: int) -> list[str]:
     return ["train", "fit", "--cache", str(cache), "--run", str(run), "--epochs", str(epochs), "--batch", "16"]
 

@@ -12,7 +12,7 @@ import train.finetuning.suggest
 from preprocess.kaggle import TRAIN_IMAGES
 from tests.helpers import assert_usage_error
 from train.cli import main
-from train.finetuning.suggest import SHORTLIST, Pool, spread_out
+from train.finetuning.suggest import SHORTLIST, Pool, labelled_keys, spread_out
 from train.runs import Run
 
 
@@ -139,3 +139,9 @@ def test_balanced_labels_still_steer_the_picks_to_the_rare_class_of_the_pool(tmp
     picked = [int(pick.galaxy) - 100000 for pick in picks]
     assert len(picked) == 200
     assert ring[picked].mean() >= 3 * ring.mean(), (ring[picked].mean(), ring.mean())
+
+
+def test_labels_saved_with_a_byte_order_mark_and_spaced_ids_are_known(tmp_path):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\ufeffGalaxyID ,ring\n 123,1\n456 ,0\n", encoding="utf-8")
+    assert labelled_keys(labels) == {123, 456}

@@ -64,9 +64,10 @@ def suggest_command(
     if not paths:
         raise BadInput(f"no {', '.join(IMAGE_SUFFIXES)} files in {images}")
     load_keras()
+    from train.finetuning.data import LabelsError
     from train.finetuning.suggest import SuggestError, suggest, write_picks
 
-    with reported((out,), not_written(out), bad_input=(SuggestError, RunError)):
+    with reported((out,), not_written(out), bad_input=(SuggestError, LabelsError, RunError)):
         picks = suggest(run, paths, n, labels, tta=int(tta), batch=batch, jobs=jobs)
         write_picks(out, picks)
         if gallery is not None and picks:

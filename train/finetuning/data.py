@@ -45,8 +45,10 @@ class Labelled:
     rejects: list[Reject]
 
 
-def read_table(path: Path, columns: list[str] | None) -> tuple[str, list[str], list[tuple[int, dict]]]:
-    """The ID column's name, the label columns and the rows (line, cells) of LABELS.csv."""
+def read_rows(path: Path) -> tuple[str, list[str], list[tuple[int, dict]]]:
+    """The one reader of a labels CSV (finetune's and suggest's): its ID column's name, its header and its rows
+    (line, cells). A byte-order mark (as spreadsheets save) is skipped; column names and IDs are stripped of
+    spaces, so that " 123" is galaxy 123."""
     if not path.is_file():
         raise LabelsError(f"{path}: file not found")
     with open(path, newline="", encoding="utf-8-sig") as f:
@@ -57,6 +59,14 @@ def read_table(path: Path, columns: list[str] | None) -> tuple[str, list[str], l
     id_column = next((name for name in ID_COLUMNS if name in header), None)
     if id_column is None:
         raise LabelsError(f"{path}: line 1: needs a GalaxyID or a path column (found {', '.join(header) or 'none'})")
+    for _, cells in rows:
+        cells[id_column] = (cells[id_column] or "").strip()
+    return id_column, header, rows
+
+
+def read_table(path: Path, columns: list[str] | None) -> tuple[str, list[str], list[tuple[int, dict]]]:
+    """The ID column's name, the label columns and the rows (line, cells) of LABELS.csv."""
+    id_column, header, rows = read_rows(path)
     labels = columns or [name for name in header if name not in ID_COLUMNS]
     missing = [name for name in labels if name not in header]
     if missing or not labels:
@@ -87,7 +97,7 @@ def locate(path: Path, id_column: str, rows: list[tuple[int, dict]], images: Pat
     found = images_by_id(images)
     located = []
     for _, cells in rows:
-        text = cells["GalaxyID"].strip()
+        text = cells["GalaxyID"]
         galaxy = int(text) if text.isdigit() else None
         located.append(found.get(galaxy, f"no image of GalaxyID {text!r} in {images}"))
     return located

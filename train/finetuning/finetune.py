@@ -33,6 +33,7 @@ from train.finetuning.data import calibration_rows, held_out, read_labels
 from train.finetuning.head import compile_for, from_scratch, set_trainable, with_new_head
 from train.finetuning.tasks import Task, held_out_scores, reference_values, scaled_on
 from train.fitting.callbacks import BestModel, callbacks
+from train.fitting.fit import epoch_progress
 from train.intervals.calibration import store_task_calibration
 from train.prediction.inference import load_model, with_views
 from train.prediction.tta import DEFAULT_TTA
@@ -97,7 +98,7 @@ def train(
             initial_epoch=done,
             callbacks=chosen,
             shuffle=True,
-            verbose=verbose,
+            verbose=epoch_progress(verbose),
         )
     rows = run.history_rows()
     kept = "from scratch" if scratch else kept_phase(rows, boundary) if len(phases) > 1 else "head alone"

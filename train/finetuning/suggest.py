@@ -13,7 +13,6 @@ and the picks hold fewer members of a rare class. Labelled galaxies among the im
 (cosine similarity above NEAR_COPY) of a labelled or taken galaxy is never taken.
 """
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tqdm import tqdm
 from preprocess.atomic import write_csv
 from preprocess.listing import galaxy_key
 from train.config import DECODE_JOBS, PREDICT_BATCH
+from train.finetuning.data import read_rows
 from train.finetuning.tasks import CLASSES
 from train.prediction.catalog import decoded_batches, load_runs
 from train.prediction.inference import with_views
@@ -50,14 +50,8 @@ def labelled_keys(labels: Path | None) -> set:
     """The galaxies a labels CSV already holds: its GalaxyID column, or its path column (as files' keys)."""
     if labels is None:
         return set()
-    with open(labels, newline="") as f:
-        reader = csv.DictReader(f)
-        columns = reader.fieldnames or []
-        if "GalaxyID" in columns:
-            return {galaxy_key(Path(row["GalaxyID"])) for row in reader}
-        if "path" in columns:
-            return {galaxy_key(Path(row["path"])) for row in reader}
-    raise SuggestError(f"{labels}: no GalaxyID or path column to tell which galaxies are labelled")
+    id_column, _, rows = read_rows(labels)
+    return {galaxy_key(Path(cells[id_column])) for _, cells in rows}
 
 
 def rarest_class(values: np.ndarray) -> int:

@@ -4,6 +4,7 @@ Rerunning the same command after a crash or kill -9 continues from the last fini
 """
 
 import csv
+import sys
 import tempfile
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
@@ -84,6 +85,15 @@ def prepare_run(cache: Cache, run: Run, config: FitConfig, overwrite: bool) -> d
     return record
 
 
+def epoch_progress(verbose: int | str = "auto") -> int | str:
+    """Keras's verbosity for `verbose` "auto": its bar, redrawn every batch, on a terminal; one line an epoch
+    elsewhere. Keras's Progbar redraws with backspaces on any POSIX system (it tests `"posix" in sys.modules`), so
+    a log file or a pipe would get hundreds of escape sequences an epoch."""
+    if verbose != "auto":
+        return verbose
+    return 1 if sys.stdout.isatty() else 2
+
+
 def fit(
     cache: Cache | Path, run: Path, config: FitConfig, overwrite: bool = False, verbose: int | str = "auto"
 ) -> FitResult:
@@ -119,7 +129,9 @@ def fit(
             start = backup_state(target.backup)["epoch"] if backup else 0
             if isinstance(inputs["x"], ShardDataset):
                 inputs["x"].set_epoch(start)  # a resumed epoch sees the batches the uninterrupted run would have
-            history = model.fit(**inputs, epochs=config.epochs, initial_epoch=start, verbose=verbose, callbacks=chosen)
+            history = model.fit(
+                **inputs, epochs=config.epochs, initial_epoch=start, verbose=epoch_progress(verbose), callbacks=chosen
+            )
         return finish(target, record, history)
 
 
