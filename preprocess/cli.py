@@ -7,13 +7,14 @@ import click
 from preprocess.cache import MANIFEST, Cache, CacheError, Settings, is_cache, rejects_path
 from preprocess.cli_support import CONTEXT, EXIT_STATUSES, POSITIVE, rejected, reported
 from preprocess.cluster import ClusterUnavailable
-from preprocess.images import MAX_BYTES
 from preprocess.kaggle import SOLUTIONS, TRAIN_IMAGES
 from preprocess.labels import LabelError
 from preprocess.listing import ImageListError
 from preprocess.lock import exclusive
 from preprocess.pipeline import DataError, SettingsError, run
 from preprocess.summary import cache_sheet, describe_cache
+
+DEFAULTS = Settings()  # `run`'s defaults: the cache's own
 
 
 def data_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
@@ -66,23 +67,25 @@ def main() -> None:
     help="Folder for shards.",
 )
 @click.option("--jobs", type=POSITIVE, default=2, show_default=True, help="Parallel worker processes.")
-@click.option("--shard-size", type=POSITIVE, default=4096, show_default=True, help="Galaxies per shard.")
+@click.option("--shard-size", type=POSITIVE, default=DEFAULTS.shard_size, show_default=True, help="Galaxies per shard.")
 @click.option(
     "--valid",
     type=click.IntRange(min=0),
-    default=4000,
+    default=DEFAULTS.valid,
     show_default=True,
     help="Training galaxies held out for validation (fixed by --seed).",
 )
 @click.option(
     "--calibrate",
     type=click.IntRange(min=0),
-    default=0,
+    default=DEFAULTS.calibrate,
     show_default=True,
     help="Training galaxies held back from training and validation alike, to calibrate the runs' intervals "
     "(`train calibrate`). Fixed by --seed.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the validation and calibration splits.")
+@click.option(
+    "--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed of the validation and calibration splits."
+)
 @click.option(
     "--compression",
     type=click.Choice(["none", "lzf", "gzip"]),
@@ -93,7 +96,7 @@ def main() -> None:
 @click.option(
     "--max-bytes",
     type=POSITIVE,
-    default=MAX_BYTES,
+    default=DEFAULTS.max_bytes,
     show_default=True,
     help="Image files larger than this are rejected without being read.",
 )

@@ -11,6 +11,7 @@ from preprocess.cli import main as preprocess_main
 from preprocess.pipeline import run
 from tests.conftest import SMALL
 from train.cli import main as train_main
+from train.runs import Run
 
 
 def damage(cache, how: str, data) -> str:
@@ -51,7 +52,7 @@ def test_damaged_cache_is_named_by_verify_and_refused_by_fit_and_submit(kaggle_d
     )
     for result in (fit, submit):
         assert result.exit_code != 0 and expected in result.output and "Traceback" not in result.output
-    assert not (tmp_path / "run" / "model.keras").exists() and not (tmp_path / "s.csv").exists()
+    assert not Run(tmp_path / "run").model.exists() and not (tmp_path / "s.csv").exists()
 
 
 def test_stray_shard_is_named_by_verify(small_cache, tmp_path):

@@ -91,14 +91,14 @@ def test_averaged_weights_are_validated_saved_and_resumed(small_cache, tmp_path)
     cache = Cache.open(small_cache)
     train, valid = cache.read("train", ("images", "labels")), cache.read("valid", ("images", "labels"))
     data = {"x": train["images"], "y": train["labels"], "validation_data": (valid["images"], valid["labels"])}
-    model, folder = averaging_model(), tmp_path / "backup"
+    model, folder = averaging_model(), tmp_path / "averaged"
     averaging = keras.callbacks.SwapEMAWeights(swap_on_epoch=True)
-    best = BestModel(tmp_path / "model.keras", monitor="val_loss")
+    best = BestModel(tmp_path / "best.keras", monitor="val_loss")
     interrupted = Interrupted(folder, averaging)
     with pytest.raises(KeyboardInterrupt):
         model.fit(**data, batch_size=16, epochs=3, verbose=0, callbacks=[averaging, best, interrupted])
     last = interrupted.losses[-1]
-    saved = keras.models.load_model(tmp_path / "model.keras")
+    saved = keras.models.load_model(tmp_path / "best.keras")
     assert saved.evaluate(valid["images"], valid["labels"], verbose=0) == pytest.approx(
         min(interrupted.losses), rel=1e-4
     )

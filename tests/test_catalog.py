@@ -23,6 +23,7 @@ from train.cli import main
 from train.prediction.catalog import GALLERY_PER_CLASS, InputError, predict_catalog
 from train.prediction.morphology import GALLERY_CLASSES, describe
 from train.prediction.submit import submit_models
+from train.runs import Run
 
 
 def read_catalog(path) -> list[dict[str, str]]:
@@ -220,9 +221,9 @@ def test_two_images_of_one_galaxy_are_refused_naming_both(mixed_folder, trained_
 def test_runs_trained_on_other_crops_are_not_averaged(mixed_folder, trained_run, tmp_path):
     other = tmp_path / "other-run"
     shutil.copytree(trained_run, other)
-    config = json.loads((other / "config.json").read_text())
+    config = json.loads(Run(other).config.read_text())
     config["cache_settings"]["crop"] = 300
-    (other / "config.json").write_text(json.dumps(config))
+    Run(other).config.write_text(json.dumps(config))
     with pytest.raises(InputError, match="cropped or sized differently"):
         predict_catalog([trained_run, other], find_images([mixed_folder]), tmp_path / "c.csv", progress=False)
 
@@ -248,7 +249,7 @@ def test_a_run_without_its_config_is_refused_not_guessed(mixed_folder, trained_r
     """Nothing but config.json says how a run's images were cropped and what its model predicts."""
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)
-    (run / "config.json").unlink()
+    Run(run).config.unlink()
     out = tmp_path / "catalog.csv"
     result = CliRunner().invoke(main, ["predict", "--run", str(run), "--out", str(out), str(mixed_folder)])
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output

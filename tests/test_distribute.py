@@ -13,6 +13,7 @@ from preprocess.pipeline import run
 from synth.dataset import replicate
 from tests.helpers import free_port
 from train.cli import main
+from train.runs import Run
 
 
 def test_two_workers_train_together_on_disjoint_shards(kaggle_dir, tmp_path):
@@ -48,17 +49,13 @@ def test_two_workers_train_together_on_disjoint_shards(kaggle_dir, tmp_path):
         assert worker.returncode == 0, output[-3000:]
     assert "worker 0 of 2 reads train shards train-00000.h5, train-00002.h5\n" in outputs[0]
     assert "worker 1 of 2 reads train shards train-00001.h5, train-00003.h5\n" in outputs[1]
-    assert (run_dir / "model.keras").exists() and (run_dir / "curves.png").exists()
-    with open(run_dir / "history.csv", newline="") as f:
+    assert Run(run_dir).model.exists() and Run(run_dir).curves.exists()
+    with open(Run(run_dir).history, newline="") as f:
         losses = [float(row["loss"]) for row in csv.DictReader(f)]
     assert len(losses) == 2 and losses[1] < losses[0]
-    assert sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) == [
-        "config.json",
-        "curves.png",
-        "galaxies.npz",
-        "history.csv",
-        "model.keras",
-    ]
+    folder = Run(run_dir)
+    written = (folder.config, folder.curves, folder.galaxies, folder.history, folder.model)
+    assert sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) == sorted(p.name for p in written)
 
 
 TWO_REPLICAS = """

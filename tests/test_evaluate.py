@@ -16,7 +16,7 @@ from train.cli import main
 from train.config import FitConfig
 from train.fitting.fit import fit
 from train.prediction.inference import predict_each_model
-from train.runs import RunError
+from train.runs import Run, RunError
 from train.scores import score_submissions
 
 
@@ -25,8 +25,8 @@ def test_evaluate_reports_model_and_baselines(small_cache, trained_run):
     assert result.exit_code == 0, result.output
     for name in ("model", "baseline: zeros", "baseline: means", "baseline: central-pixel", "tree violation"):
         assert name in result.output
-    assert (trained_run / "report.png").stat().st_size > 10_000
-    report = json.loads((trained_run / "report.json").read_text())
+    assert Run(trained_run).report()[1].stat().st_size > 10_000
+    report = json.loads(Run(trained_run).report()[0].read_text())
     valid = Cache.open(small_cache).read("valid", ("labels",))["labels"].astype(np.float64)
     assert report["baselines"]["zeros"]["rmse"] == pytest.approx(np.sqrt(np.mean(valid**2)), rel=1e-6)
     means = Cache.open(small_cache).read("train", ("labels",))["labels"].mean(axis=0)
@@ -99,7 +99,7 @@ def test_evaluate_averages_several_runs(small_cache, trained_run, second_run):
     args = ["evaluate", "--cache", str(small_cache), "--run", str(trained_run), "--run", str(second_run)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    report = json.loads((trained_run / "ensemble-report.json").read_text())
+    report = json.loads(Run(trained_run).report(ensemble=True)[0].read_text())
     assert report["runs"] == [str(trained_run), str(second_run)] and report["galaxies"] == 30
 
 
@@ -139,8 +139,8 @@ def test_a_cache_rebuilt_from_a_csv_with_rows_removed_is_refused(kaggle_dir, sma
         assert "10 of its validation galaxies trained the run" in words
     unfinished = tmp_path / "unfinished"
     shutil.copytree(trained_run, unfinished)
-    config = json.loads((unfinished / "config.json").read_text())
-    (unfinished / "config.json").write_text(json.dumps({**config, "finished": False}))
+    config = json.loads(Run(unfinished).config.read_text())
+    Run(unfinished).config.write_text(json.dumps({**config, "finished": False}))
     with pytest.raises(RunError, match="20 galaxies are in another split or missing"):
         fit(other, unfinished, FitConfig(**config["config"]), verbose=0)
 
@@ -172,8 +172,8 @@ def test_ctrl_c_during_evaluate_leaves_no_report(small_cache, trained_run, tmp_p
 def test_evaluate_unable_to_write_its_report_says_so_in_a_line(small_cache, trained_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)
-    (run / "report.json").unlink(missing_ok=True)
-    (run / "report.json").mkdir()  # in the way of the report
+    Run(run).report()[0].unlink(missing_ok=True)
+    Run(run).report()[0].mkdir()  # in the way of the report
     result = CliRunner().invoke(main, evaluate_args(small_cache, run))
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert "failed writing" in result.output and "Is a directory" in result.output
@@ -182,7 +182,7 @@ def test_evaluate_unable_to_write_its_report_says_so_in_a_line(small_cache, trai
 def test_a_damaged_model_file_is_named(small_cache, trained_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)
-    (run / "model.keras").write_bytes(b"not a model")
+    Run(run).model.write_bytes(b"not a model")
     result = CliRunner().invoke(main, evaluate_args(small_cache, run))
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     assert f"{run / 'model.keras'} cannot be loaded as a model" in " ".join(result.output.split())
@@ -193,10 +193,10 @@ def test_a_finetuned_run_is_refused_by_evaluate_and_submit(small_cache, trained_
     """Its model predicts the user's question, not Kaggle's 37 columns: `predict` is the command for it."""
     run = tmp_path / "finetuned"
     shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("*report*"))
-    record = json.loads((run / "config.json").read_text())
+    record = json.loads(Run(run).config.read_text())
     task = {"kind": "binary", "columns": ["bar"], "classes": ["0", "1"], "mean": [], "std": []}
-    (run / "config.json").write_text(json.dumps({**record, "kind": "finetune", "task": task}))
-    out = tmp_path / "submission.csv"
+    Run(run).config.write_text(json.dumps({**record, "kind": "finetune", "task": task}))
+    out = tmp_path / "out.csv"
     args = [command, "--cache", str(small_cache), "--run", str(run)] + (
         ["--out", str(out)] if command == "submit" else []
     )

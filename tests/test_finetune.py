@@ -15,6 +15,9 @@ from train.cli import main
 from train.finetuning.calibration import scaled
 from train.finetuning.data import LabelsError, held_out, read_labels
 from train.finetuning.tasks import TaskError, infer_kind, make_task
+from train.intervals.calibration import load_task_calibration
+from train.prediction.tta import DEFAULT_TTA
+from train.runs import Run
 from train.scores import average_precision, roc_auc
 
 
@@ -111,8 +114,8 @@ def test_unfreezing_changes_the_trunk_s_kernels_and_never_its_batch_normalisatio
     labelled = read_labels(smooth_or_not, kaggle_dir, 0.5, 106)
     targets = labelled.task.targets(labelled.values)
     data = {"x": labelled.images[:96], "y": targets[:96], "validation_data": (labelled.images[96:], targets[96:])}
-    source = keras.models.load_model(trained_run / "model.keras")
-    model = with_new_head(keras.models.load_model(trained_run / "model.keras"), labelled.task, labelled.images[:96])
+    source = keras.models.load_modelRun(trained_run).model
+    model = with_new_head(keras.models.load_modelRun(trained_run).model, labelled.task, labelled.images[:96])
     config = FinetuneConfig(unfreeze=unfreeze, epochs=3, patience=None)
     train(model, Run(tmp_path), labelled.task, config, data, verbose=0)
     before = {w.path: w.numpy() for layer in source.layers for w in layer.weights}
@@ -148,11 +151,11 @@ def test_a_finetuned_run_predicts_its_own_columns_and_survives_save_and_load(
     result = CliRunner().invoke(main, finetune_args(trained_run, smooth_or_not, run, *more))
     assert result.exit_code == 0, result.output
     assert "binary task on no, yes" in result.output and "from scratch" in result.output
-    report = json.loads((run / "finetune_report.json").read_text())
-    assert report["held_out"] == 10 and set(report["scores"]) == {"finetuned", "from scratch", "majority class"}
+    report = json.loads(Run(run).finetune_report.read_text())
+    assert report["held_out"] == 5 and set(report["scores"]) == {"finetuned", "from scratch", "majority class"}
     assert set(report["scores"]["finetuned"]) == {"accuracy", "roc_auc", "average_precision"}
-    calibration = json.loads((run / "calibration.json").read_text())["task"]
-    assert calibration["labels"] == 5 and 0 <= calibration["ece"] <= 1 and (run / "reliability.png").exists()
+    calibration = load_task_calibration(run, DEFAULT_TTA)
+    assert calibration["labels"] == 5 and 0 <= calibration["ece"] <= 1 and Run(run).reliability.exists()
     folder = tmp_path / "images"
     folder.mkdir()
     for i, source in enumerate(sorted((kaggle_dir / "images_test_rev1").glob("*.jpg"))[:6]):
@@ -164,7 +167,7 @@ def test_a_finetuned_run_predicts_its_own_columns_and_survives_save_and_load(
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["GalaxyID", "path", "P(smooth=no)", "P(smooth=yes)", "smooth"]
-    model = keras.models.load_model(run / "model.keras")
+    model = keras.models.load_modelRun(run).model
     from preprocess.images import load_cutout
 
     for row in rows:
@@ -197,9 +200,9 @@ def test_numbers_come_out_in_the_labels_units(kaggle_dir, trained_run, tmp_path,
 
     from preprocess.images import load_cutout
 
-    model = keras.models.load_model(run / "model.keras")
+    model = keras.models.load_modelRun(run).model
     raw = model.predict_on_batch(np.stack([load_cutout(row["path"], 0.5, 106) for row in rows]))[:, 0]
-    task = json.loads((run / "config.json").read_text())["task"]
+    task = json.loads(Run(run).config.read_text())["task"]
     if kind == "fraction":  # sigmoid outputs, as they are
         np.testing.assert_allclose(values, raw, atol=1e-5)
     else:  # standardised targets, turned back into the labels' units (pixels)
@@ -215,7 +218,7 @@ def test_rejected_rows_give_status_3_and_a_rejects_file(kaggle_dir, trained_run,
     more = ["--images", str(kaggle_dir), "--epochs", "1", "--no-compare"]
     result = CliRunner().invoke(main, finetune_args(trained_run, labels, run, *more))
     assert result.exit_code == 3 and "1 label row(s) could not be used" in result.output
-    assert "no image of GalaxyID '999999'" in (run / "rejects.csv").read_text()
+    assert "no image of GalaxyID '999999'" in Run(run).rejects.read_text()
     assert (
         CliRunner().invoke(main, finetune_args(trained_run, labels, run, *more, "--skip-bad", "--overwrite")).exit_code
         == 0

@@ -14,6 +14,7 @@ from synth.dataset import TRUE_PARAMETERS
 from train.cli import main
 from train.finetuning.block_rates import BlockwiseAdam, block_multipliers
 from train.finetuning.data import calibration_rows, held_out, read_labels
+from train.runs import Run
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def size_run(kaggle_dir, trained_run, tmp_path_factory):
 
 def test_held_out_scores_are_predict_s_on_the_held_out_galaxies_that_chose_nothing(kaggle_dir, size_run, tmp_path):
     run, labelled, sizes, _, held = size_run
-    reported = json.loads((run / "finetune_report.json").read_text())
+    reported = json.loads(Run(run).finetune_report.read_text())
     _, scoring = calibration_rows(labelled, held, 0)  # the other half chose the epoch
     assert reported["held_out"] == len(scoring) == 5
     folder = tmp_path / "held_out"
@@ -53,7 +54,7 @@ def test_held_out_scores_are_predict_s_on_the_held_out_galaxies_that_chose_nothi
 
 def test_a_regression_is_scaled_by_its_training_labels_alone(size_run):
     run, labelled, _, train, held = size_run
-    task = json.loads((run / "config.json").read_text())["task"]
+    task = json.loads(Run(run).config.read_text())["task"]
     values = np.array([float(row[0]) for row in labelled.values])
     assert task["mean"] == pytest.approx([values[train].mean()]) and task["std"] == pytest.approx([values[train].std()])
     assert abs(values[train].mean() - values.mean()) > 1e-6  # the held-out labels would have moved it

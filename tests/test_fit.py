@@ -18,7 +18,7 @@ from train.config import MAX_EPOCHS, FitConfig, configure
 from train.fitting.callbacks import backup_state
 from train.fitting.fit import LossNotFinite, fit
 from train.prediction.inference import load_models, predict_split
-from train.runs import RunError
+from train.runs import Run, RunError
 from train.scores import rmse
 
 TINY = FitConfig(epochs=2, batch=16, patience=2)
@@ -27,12 +27,12 @@ EPOCH_END = "train.fitting.callbacks:PlotCurves.on_epoch_end"
 
 
 def history_epochs(run):
-    with open(run / "history.csv", newline="") as f:
+    with open(Run(run).history, newline="") as f:
         return [int(row["epoch"]) for row in csv.DictReader(f)]
 
 
 def best_val_rmse(run) -> float:
-    with open(run / "history.csv", newline="") as f:
+    with open(Run(run).history, newline="") as f:
         return min(float(row["val_rmse"]) for row in csv.DictReader(f))
 
 
@@ -48,12 +48,12 @@ def test_fit_writes_the_run_folder(small_cache, tmp_path):
     assert result.epochs == 2 and history_epochs(run) == [0, 1]
     assert result.best_val_rmse == best_val_rmse(run)
     assert valid_rmse_of_saved_model(run, small_cache) == pytest.approx(result.best_val_rmse, abs=2e-3)
-    for name in ("model.keras", "curves.png", "config.json", "galaxies.npz"):
-        assert (run / name).stat().st_size > 0, name
-    config = json.loads((run / "config.json").read_text())
+    for path in (Run(run).model, Run(run).curves, Run(run).config, Run(run).galaxies):
+        assert path.stat().st_size > 0, path.name
+    config = json.loads(Run(run).config.read_text())
     assert config["finished"] and config["config"]["model"] == "centre" and len(config["manifest_sha256"]) == 64
     assert config["splits"]["valid"]["galaxies"] == 30 and config["splits"]["train"]["galaxies"] == 90
-    assert not (run / "backup").exists()
+    assert not Run(run).backup.exists()
     with pytest.raises(RunError, match="already holds a finished run; pass --overwrite"):
         fit(small_cache, run, TINY, verbose=0)
 
@@ -76,8 +76,8 @@ def test_kill_9_during_fit_then_rerun_resumes(small_cache, tmp_path):
     process = paused_command(tmp_path / "paused", EPOCH_END, 2, *args)  # two epochs done, the third not begun
     process.kill()
     process.wait()
-    assert history_epochs(run) == [0, 1] and backup_state(run / "backup")["epoch"] == 2
-    assert not json.loads((run / "config.json").read_text()).get("finished")
+    assert history_epochs(run) == [0, 1] and backup_state(Run(run).backup)["epoch"] == 2
+    assert not json.loads(Run(run).config.read_text()).get("finished")
     rerun = python_module(*args)
     output, _ = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, output
@@ -86,7 +86,7 @@ def test_kill_9_during_fit_then_rerun_resumes(small_cache, tmp_path):
     # model.keras is the best epoch of the whole history, not the best since the resume
     best = best_val_rmse(run)
     assert valid_rmse_of_saved_model(run, small_cache) == pytest.approx(best, abs=2e-3)
-    assert json.loads((run / "config.json").read_text())["best_val_rmse"] == pytest.approx(best)
+    assert json.loads(Run(run).config.read_text())["best_val_rmse"] == pytest.approx(best)
 
 
 def test_ctrl_c_during_fit_then_rerun_resumes(small_cache, tmp_path):
@@ -107,8 +107,8 @@ def test_fit_refuses_a_missing_cache_and_a_changed_one(small_cache, tmp_path):
     result = CliRunner().invoke(main, ["fit", "--cache", str(tmp_path / "nothing"), "--run", str(tmp_path / "r")])
     assert result.exit_code == 2 and "--cache" in result.output and "make preprocess" in result.output
     run = tmp_path / "run"
-    (run).mkdir()
-    (run / "config.json").write_text(json.dumps({"config": {}, "manifest_sha256": "0" * 64}))
+    run.mkdir()
+    Run(run).config.write_text(json.dumps({"config": {}, "manifest_sha256": "0" * 64}))
     with pytest.raises(RunError, match="the cache changed since"):
         fit(small_cache, run, TINY, verbose=0)
 
@@ -147,12 +147,12 @@ def test_a_nan_loss_stops_before_its_epoch_is_saved(small_cache, tmp_path, nan_i
     config = FitConfig(epochs=3, batch=16)
     with pytest.raises(LossNotFinite, match=r"the loss became nan in epoch 2 \(batch 1\)"):
         fit(small_cache, run, config, verbose=0)
-    assert history_epochs(run) == [0] and backup_state(run / "backup")["epoch"] == 1
+    assert history_epochs(run) == [0] and backup_state(Run(run).backup)["epoch"] == 1
     import keras
 
-    assert all_finite(keras.models.load_model(run / "model.keras").get_weights())
-    model = keras.models.load_model(run / "model.keras")
-    model.load_weights(run / "backup" / backup_state(run / "backup")["weights"])
+    assert all_finite(keras.models.load_modelRun(run).model.get_weights())
+    model = keras.models.load_modelRun(run).model
+    model.load_weights(Run(run).backup / backup_state(Run(run).backup)["weights"])
     assert all_finite(model.get_weights())
     monkeypatch.undo()
     assert fit(small_cache, run, config, verbose=0).epochs == 3  # the same command resumes from epoch 2
@@ -177,10 +177,10 @@ def test_disk_full_while_saving_a_checkpoint(small_cache, tmp_path, monkeypatch)
     monkeypatch.setattr(keras.Model, "save", disk_full)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and "No space left on device" in result.output
-    assert not (run_dir / "model.keras").exists() and not list(run_dir.glob(".*tmp*"))
+    assert not Run(run_dir).model.exists() and not list(run_dir.glob(".*tmp*"))
     monkeypatch.undo()
     assert CliRunner().invoke(main, args).exit_code == 0
-    assert (run_dir / "model.keras").exists()
+    assert Run(run_dir).model.exists()
 
 
 def test_second_fit_on_the_same_run_is_refused(small_cache, tmp_path):
@@ -232,7 +232,7 @@ def test_gpu_and_loader_options_take_effect_train_save_and_load(small_cache, tmp
     fit(small_cache, run, FitConfig(epochs=2, batch=32, **options), verbose=0)
     loaders = set(readers.read_text().split()) - {str(os.getpid())}  # Keras peeks at a first batch here
     assert bool(loaders) == bool(options.get("loader_workers")), "only loader processes read in other processes"
-    model = keras.models.load_model(run / "model.keras")
+    model = keras.models.load_modelRun(run).model
     assert valid_rmse_of_saved_model(run, small_cache) == pytest.approx(best_val_rmse(run), abs=2e-3)
     cache = Cache.open(small_cache)
     _, predictions = predict_split([model], cache, "valid", tta=1, progress=False)
@@ -246,4 +246,4 @@ def test_gpu_and_loader_options_take_effect_train_save_and_load(small_cache, tmp
     assert model.get_layer("logits").dtype_policy.compute_dtype == "float32"
     if options.get("jit"):  # Keras's "auto" compiles with XLA on GPUs only; --jit asks for it on the CPU too
         assert model.get_compile_config()["jit_compile"] is True
-    assert bool(list((run / "logs").rglob("*.tfevents.*"))) == bool(options.get("tensorboard"))
+    assert bool(list(Run(run).logs.rglob("*.tfevents.*"))) == bool(options.get("tensorboard"))

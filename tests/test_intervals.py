@@ -107,7 +107,7 @@ def read_csv(path) -> list[dict]:
 
 def test_the_calibration_split_trained_and_validated_nothing(calibrated_run):
     cache = Cache.open(calibrated_run[0])
-    trained = np.load(Run(calibrated_run[1]).galaxies)
+    trained = np.loadRun(calibrated_run[1]).galaxies
     calibration = cache.split_ids("calibrate")
     assert len(calibration) == 40
     assert not np.intersect1d(calibration, trained["train"]).size

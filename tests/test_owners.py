@@ -8,28 +8,43 @@ from dataclasses import dataclass, replace
 import pytest
 from click.testing import CliRunner
 
+import preprocess.cache
+import preprocess.cli
+import train.cli.calibrate
 import train.cli.evaluate
 import train.cli.finetune
 import train.cli.fit
+import train.cli.options
 import train.cli.predict
 import train.cli.submit
+import train.cli.suggest
 from tests.helpers import ROOT
 from train import config
 from train.fitting import distribute, fit
 from train.model import losses, models
 from train.runs import Run
 
-CLI_MODULES = (train.cli.fit, train.cli.finetune, train.cli.evaluate, train.cli.submit, train.cli.predict)
+# reloaded in this order: the shared options first, then the commands that use them
+CLI_MODULES = (
+    train.cli.options,
+    train.cli.fit,
+    train.cli.finetune,
+    train.cli.evaluate,
+    train.cli.submit,
+    train.cli.predict,
+    train.cli.calibrate,
+    train.cli.suggest,
+)
 
 
 def test_a_run_folder_s_file_names_are_spelled_in_train_runs_alone(tmp_path):
     run = Run(tmp_path)
     names = {path.name for path in (*run.outputs(), run.config, run.backup, run.logs, run.rejects, run.submission)}
-    names |= {run.finetune_report.name, *(path.name for path in run.report(ensemble=True))}
+    names |= {run.finetune_report.name, run.reliability.name, *(path.name for path in run.report(ensemble=True))}
     spelled = re.compile("|".join(re.escape(f'"{name}"') + "|" + re.escape(f"/{name}") for name in names))
     found = [
         f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
-        for folder in ("train", "bench")
+        for folder in ("train", "bench", "tests")
         for path in sorted((ROOT / folder).rglob("*.py"))
         if path != ROOT / "train" / "runs.py"
         for number, line in enumerate(path.read_text().splitlines(), 1)
@@ -88,9 +103,43 @@ def test_help_shows_the_values_of_the_configs_it_renders(patched_configs):
         (train.cli.evaluate, "evaluate"),
         (train.cli.submit, "submit"),
         (train.cli.predict, "predict"),
+        (train.cli.calibrate, "calibrate"),
+        (train.cli.suggest, "suggest"),
     ):
         assert re.search(r"--batch .*?\[default: 77[;\]]", rendered_help(module, name)), name
-    assert re.search(r"--jobs .*?\[default: 5[;\]]", rendered_help(train.cli.predict, "predict"))
+    for module, name in ((train.cli.predict, "predict"), (train.cli.suggest, "suggest")):
+        assert re.search(r"--jobs .*?\[default: 5[;\]]", rendered_help(module, name)), name
+
+
+@dataclass(frozen=True)
+class OtherSettings(preprocess.cache.Settings):
+    """Cache settings with defaults no module spells."""
+
+    shard_size: int = 1234
+    valid: int = 567
+    calibrate: int = 89
+    seed: int = 13
+    max_bytes: int = 4321
+
+
+def test_preprocess_run_s_defaults_are_the_cache_settings(monkeypatch):
+    monkeypatch.setattr(preprocess.cache, "Settings", OtherSettings)
+    try:
+        importlib.reload(preprocess.cli)
+        rendered = CliRunner().invoke(preprocess.cli.main, ["run", "--help"], terminal_width=400)
+        assert rendered.exit_code == 0, rendered.output
+        text = " ".join(rendered.output.split())
+        for option, value in (
+            ("shard-size", 1234),
+            ("valid", 567),
+            ("calibrate", 89),
+            ("seed", 13),
+            ("max-bytes", 4321),
+        ):
+            assert re.search(rf"--{option} .*?\[default: {value}[;\]]", text), option
+    finally:
+        monkeypatch.undo()
+        importlib.reload(preprocess.cli)
 
 
 def test_every_choice_the_command_line_offers_is_one_that_something_builds():

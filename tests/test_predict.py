@@ -166,7 +166,7 @@ def test_16_views_are_one_model_call_per_batch_and_the_mean_of_the_views(small_c
     import keras
 
     cache = Cache.open(small_cache)
-    model = keras.models.load_model(trained_run / "model.keras")
+    model = keras.models.load_modelRun(trained_run).model
     calls, predict_on_batch = [], keras.Model.predict_on_batch
 
     def counted(self, x):

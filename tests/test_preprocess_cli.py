@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import preprocess.atomic
 import preprocess.pipeline
-from preprocess.cache import Cache
+from preprocess.cache import Cache, rejects_path
 from preprocess.cli import main
 from preprocess.cli_support import os_failure
 from preprocess.kaggle import SOLUTIONS, TEST_IMAGES, TRAIN_IMAGES, ZEROS
@@ -23,6 +23,7 @@ from tests.conftest import SMALL
 from tests.helpers import assert_same_shards, assert_usage_error, disk_full, read_manifest, shard_contents
 from train.config import FitConfig
 from train.fitting.fit import fit
+from train.runs import Run
 
 
 def test_help_lists_the_commands():
@@ -51,7 +52,7 @@ def test_bad_images_are_rejected_and_reported(kaggle_dir, tmp_path):
     assert "--skip-bad" in result.output
     assert "ignored 2 file(s)" in result.output and ".DS_Store" in result.output and "notes.jpg" in result.output
     assert "1 training image(s) have no CSV row" in result.output
-    rejects = (cache / "rejects.csv").read_text().splitlines()
+    rejects = rejects_path(cache).read_text().splitlines()
     assert rejects[0] == "GalaxyID,split,path,reason" and len(rejects) == 3
     split_of = {r.galaxy_id: r.split for r in Cache.open(cache, check=False).rejects()}
     assert set(split_of) == {int(ids[0]), int(ids[1])} and set(split_of.values()) <= {"train", "valid"}
@@ -179,7 +180,7 @@ def test_a_row_off_the_tree_a_postscript_file_and_a_huge_file_are_rejected_and_t
     assert "2,000,000,000 bytes" in rejects[test_ids[1]].reason
     assert CliRunner().invoke(main, ["verify", str(cache)]).exit_code == 0
     fit(cache, tmp_path / "run", FitConfig(epochs=1, batch=32, augment=False), verbose=0)
-    assert (tmp_path / "run" / "model.keras").exists()
+    assert Run(tmp_path / "run").model.exists()
 
 
 def test_preprocess_refuses_a_cache_that_a_reader_holds_and_changes_nothing(kaggle_dir, small_cache, tmp_path):

@@ -4,19 +4,17 @@ from pathlib import Path
 
 import click
 
-from preprocess.cli_support import EXIT_STATUSES, POSITIVE, reported
+from preprocess.cli_support import EXIT_STATUSES, reported
 from train.backend import load_keras
-from train.cli.options import CACHE, TTA, model_runs_option, open_cache
-from train.config import PREDICT_BATCH
+from train.cli.options import BATCH, CACHE, model_runs_option, open_cache, tta_option
 from train.intervals.conformal import AUTO, ESTIMATES
-from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run, RunError
 
 
 @click.command("calibrate", epilog=EXIT_STATUSES)
 @CACHE
 @model_runs_option(required=True, help="Run folder holding a trained model; repeat for an ensemble.")
-@click.option("--tta", type=TTA, default=str(DEFAULT_TTA), show_default=True, help="Views averaged per galaxy.")
+@tta_option()
 @click.option(
     "--estimate",
     type=click.Choice([AUTO, *ESTIMATES]),
@@ -28,7 +26,7 @@ from train.runs import Run, RunError
     "intervals set the intervals, the best ranking of galaxies by their error sets `confidence`. An explicit "
     "estimate sets both.",
 )
-@click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Batch size.")
+@BATCH
 def calibrate_command(cache: Path, runs: list[Path], tta: str, estimate: str, batch: int) -> None:
     """Calibrate the intervals of RUN (at --tta views) on CACHE's calibration split, for `predict` and `submit
     --intervals`.

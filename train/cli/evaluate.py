@@ -4,19 +4,18 @@ from pathlib import Path
 
 import click
 
-from preprocess.cli_support import EXIT_STATUSES, POSITIVE, reported
+from preprocess.cli_support import EXIT_STATUSES, reported
 from train.backend import load_keras
-from train.cli.options import CACHE, TTA, model_runs_option, not_written, open_cache
+from train.cli.options import BATCH, CACHE, model_runs_option, not_written, open_cache, tta_option
 from train.cli.score import print_table
-from train.config import PREDICT_BATCH
 from train.runs import Run, RunError
 
 
 @click.command("evaluate", epilog=EXIT_STATUSES)
 @CACHE
 @model_runs_option(required=True, help="Run folder holding a trained model; repeat to average several runs.")
-@click.option("--tta", type=TTA, default="1", show_default=True, help="Views averaged per galaxy.")
-@click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Batch size.")
+@tta_option(default=1)
+@BATCH
 def evaluate_command(cache: Path, runs: list[Path], tta: str, batch: int) -> None:
     """Score the model of each RUN (averaged) on CACHE's valid split; the report goes to the first RUN."""
     opened = open_cache(cache)

@@ -6,15 +6,21 @@ from pathlib import Path
 import click
 
 from preprocess.cache import Settings
-from preprocess.cli_support import EXIT_STATUSES, POSITIVE, BadInput, rejected, reported
+from preprocess.cli_support import EXIT_STATUSES, rejected, reported
 from preprocess.kaggle import FRAME
-from preprocess.listing import IMAGE_SUFFIXES, ImageListError, find_images
 from train.backend import load_keras
-from train.cli.options import TTA, model_runs_option, not_written
-from train.config import DECODE_JOBS, PREDICT_BATCH
+from train.cli.options import (
+    BATCH,
+    JOBS,
+    calibrate_hint,
+    gallery_option,
+    image_paths,
+    model_runs_option,
+    not_written,
+    tta_option,
+)
 from train.intervals.conformal import COVERAGE, CoverageError
 from train.prediction.catalog_files import CATALOG_SUFFIXES
-from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run, RunError
 
 SHOWN_REJECTS = 10
@@ -31,7 +37,7 @@ SHOWN_REJECTS = 10
     required=True,
     help=f"The catalog: {' or '.join(CATALOG_SUFFIXES)} (HDF5 for big catalogs). Written when complete.",
 )
-@click.option("--gallery", type=click.Path(dir_okay=False, path_type=Path), help="Also draw a gallery PNG here.")
+@gallery_option("Also draw a gallery PNG here.")
 @click.option(
     "--crop-fraction",
     type=click.FloatRange(min=0, max=1, min_open=True),
@@ -39,9 +45,9 @@ SHOWN_REJECTS = 10
     f"({float(Fraction(Settings().crop, FRAME)):g}, Kaggle's framing, for the default cache); 1.0 for cutouts already "
     "cropped to the galaxy.",
 )
-@click.option("--tta", type=TTA, default=str(DEFAULT_TTA), show_default=True, help="Views averaged per galaxy.")
-@click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Images per batch.")
-@click.option("--jobs", type=POSITIVE, default=DECODE_JOBS, show_default=True, help="Processes decoding images.")
+@tta_option()
+@BATCH
+@JOBS
 @click.option(
     "--coverage",
     type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
@@ -82,15 +88,8 @@ def predict_command(
     """
     if out.suffix not in CATALOG_SUFFIXES:
         raise click.BadParameter(f"must end in {' or '.join(CATALOG_SUFFIXES)}", param_hint="--out")
-    if gallery is not None and gallery.suffix.lower() != ".png":
-        raise click.BadParameter("must end in .png", param_hint="--gallery")
     fraction = None if crop_fraction is None else Fraction(str(crop_fraction))
-    try:
-        images = find_images(list(paths))
-    except ImageListError as error:
-        raise BadInput(str(error)) from None
-    if not images:
-        raise BadInput(f"no {', '.join(IMAGE_SUFFIXES)} files in {', '.join(map(str, paths))}")
+    images = image_paths(list(paths))
     load_keras()
     from train.finetuning.calibration import check_coverage
     from train.intervals.calibration import load_intervals, load_task_calibration, task_calibration_views
@@ -121,8 +120,8 @@ def predict_command(
         )
     if calibrated is None and kaggle:
         click.echo(
-            f"no intervals: these runs are not calibrated at {tta} view(s); `python -m train calibrate --cache CACHE "
-            f"{' '.join(f'--run {run}' for run in runs)} --tta {tta}` calibrates them (a cache made with --calibrate)",
+            f"no intervals: these runs are not calibrated at {tta} view(s); {calibrate_hint(runs, tta)} calibrates "
+            "them (a cache made with --calibrate)",
             err=True,
         )
     with reported((out, *([gallery] if gallery else [])), not_written(out), bad_input=(InputError, RunError)):

@@ -4,13 +4,11 @@ from pathlib import Path
 
 import click
 
-from preprocess.cli_support import EXIT_STATUSES, POSITIVE, reported
+from preprocess.cli_support import EXIT_STATUSES, reported
 from train.backend import load_keras
-from train.cli.options import CACHE, TTA, model_runs_option, not_written, open_cache
-from train.config import PREDICT_BATCH
+from train.cli.options import BATCH, CACHE, calibrate_hint, model_runs_option, not_written, open_cache, tta_option
 from train.intervals.conformal import LEVELS
 from train.prediction.baselines import BASELINES
-from train.prediction.tta import DEFAULT_TTA
 from train.runs import RunError
 
 
@@ -23,14 +21,10 @@ from train.runs import RunError
     required=True,
     help="Submission CSV to write (.csv or .csv.gz).",
 )
-@click.option(
-    "--tta",
-    type=TTA,
-    default=str(DEFAULT_TTA),
-    show_default=True,
-    help="Views averaged per galaxy: N/2 turns evenly spread over the circle, each also mirrored (1: as it is).",
+@tta_option(
+    help="Views averaged per galaxy: N/2 turns evenly spread over the circle, each also mirrored (1: as it is)."
 )
-@click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Batch size.")
+@BATCH
 @click.option(
     "--baseline",
     type=click.Choice(list(BASELINES)),
@@ -78,8 +72,7 @@ def submit_command(
         with reported(bad_input=(RunError,)):
             if load_intervals(runs, int(tta)) is None:
                 raise RunError(
-                    f"the runs are not calibrated at {tta} view(s): `python -m train calibrate --cache {cache} "
-                    f"{' '.join(f'--run {run}' for run in runs)} --tta {tta}` calibrates them"
+                    f"the runs are not calibrated at {tta} view(s): {calibrate_hint(runs, tta, cache)} calibrates them"
                 )
     outputs = (out, *([intervals] if intervals else []))
     with reported(outputs, not_written(out), bad_input=(RunError,), failed=(SubmissionError,)):

@@ -4,12 +4,9 @@ from pathlib import Path
 
 import click
 
-from preprocess.cli_support import EXIT_STATUSES, POSITIVE, BadInput, reported
-from preprocess.listing import IMAGE_SUFFIXES, ImageListError, find_images
+from preprocess.cli_support import EXIT_STATUSES, POSITIVE, reported
 from train.backend import load_keras
-from train.cli.options import TTA, model_run, not_written
-from train.config import DECODE_JOBS, PREDICT_BATCH
-from train.prediction.tta import DEFAULT_TTA
+from train.cli.options import BATCH, JOBS, gallery_option, image_paths, model_run, not_written, tta_option
 from train.runs import RunError
 
 
@@ -35,10 +32,10 @@ from train.runs import RunError
 )
 @click.option("--n", "n", type=POSITIVE, required=True, help="How many galaxies to suggest.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The picks, as CSV.")
-@click.option("--gallery", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the picks (PNG).")
-@click.option("--tta", type=TTA, default=str(DEFAULT_TTA), show_default=True, help="Views per galaxy.")
-@click.option("--batch", type=POSITIVE, default=PREDICT_BATCH, show_default=True, help="Images per batch.")
-@click.option("--jobs", type=POSITIVE, default=DECODE_JOBS, show_default=True, help="Processes decoding images.")
+@gallery_option("Also draw the picks (PNG).")
+@tta_option()
+@BATCH
+@JOBS
 def suggest_command(
     run: Path,
     images: Path,
@@ -55,14 +52,7 @@ def suggest_command(
     GalaxyID, path, score and the reason for the --n best to --out."""
     if out.suffix.lower() != ".csv":
         raise click.BadParameter("must end in .csv", param_hint="--out")
-    if gallery is not None and gallery.suffix.lower() != ".png":
-        raise click.BadParameter("must end in .png", param_hint="--gallery")
-    try:
-        paths = find_images([images])
-    except ImageListError as error:
-        raise BadInput(str(error)) from None
-    if not paths:
-        raise BadInput(f"no {', '.join(IMAGE_SUFFIXES)} files in {images}")
+    paths = image_paths([images])
     load_keras()
     from train.finetuning.data import LabelsError
     from train.finetuning.suggest import SuggestError, suggest, write_picks

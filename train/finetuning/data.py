@@ -18,6 +18,7 @@ from joblib import Parallel, delayed
 from preprocess import kaggle
 from preprocess.images import load_cutouts
 from preprocess.listing import list_images
+from train.config import DECODE_JOBS, PREDICT_BATCH
 from train.finetuning.tasks import Task, TaskError, is_number, make_task
 
 ID_COLUMNS = ("GalaxyID", "path")
@@ -110,7 +111,7 @@ def read_labels(
     size: int,
     kind: str | None = None,
     columns: list[str] | None = None,
-    jobs: int = 2,
+    jobs: int = DECODE_JOBS,
 ) -> Labelled:
     """The usable rows of LABELS.csv with their images decoded (the central `fraction` of each image at `size`
     pixels, as the source run was trained), the task they call for, and the rows set aside."""
@@ -128,7 +129,7 @@ def read_labels(
             rejects.append(Reject(line, cells[id_column], reason))
         else:
             keep.append((line, cells[id_column], texts, where))
-    chunks = [keep[i : i + 64] for i in range(0, len(keep), 64)]
+    chunks = [keep[i : i + PREDICT_BATCH] for i in range(0, len(keep), PREDICT_BATCH)]
     decoded = Parallel(n_jobs=jobs)(delayed(load_cutouts)([k[3] for k in c], fraction, size) for c in chunks)
     images_ok, values, galaxies = [], [], []
     for (line, galaxy, texts, _), image in zip(keep, (image for chunk in decoded for image in chunk)):
