@@ -130,6 +130,20 @@ def _check_unique(path: Path, ids: np.ndarray, lines: list[int]) -> None:
             )
 
 
+def id_mismatch(ids: np.ndarray, expected: np.ndarray) -> str | None:
+    """How a file's GalaxyIDs differ from the `expected` ones (a truth file's, a sample submission's), with
+    examples; None when they are the same set."""
+    missing, extra = np.setdiff1d(expected, ids), np.setdiff1d(ids, expected)
+    if not len(missing) and not len(extra):
+        return None
+    return f"{len(missing)} missing (e.g. {missing[:5].tolist()}), {len(extra)} not in it (e.g. {extra[:5].tolist()})"
+
+
+def aligned(rows: np.ndarray, ids: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """`rows` (one per GalaxyID of `ids`) in the order of `expected`, the same set of IDs (id_mismatch None)."""
+    return rows[np.argsort(ids)][np.argsort(np.argsort(expected))]
+
+
 def write_solutions(path: str | os.PathLike, ids: np.ndarray, values: np.ndarray, decimals: int = 6) -> Path:
     """Write a Kaggle-form CSV (header, one row per ID sorted by ID) atomically; gzip if `.gz`."""
     path = Path(path)

@@ -63,8 +63,8 @@ def bad_submission(tmp_path, kaggle_dir, change):
     "change, message",
     [
         (lambda ls: [ls[0].replace("Class1.1", "Class1.x"), *ls[1:]], "header is missing column 'Class1.1'"),
-        (lambda ls: ls[:-1], "1 GalaxyID(s) of the solutions are missing"),
-        (lambda ls: [*ls, "999999" + ls[1][6:]], "1 GalaxyID(s) are not in the solutions, e.g. [999999]"),
+        (lambda ls: ls[:-1], "1 missing (e.g. ["),
+        (lambda ls: [*ls, "999999" + ls[1][6:]], "1 not in it (e.g. [999999])"),
         (lambda ls: [*ls, ls[1]], "appears again"),
         (lambda ls: [ls[0], with_field(ls[1], 3, "nan"), *ls[2:]], "column Class1.3: 'nan' is not a finite number"),
         (lambda ls: [ls[0], with_field(ls[1], 5, "x"), *ls[2:]], "column Class2.2: 'x' is not a number"),

@@ -114,8 +114,8 @@ def test_unfreezing_changes_the_trunk_s_kernels_and_never_its_batch_normalisatio
     labelled = read_labels(smooth_or_not, kaggle_dir, 0.5, 106)
     targets = labelled.task.targets(labelled.values)
     data = {"x": labelled.images[:96], "y": targets[:96], "validation_data": (labelled.images[96:], targets[96:])}
-    source = keras.models.load_modelRun(trained_run).model
-    model = with_new_head(keras.models.load_modelRun(trained_run).model, labelled.task, labelled.images[:96])
+    source = keras.models.load_model(Run(trained_run).model)
+    model = with_new_head(keras.models.load_model(Run(trained_run).model), labelled.task, labelled.images[:96])
     config = FinetuneConfig(unfreeze=unfreeze, epochs=3, patience=None)
     train(model, Run(tmp_path), labelled.task, config, data, verbose=0)
     before = {w.path: w.numpy() for layer in source.layers for w in layer.weights}
@@ -167,7 +167,7 @@ def test_a_finetuned_run_predicts_its_own_columns_and_survives_save_and_load(
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["GalaxyID", "path", "P(smooth=no)", "P(smooth=yes)", "smooth"]
-    model = keras.models.load_modelRun(run).model
+    model = keras.models.load_model(Run(run).model)
     from preprocess.images import load_cutout
 
     for row in rows:
@@ -200,7 +200,7 @@ def test_numbers_come_out_in_the_labels_units(kaggle_dir, trained_run, tmp_path,
 
     from preprocess.images import load_cutout
 
-    model = keras.models.load_modelRun(run).model
+    model = keras.models.load_model(Run(run).model)
     raw = model.predict_on_batch(np.stack([load_cutout(row["path"], 0.5, 106) for row in rows]))[:, 0]
     task = json.loads(Run(run).config.read_text())["task"]
     if kind == "fraction":  # sigmoid outputs, as they are

@@ -150,8 +150,8 @@ def test_a_nan_loss_stops_before_its_epoch_is_saved(small_cache, tmp_path, nan_i
     assert history_epochs(run) == [0] and backup_state(Run(run).backup)["epoch"] == 1
     import keras
 
-    assert all_finite(keras.models.load_modelRun(run).model.get_weights())
-    model = keras.models.load_modelRun(run).model
+    assert all_finite(keras.models.load_model(Run(run).model).get_weights())
+    model = keras.models.load_model(Run(run).model)
     model.load_weights(Run(run).backup / backup_state(Run(run).backup)["weights"])
     assert all_finite(model.get_weights())
     monkeypatch.undo()
@@ -232,7 +232,7 @@ def test_gpu_and_loader_options_take_effect_train_save_and_load(small_cache, tmp
     fit(small_cache, run, FitConfig(epochs=2, batch=32, **options), verbose=0)
     loaders = set(readers.read_text().split()) - {str(os.getpid())}  # Keras peeks at a first batch here
     assert bool(loaders) == bool(options.get("loader_workers")), "only loader processes read in other processes"
-    model = keras.models.load_modelRun(run).model
+    model = keras.models.load_model(Run(run).model)
     assert valid_rmse_of_saved_model(run, small_cache) == pytest.approx(best_val_rmse(run), abs=2e-3)
     cache = Cache.open(small_cache)
     _, predictions = predict_split([model], cache, "valid", tta=1, progress=False)

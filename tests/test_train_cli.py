@@ -13,8 +13,9 @@ def test_help_lists_the_commands():
     result = subprocess.run([sys.executable, "-m", "train", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     listed = result.stdout.split("Commands:")[1]
-    commands = ("fit", "evaluate", "submit", "score", "predict", "finetune")
+    commands = ("fit", "evaluate", "calibrate", "submit", "score", "predict", "finetune", "suggest")
     assert all(f"\n  {command} " in listed for command in commands), result.stdout
+    assert len(commands) == len(main.commands)  # every command the group has is listed
     assert "Exit status: 0 done" in result.stdout and "TF_CPP_MIN_LOG_LEVEL=0" in result.stdout
 
 

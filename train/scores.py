@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from preprocess import kaggle
-from preprocess.labels import LabelError, read_solutions
+from preprocess.labels import LabelError, aligned, id_mismatch, read_solutions
 from preprocess.schema import SLICES
 
 
@@ -40,14 +40,10 @@ def scores(predictions: np.ndarray, truth: np.ndarray) -> Scores:
 def read_aligned(path: Path, true_ids: np.ndarray) -> np.ndarray:
     """A Kaggle-form CSV's values in the order of `true_ids`; LabelError when it has other IDs."""
     ids, values = read_solutions(path)
-    missing, extra = np.setdiff1d(true_ids, ids), np.setdiff1d(ids, true_ids)
-    if len(missing):
-        raise LabelError(
-            f"{path}: {len(missing)} GalaxyID(s) of the solutions are missing, e.g. {missing[:5].tolist()}"
-        )
-    if len(extra):
-        raise LabelError(f"{path}: {len(extra)} GalaxyID(s) are not in the solutions, e.g. {extra[:5].tolist()}")
-    return values[np.argsort(ids)][np.argsort(np.argsort(true_ids))]
+    mismatch = id_mismatch(ids, true_ids)
+    if mismatch:
+        raise LabelError(f"{path}: its GalaxyIDs differ from the solutions': {mismatch}")
+    return aligned(values, ids, true_ids)
 
 
 def score_submissions(submissions: list[Path], solutions: Path) -> dict[str, Scores]:

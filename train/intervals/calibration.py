@@ -157,23 +157,20 @@ def calibrate_runs(runs: list[Path], cache: Cache, tta: int, estimate: str = AUT
     chosen = min(checks, key=lambda name: checks[name]["width"]) if estimate == AUTO else estimate
     ranks = min(checks, key=lambda name: checks[name]["ranking"]) if estimate == AUTO else estimate
     cells = difficulty(chosen, spread, head)
-    entry = {
-        "runs": [str(run) for run in runs],
-        "tta": tta,
-        "estimate": chosen,
-        "confidence_estimate": ranks,
-        "cross_check": checks,
-        "error_head": head.tolist() if "error-head" in (chosen, ranks) else None,
-        "fractions": calibrate(spread.values, labels, cells, chosen).as_dict(),
-        "confidence": calibrate(spread.values, labels, difficulty(ranks, spread, head), ranks).as_dict(),
-        "conditional": calibrate(
+    intervals = Intervals(
+        chosen,
+        head if "error-head" in (chosen, ranks) else None,
+        calibrate(spread.values, labels, cells, chosen),
+        calibrate(
             conditional(spread.values),
             conditional(labels),
             conditional_difficulty(spread.values, cells),
             chosen,
             reached(labels),
-        ).as_dict(),
-    }
+        ),
+        calibrate(spread.values, labels, difficulty(ranks, spread, head), ranks),
+    )
+    entry = {"runs": [str(run) for run in runs], "tta": tta, "cross_check": checks, **intervals.as_dict()}
     store = Run(runs[0]).calibration
     entries = json.loads(store.read_text()) if store.exists() else {}
     write_json(store, {**entries, calibration_key(runs, tta): entry})
@@ -192,6 +189,23 @@ class Intervals:
 
     def difficulty(self, spread: Spread) -> np.ndarray:
         return difficulty(self.estimate, spread, self.head)
+
+    def as_dict(self) -> dict:
+        """The calibration file's entry (beside what made it: the runs, views and cross-check)."""
+        return {
+            "estimate": self.estimate,
+            "confidence_estimate": self.ranking.estimate,
+            "error_head": None if self.head is None else self.head.tolist(),
+            "fractions": self.fractions.as_dict(),
+            "conditional": self.conditional.as_dict(),
+            "confidence": self.ranking.as_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, entry: dict) -> "Intervals":
+        head = None if entry["error_head"] is None else np.asarray(entry["error_head"])
+        parts = (Calibration.from_dict(entry[name]) for name in ("fractions", "conditional", "confidence"))
+        return cls(entry["estimate"], head, *parts)
 
     def confidence(self, spread: Spread, coverage: float) -> np.ndarray:
         """1 minus the mean width of the galaxy's intervals by the estimate that ranks galaxies best (`ranking`)."""
@@ -226,13 +240,7 @@ def load_intervals(runs: list[Path], tta: int) -> Intervals | None:
     if not store.exists():
         return None
     entry = json.loads(store.read_text()).get(calibration_key(runs, tta))
-    if entry is None:
-        return None
-    head = None if entry["error_head"] is None else np.asarray(entry["error_head"])
-    fractions, given, ranking = (
-        Calibration.from_dict(entry[name]) for name in ("fractions", "conditional", "confidence")
-    )
-    return Intervals(entry["estimate"], head, fractions, given, ranking)
+    return None if entry is None else Intervals.from_dict(entry)
 
 
 def task_calibration_key(tta: int) -> str:

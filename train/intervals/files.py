@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from preprocess.atomic import replacing
-from preprocess.labels import LabelError
+from preprocess.labels import LabelError, aligned, id_mismatch
 from preprocess.schema import COLUMNS
 from train.intervals.conformal import LEVELS
 
@@ -71,13 +71,10 @@ def read_interval_file(path: Path, true_ids: np.ndarray) -> IntervalTable:
     except ValueError as error:
         raise LabelError(f"{path}: {error}") from None
     ids = rows[:, 0].astype(np.int64)
-    missing, extra = np.setdiff1d(true_ids, ids), np.setdiff1d(ids, true_ids)
-    if len(missing) or len(extra):
-        raise LabelError(
-            f"{path}: its GalaxyIDs differ from the solutions' ({len(missing)} missing, e.g. {missing[:5].tolist()}; "
-            f"{len(extra)} not in them, e.g. {extra[:5].tolist()})"
-        )
-    rows = rows[np.argsort(ids)][np.argsort(np.argsort(true_ids))]
+    mismatch = id_mismatch(ids, true_ids)
+    if mismatch:
+        raise LabelError(f"{path}: its GalaxyIDs differ from the solutions': {mismatch}")
+    rows = aligned(rows, ids, true_ids)
     column = {name: i for i, name in enumerate(names)}
 
     def table(suffix: str) -> np.ndarray:

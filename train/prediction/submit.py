@@ -8,7 +8,7 @@ import numpy as np
 
 from preprocess import kaggle
 from preprocess.cache import Cache
-from preprocess.labels import read_solutions, write_solutions
+from preprocess.labels import id_mismatch, read_solutions, write_solutions
 from preprocess.lock import shared
 from train.config import PREDICT_BATCH
 from train.intervals.calibration import interval_table, load_intervals, predict_split_spread, spread_models
@@ -42,12 +42,9 @@ def check_submission(ids: np.ndarray, predictions: np.ndarray, sample: Path) -> 
     if not sample.is_file():
         return [f"the IDs were not checked against Kaggle's sample submission: {sample} not found; pass --sample"]
     expected = read_solutions(sample)[0]
-    missing, extra = np.setdiff1d(expected, ids), np.setdiff1d(ids, expected)
-    if len(missing) or len(extra):
-        raise SubmissionError(
-            f"the submission's IDs differ from {sample}: {len(missing)} missing (e.g. {missing[:5].tolist()}), "
-            f"{len(extra)} not in it (e.g. {extra[:5].tolist()})"
-        )
+    mismatch = id_mismatch(ids, expected)
+    if mismatch:
+        raise SubmissionError(f"the submission's IDs differ from {sample}: {mismatch}")
     return []
 
 
