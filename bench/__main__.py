@@ -1,6 +1,5 @@
 """`make bench`: every benchmark on one synthetic set, one table, bench/results.json."""
 
-import json
 import os
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 from bench import measure
 from bench.data import grown_dataset
 from bench.measure import cpu_model
+from preprocess.atomic import write_json
 from preprocess.cache import Settings
 from preprocess.pipeline import run
 
@@ -53,7 +53,7 @@ def main() -> None:
         print(f"measuring {name} ...", flush=True)
         results[name] = step()
     results["seconds"] = time.perf_counter() - started
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(RESULTS, results)
     print(table(results))
     print(f"saved {RESULTS}")
 

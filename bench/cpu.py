@@ -29,6 +29,7 @@ import train  # noqa: F401  TensorFlow's start-up settings (train.startup), befo
 from bench.cpu_limit import limit, limit_table
 from bench.data import grown_dataset
 from bench.measure import cpu_model
+from preprocess.atomic import write_json
 from preprocess.cache import Settings
 from preprocess.pipeline import run
 
@@ -203,6 +204,6 @@ if __name__ == "__main__":
     results = {"cpu": cpu_model(), "machine": platform.machine(), "flags": flags, "rounds": ROUNDS}
     results["rows"] = settings_table(cache, chosen)
     results["limit"] = limit(cache, peak_flops(flags)) if chosen == list(ROWS) else None
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(RESULTS, results)
     print(table(results))
     print(f"saved {RESULTS}")

@@ -7,7 +7,6 @@ rows, which have the smallest hashes of all rows, so they validate it too). The 
 16 views and scored against the floor. Saves bench/curves.json and docs/learning_curves.png, prints a table.
 """
 
-import json
 import os
 import re
 from pathlib import Path
@@ -18,6 +17,7 @@ from bench.data import preprocessed
 from bench.measure import cpu_model
 from bench.runs import submitted
 from preprocess import kaggle
+from preprocess.atomic import write_json
 from preprocess.cache import Cache
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.splits import held_out_ids
@@ -90,11 +90,11 @@ def main() -> None:
     six = subset(full, 6_000)
     for minutes in MINUTES:
         results["minutes"].append(measured(six, cache_of(six), minutes))
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        write_json(RESULTS, results)
     for n in GALAXIES:
         data = subset(full, n)
         results["galaxies"].append(measured(data, cache_of(data), 20))
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        write_json(RESULTS, results)
     plot(results, FIGURE)
     print(table(results))
     print(f"saved {RESULTS} and {FIGURE}")

@@ -39,6 +39,7 @@ from bench.finetune_survey import (
     write_labels,
 )
 from bench.measure import cpu_model, setting
+from preprocess.atomic import write_json
 from train.config import FinetuneConfig
 from train.runs import Run
 
@@ -67,7 +68,7 @@ def machine() -> str:
 
 
 def save(results: dict) -> None:
-    results_file(results["survey seed"]).write_text(json.dumps(results, indent=1) + "\n")
+    write_json(results_file(results["survey seed"]), results)
 
 
 def finished(run: Path) -> bool:
@@ -115,6 +116,7 @@ def trained(source: Path, place: Survey, column: str, rows: list[dict], config: 
     where = machine()
     for scores in out.values():
         scores["machine"] = where
+    out["finetuned"]["trunk"] = str(source)  # which trunk ran the cell (the scratch model has none)
     for name, run in zip(out, (folder, folder / "scratch")):
         out[name].update(epochs_and_speed(Run(run)))
     return out
@@ -176,7 +178,11 @@ def methods(column: str, n: int, with_scratch: bool) -> dict[str, FinetuneConfig
 def brief(out: dict) -> str:
     return "; ".join(
         f"{method} "
-        + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items() if k != "machine")
+        + ", ".join(
+            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in scores.items()
+            if k not in ("machine", "trunk")
+        )
         for method, scores in out.items()
     )
 

@@ -14,7 +14,6 @@ contrast), saves bench/framing.json and draws docs/framing.png.
 """
 
 import io
-import json
 import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from bench.look import Look, look, smoothed
+from preprocess.atomic import write_json
 
 ROOT = Path(__file__).parent
 WORK, RESULTS, FIGURE = ROOT / "work" / "framing", ROOT / "framing.json", ROOT.parent / "docs" / "framing.png"
@@ -237,7 +237,7 @@ def main(paths: list[str]) -> None:
         "synthetic": {"images": SYNTHETIC, **summary(synthetic)},
         "cut": crop_cuts(),
     }
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(RESULTS, results)
     plot(real, synthetic, FIGURE)
     print(table(results))
     print("\nshare of a feature's light outside the crop (synthetic galaxies)")

@@ -7,7 +7,6 @@ peak memory of each step, how long `fit` took to reach its first training step a
 costs, and saves bench/fullsize.json.
 """
 
-import json
 import os
 import resource
 import runpy
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from bench.measure import cpu_model
 from preprocess import kaggle
+from preprocess.atomic import write_json
 from preprocess.cache import Cache
 from preprocess.labels import read_solutions
 from synth.dataset import grow, write_dataset
@@ -112,7 +112,7 @@ def main() -> None:
     steps["predict"] = step(
         "predict", "train", "predict", "--run", str(run), "--out", str(WORK / "catalog.csv"), "--tta", "1", str(listing)
     )
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(RESULTS, results)
     print(table(results))
     print(f"saved {RESULTS}")
 

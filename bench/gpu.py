@@ -5,7 +5,6 @@ measures the CPU. `python -m bench.gpu --help`.
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench.data import grown_dataset
+from preprocess.atomic import write_json
 from preprocess.cache import Settings
 from preprocess.pipeline import run
 from train.fitting.dataset import ShardDataset
@@ -87,7 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"device: {device()}", flush=True)
     results = measure(args.models, args.batch, args.epochs, args.copies, args.precision)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(RESULTS, results)
     print(f"saved {RESULTS}")
 
 

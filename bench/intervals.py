@@ -21,6 +21,7 @@ from bench.cpu import cpu_flags
 from bench.measure import cpu_model
 from bench.runs import finished_with
 from preprocess import kaggle
+from preprocess.atomic import write_json
 from preprocess.cache import Cache, CacheError, Settings
 from preprocess.pipeline import run
 from preprocess.schema import COLUMNS
@@ -118,7 +119,7 @@ def main() -> None:
         results["estimates"][estimate] = measured(members, cache, data, estimate)
     chosen = measured(runs[:1], cache, data, AUTO)
     results["auto"] = chosen
-    RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    write_json(RESULTS, json.loads(json.dumps(results, default=str)))
     fields = {k: v for k, v in chosen.items() if k not in ("estimate", "confidence_estimate", "cross_check")}
     report = CalibrationReport(**fields)
     plot_coverage(report, FIGURES / "intervals.png")

@@ -9,7 +9,6 @@ is reused, so a stopped run resumes with the next candidate. Prints a table, sav
 docs/quality.png (validation RMSE against minutes).
 """
 
-import json
 import os
 import re
 from pathlib import Path
@@ -18,6 +17,7 @@ from bench.data import preprocessed
 from bench.measure import cpu_model, setting
 from bench.runs import submitted
 from preprocess import kaggle
+from preprocess.atomic import write_json
 from preprocess.cache import Cache
 from synth.dataset import write_dataset
 from train.config import configure
@@ -76,7 +76,7 @@ def write_results(
         "tta": DEFAULT_TTA,
         "scores": {name: {"rmse": s.rmse, "gap_closed": s.gap_closed, **s.questions} for name, s in rows.items()},
     }
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(RESULTS, results)
     plot_budget_curves(histories, FIGURE)
     print(table(results))
     print(f"saved {RESULTS} and {FIGURE}")
