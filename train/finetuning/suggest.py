@@ -88,35 +88,30 @@ def spread_out(score: np.ndarray, features: np.ndarray, covered: np.ndarray, n: 
     distance = np.ones(len(score))
     for known in unit_rows(covered):
         distance = np.minimum(distance, 1 - unit @ known)
-    by_score = np.argsort(-score, kind="stable")
-    open_ = np.zeros(len(score), bool)
-    offered = 0  # galaxies of by_score that have joined the shortlist (or were passed over as near copies)
-
-    def widen(count: int) -> int:
-        """Open the next `count` best scored that are not near copies; how far down by_score that reached."""
-        reached = offered
-        while count and reached < len(by_score):
-            candidate = by_score[reached]
-            reached += 1
-            if distance[candidate] >= 1 - NEAR_COPY:
-                open_[candidate] = True
-                count -= 1
-        return reached
-
-    offered = widen(SHORTLIST * n)
+    taken = np.zeros(len(score), bool)
+    shortlisted = best_scored(score, distance >= 1 - NEAR_COPY, SHORTLIST * n)
     picks: list[tuple[int, float]] = []
     while len(picks) < n:
-        worth = np.where(open_ & (distance >= 1 - NEAR_COPY), score * distance, -np.inf)
+        eligible = (distance >= 1 - NEAR_COPY) & ~taken
+        worth = np.where(shortlisted & eligible, score * distance, -np.inf)
         best = int(np.argmax(worth))
         if not np.isfinite(worth[best]):
-            if offered == len(by_score):
+            if not (eligible & ~shortlisted).any():
                 break
-            offered = widen(n - len(picks))
+            shortlisted |= best_scored(score, eligible & ~shortlisted, n - len(picks))
             continue
         picks.append((best, float(distance[best])))
-        open_[best] = False
+        taken[best] = True
         distance = np.minimum(distance, 1 - unit @ unit[best])
     return picks
+
+
+def best_scored(score: np.ndarray, among: np.ndarray, count: int) -> np.ndarray:
+    """A mask of the `count` best scored galaxies of the mask `among` (the first on ties)."""
+    candidates = np.flatnonzero(among)
+    chosen = np.zeros(len(score), bool)
+    chosen[candidates[np.argsort(-score[candidates], kind="stable")[:count]]] = True
+    return chosen
 
 
 @dataclass(frozen=True)
