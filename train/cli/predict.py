@@ -92,7 +92,7 @@ def predict_command(
     images = image_paths(list(paths))
     load_keras()
     from train.finetuning.calibration import check_coverage
-    from train.intervals.calibration import load_intervals, load_task_calibration, task_calibration_views
+    from train.intervals.calibration import load_intervals, task_calibrations
     from train.plots import plot_gallery
     from train.prediction.catalog import InputError, predict_catalog
 
@@ -100,7 +100,8 @@ def predict_command(
         calibrated = load_intervals(runs, int(tta))
         task = Run(runs[0]).task()
         kaggle = task.kind == "kaggle"  # a finetuned run is calibrated by `finetune` itself
-        tuned = None if kaggle or len(runs) > 1 else load_task_calibration(runs[0], int(tta))
+        tuned_at = {} if kaggle or len(runs) > 1 else task_calibrations(runs[0])  # a finetuned run, alone
+        tuned = tuned_at.get(int(tta))
     try:
         if calibrated is not None and coverage is not None:
             for calibration in (calibrated.fractions, *([calibrated.conditional] if given else [])):
@@ -111,8 +112,8 @@ def predict_command(
         if coverage is not None:
             raise click.BadParameter(str(error), param_hint="--coverage") from None
         click.echo(f"intervals unbounded at the default coverage: {error}", err=True)
-    views = [] if kaggle or tuned is not None or len(runs) > 1 else task_calibration_views(runs[0])
-    if views:
+    if tuned_at and tuned is None:
+        views = sorted(tuned_at)
         click.echo(
             f"no intervals: {runs[0]} is calibrated at {', '.join(map(str, views))} view(s), not {tta}; "
             f"--tta {views[-1]} gives them",

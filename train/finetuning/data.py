@@ -177,7 +177,8 @@ def held_out(labelled: Labelled, valid: float, seed: int) -> tuple[np.ndarray, n
 
 def calibration_rows(labelled: Labelled, held: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The held-out rows split in two, class by class for classification: those that stop training and choose
-    its best epoch, and those left to calibrate the run (train.finetuning.calibration), which nothing chose by."""
+    its best epoch, and those left to score and calibrate the run (train.finetuning.calibration), which nothing
+    chose by."""
     rng = np.random.default_rng(seed + 1)
     if labelled.task.classifies:
         column = np.array([labelled.values[i][0] for i in held])

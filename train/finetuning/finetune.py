@@ -3,11 +3,10 @@
 The trunk is the source model up to its pooled features (the input of its first dense layer), with its in-model
 augmentation; the new head (with_new_head) standardises its features, then dropout and one Dense layer whose
 units and activation the task sets (train.finetuning.tasks). `--unfreeze none` trains the head alone, the trunk
-frozen; `top`
-(the layers after the trunk's last pooling) and `all` first train the head alone for a third of the epochs or
-minutes, then continue with those layers unfrozen at `unfreeze_lr` (Zoobot's practice, Walmsley et al.: a few
-hundred labels are a good start, unfreezing pays above about a thousand), their batch normalisation frozen in
-every phase (set_trainable); `auto` (the default) unfreezes all and keeps whichever of the two models has the
+frozen; `top` (the layers after the trunk's last pooling) and `all` first train the head alone for a third of the
+epochs or minutes, then continue with those layers unfrozen at `unfreeze_lr` (Zoobot's practice, Walmsley et al.:
+a few hundred labels are a good start, unfreezing pays above about a thousand), their batch normalisation frozen
+in every phase (set_trainable); `auto` (the default) unfreezes all and keeps whichever of the two models has the
 lower held-out loss. Training goes through fit's callbacks and run-folder files. The held-out labels split in two:
 one half stops training and chooses the best epoch and `auto`'s model; the other half, which chose nothing, scores
 the run with `predict`'s views (beside the same head and trunk trained from scratch for the same time) and

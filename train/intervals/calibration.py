@@ -243,27 +243,23 @@ def load_intervals(runs: list[Path], tta: int) -> Intervals | None:
     return None if entry is None else Intervals.from_dict(entry)
 
 
-def task_calibration_key(tta: int) -> str:
-    """A finetuned run's entry in its calibration file: its predictions at `tta` views are what was calibrated."""
-    return f"task@{tta}"
+TASK = "task"  # a finetuned run's entries in its calibration file: "task@VIEWS"
+LEGACY_TASK_VIEWS = 16  # runs finetuned before the views were recorded kept theirs under "task", made at 16 views
 
 
 def store_task_calibration(run: Path, report: dict, tta: int) -> None:
-    write_json(Run(run).calibration, {task_calibration_key(tta): report})
+    """A finetuned run's calibration (train.finetuning.calibration) of its predictions at `tta` views."""
+    write_json(Run(run).calibration, {f"{TASK}@{tta}": report})
+
+
+def task_calibrations(run: Path) -> dict[int, dict]:
+    """A finetuned run's calibrations by the views they were made at (none for a run without)."""
+    store = Run(run).calibration
+    entries = json.loads(store.read_text()) if store.exists() else {}
+    found = {LEGACY_TASK_VIEWS: entries[TASK]} if TASK in entries else {}
+    return {**found, **{int(key.split("@")[1]): entry for key, entry in entries.items() if key.startswith(f"{TASK}@")}}
 
 
 def load_task_calibration(run: Path, tta: int) -> dict | None:
-    """A finetuned run's calibration (train.finetuning.calibration) at `tta` views, or None. Runs finetuned before
-    the views were recorded kept theirs under "task", made at 16 views."""
-    store = Run(run).calibration
-    if not store.exists():
-        return None
-    entries = json.loads(store.read_text())
-    return entries.get(task_calibration_key(tta), entries.get("task") if tta == 16 else None)
-
-
-def task_calibration_views(run: Path) -> list[int]:
-    """The views a finetuned run is calibrated at."""
-    store = Run(run).calibration
-    keys = json.loads(store.read_text()) if store.exists() else {}
-    return sorted(16 if key == "task" else int(key.split("@")[1]) for key in keys if key.split("@")[0] == "task")
+    """A finetuned run's calibration at `tta` views, or None."""
+    return task_calibrations(run).get(tta)
