@@ -10,7 +10,6 @@ docs/intervals.png (coverage against nominal) and docs/intervals_gallery.png (on
 widest intervals).
 """
 
-import json
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -119,7 +118,7 @@ def main() -> None:
         results["estimates"][estimate] = measured(members, cache, data, estimate)
     chosen = measured(runs[:1], cache, data, AUTO)
     results["auto"] = chosen
-    write_json(RESULTS, json.loads(json.dumps(results, default=str)))
+    write_json(RESULTS, results, default=str)
     fields = {k: v for k, v in chosen.items() if k not in ("estimate", "confidence_estimate", "cross_check")}
     report = CalibrationReport(**fields)
     plot_coverage(report, FIGURES / "intervals.png")

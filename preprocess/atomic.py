@@ -3,7 +3,7 @@
 import csv
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,10 +27,10 @@ def replacing(path: Path, suffix: str = ""):
         tmp.unlink(missing_ok=True)
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Write `data` as indented JSON, atomically."""
+def write_json(path: Path, data: dict, default: Callable | None = None) -> None:
+    """Write `data` as indented JSON, atomically (`default`: json.dumps's, for values JSON has no form for)."""
     with replacing(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=1) + "\n")
+        tmp.write_text(json.dumps(data, indent=1, default=default) + "\n")
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
