@@ -24,6 +24,7 @@ from train.intervals.conformal import (
     calibrate_column,
     conditional,
     reach,
+    reached,
 )
 from train.intervals.report import calibration_report
 from train.runs import Run
@@ -55,6 +56,38 @@ def test_coverage_is_at_least_nominal_at_every_level_and_in_every_bin_of_difficu
         for j in (0, 20, 36):
             tenths = np.array_split(np.argsort(difficulty[:, j]), 10)
             assert min(hits[part, j].mean() for part in tenths) >= level - 0.03, (level, j)
+
+
+@pytest.mark.filterwarnings("ignore:the no. of calibration examples is too small")
+def test_intervals_equal_an_independent_mondrian_normalised_conformal_regressor():
+    """crepes' ConformalRegressor (Bostrom et al.), given our difficulties as its sigmas, our bins as its Mondrian
+    categories and the same reached cells, must give the same intervals."""
+    crepes = pytest.importorskip("crepes")
+    predictions, labels, difficulty = heteroscedastic(2000, seed=4)
+    calibration = calibrate(predictions, labels, difficulty, "test")
+    new_predictions, _, new_difficulty = heteroscedastic(500, seed=5)
+    keep = reached(labels)
+    for level in (*LEVELS, 0.999):  # 0.999 is more than 2000 cells in 10 bins can give: [0, 1] in both
+        low, high = calibration.intervals(new_predictions, new_difficulty, level)
+        for j in (0, 20, 36):
+            column, cells = calibration.columns[j], keep[:, j]
+            regressor = crepes.ConformalRegressor().fit(
+                (labels - predictions)[cells, j],
+                sigmas=np.maximum(difficulty[cells, j], FLOOR),
+                bins=column.bin_of(difficulty[cells, j]),
+            )
+            # crepes truncates (1 - confidence)(n + 1) in floating point, one rank off where it is a whole number
+            # (39.99999999999999 for n = 199 at 0.8): a nudge of 1e-9 gives it the exact rank
+            theirs = regressor.predict_int(
+                new_predictions[:, j],
+                sigmas=np.maximum(new_difficulty[:, j], FLOOR),
+                bins=column.bin_of(new_difficulty[:, j]),
+                confidence=level - 1e-9,
+                y_min=0,
+                y_max=1,
+            )
+            np.testing.assert_allclose(low[:, j], theirs[:, 0], atol=1e-5)
+            np.testing.assert_allclose(high[:, j], theirs[:, 1], atol=1e-5)
 
 
 @pytest.mark.parametrize("tied", [0.0, 0.3, 0.55, 0.95])

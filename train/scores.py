@@ -1,6 +1,5 @@
-"""Every metric, in one place: Kaggle's (RMSE overall and per question, of predictions or of submission files,
-with the column means and the floor), and the ranking scores of a finetuned binary task (ROC AUC, average
-precision).
+"""Kaggle's metric: RMSE overall and per question, of predictions or of submission files, with the column means
+and the floor. (A finetuned task's scores are scikit-learn's, in train.finetuning.held_out.)
 
 No TensorFlow here: `python -m train score` only reads CSVs.
 """
@@ -62,27 +61,3 @@ def score_submissions(submissions: list[Path], solutions: Path) -> dict[str, Sco
     rows["floor"] = scores(read_aligned(expected, true_ids), truth)
     gap = rows["column means"].rmse - rows["floor"].rmse
     return {name: replace(row, gap_closed=(rows["column means"].rmse - row.rmse) / gap) for name, row in rows.items()}
-
-
-def roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
-    """The chance that a positive scores above a negative (ties count half): the area under the ROC curve."""
-    truth, score = np.asarray(truth, bool), np.asarray(score, np.float64)
-    ranks = np.empty(len(score))
-    order = np.argsort(score, kind="stable")
-    sorted_scores = score[order]
-    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
-    for start, count in zip(first, counts):
-        ranks[order[start : start + count]] = start + (count + 1) / 2.0  # average rank of ties
-    positives, negatives = truth.sum(), (~truth).sum()
-    return float((ranks[truth].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-def average_precision(truth: np.ndarray, score: np.ndarray) -> float:
-    """The precision at each score threshold, weighted by the recall it adds (tied scores are one threshold)."""
-    truth, score = np.asarray(truth, bool), np.asarray(score, np.float64)
-    order = np.argsort(-score, kind="stable")
-    truth, score = truth[order], score[order]
-    last = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]  # the last galaxy of each threshold
-    hits = np.cumsum(truth)[last]
-    precision, recall = hits / (last + 1), hits / truth.sum()
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))

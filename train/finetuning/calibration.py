@@ -8,6 +8,7 @@ of constant width per column, in the labels' units. No TensorFlow here.
 """
 
 import numpy as np
+from sklearn.metrics import log_loss
 
 from train.finetuning.tasks import Task
 from train.intervals.conformal import COVERAGE, CoverageError, fewest_cells, finite_quantile
@@ -25,10 +26,6 @@ def scaled(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     logits = np.log(np.clip(probabilities, 1e-12, 1)) / temperature
     logits -= logits.max(axis=1, keepdims=True)
     return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-
-
-def log_loss(probabilities: np.ndarray, truth: np.ndarray) -> float:
-    return float(-np.log(np.clip(probabilities[np.arange(len(truth)), truth], 1e-12, 1)).mean())
 
 
 def reliability(probabilities: np.ndarray, truth: np.ndarray) -> list[dict]:
@@ -53,7 +50,8 @@ def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray) -> 
 
 
 def fit_temperature(probabilities: np.ndarray, truth: np.ndarray) -> float:
-    return float(min(TEMPERATURES, key=lambda t: log_loss(scaled(probabilities, t), truth)))
+    classes = np.arange(probabilities.shape[1])  # every class, present in `truth` or not
+    return float(min(TEMPERATURES, key=lambda t: log_loss(truth, scaled(probabilities, t), labels=classes)))
 
 
 def choose_temperature(probabilities: np.ndarray, truth: np.ndarray, seed: int = 0) -> dict:

@@ -153,7 +153,10 @@ def read_labels(
 
 def held_out(labelled: Labelled, valid: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the training and the held-out rows: a share `valid` (or, above 1, a count) held out at random
-    (fixed by `seed`), class by class for classification so that every class is in both parts."""
+    (fixed by `seed`), class by class for classification so that every class is in both parts.
+
+    Not scikit-learn's stratified split: it rounds a rare class's share to none (2 rings in 100, 10% held out:
+    both rings train), and a held-out part without the rare class cannot be ranked."""
     rng = np.random.default_rng(seed)
     n = len(labelled.values)
     if labelled.task.classifies:
@@ -178,7 +181,7 @@ def held_out(labelled: Labelled, valid: float, seed: int) -> tuple[np.ndarray, n
 def calibration_rows(labelled: Labelled, held: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The held-out rows split in two, class by class for classification: those that stop training and choose
     its best epoch, and those left to score and calibrate the run (train.finetuning.calibration), which nothing
-    chose by."""
+    chose by. (scikit-learn's stratified split refuses a class with one held-out row; here it stops training.)"""
     rng = np.random.default_rng(seed + 1)
     if labelled.task.classifies:
         column = np.array([labelled.values[i][0] for i in held])

@@ -30,7 +30,8 @@ from train.config import PREDICT_BATCH, FinetuneConfig, FitConfig
 from train.finetuning.calibration import calibrate_task
 from train.finetuning.data import calibration_rows, held_out, read_labels
 from train.finetuning.head import compile_for, from_scratch, set_trainable, with_new_head
-from train.finetuning.tasks import Task, held_out_scores, reference_values, scaled_on
+from train.finetuning.held_out import held_out_scores, reference_values
+from train.finetuning.tasks import Task, scaled_on
 from train.fitting.callbacks import BestModel, callbacks
 from train.fitting.fit import epoch_progress
 from train.intervals.calibration import store_task_calibration

@@ -1,6 +1,6 @@
 """What a run predicts: Kaggle's 37 columns, or a question of the user's own (binary, multiclass, fraction,
 regression) from labels they made. Its columns, classes and scaling; turning labels into training targets and
-model outputs into the catalog's values, text and gallery; the scores of a held-out part. No TensorFlow."""
+model outputs into the catalog's values, text and gallery. No TensorFlow."""
 
 from dataclasses import asdict, dataclass, field, replace
 
@@ -8,7 +8,6 @@ import numpy as np
 
 from preprocess.schema import COLUMNS
 from train.prediction.morphology import GALLERY_CLASSES, describe
-from train.scores import average_precision, rmse, roc_auc
 
 CLASSES = ("binary", "multiclass")  # the kinds that classify
 KINDS = (*CLASSES, "fraction", "regression")
@@ -155,34 +154,3 @@ def class_order(text: str):
     """Numbers in numeric order, then texts alphabetically: for binary, the second class is the positive one
     (1 rather than 0, "yes" rather than "no" sorts last only by luck: pass 0/1 to be sure)."""
     return (0, float(text), "") if is_number(text) else (1, 0.0, text)
-
-
-def held_out_scores(task: Task, truth: np.ndarray, values: np.ndarray) -> dict[str, float]:
-    """Scores of predictions `values` (the catalog's) against the held-out targets `truth` (as `targets` gives)."""
-    if task.kind == "binary":
-        positive = truth[:, 0] > 0.5
-        return {
-            "accuracy": float(((values[:, 1] > 0.5) == positive).mean()),
-            "roc_auc": roc_auc(positive, values[:, 1]),
-            "average_precision": average_precision(positive, values[:, 1]),
-        }
-    if task.kind == "multiclass":
-        return {"accuracy": float((np.argmax(values, axis=1) == truth).mean())}
-    if task.kind == "regression":
-        truth = truth * np.array(task.std) + np.array(task.mean)
-    error = values - truth
-    return {
-        "rmse": rmse(values, truth),
-        "r2": float(1.0 - (error**2).sum() / ((truth - truth.mean(axis=0)) ** 2).sum()),
-    }
-
-
-def reference_values(task: Task, train_targets: np.ndarray, n: int) -> np.ndarray:
-    """What needs no image: the majority class (or the mean) of the training part, for n galaxies."""
-    if task.kind == "binary":
-        p = float(train_targets.mean() > 0.5)
-        return np.tile([1.0 - p, p], (n, 1))
-    if task.kind == "multiclass":
-        majority = np.bincount(train_targets, minlength=len(task.classes)).argmax()
-        return np.eye(len(task.classes))[np.full(n, majority)]
-    return task.values(np.tile(train_targets.mean(axis=0), (n, 1)))
