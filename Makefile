@@ -142,7 +142,7 @@ bench: install ## speed and memory benchmarks (bench/)
 	$(PY) -m bench
 
 bench-cpu: install ## training and 16-view prediction under each of TensorFlow's CPU settings; FLOP/s against peak
-	CPU_ROUNDS=$(CPU_ROUNDS) CPU_ROWS="$(CPU_ROWS)" $(PY) -m bench.cpu
+	$(PY) -m bench.cpu --rounds $(CPU_ROUNDS) --rows "$(CPU_ROWS)"
 
 bench-gpu: install ## training img/s of each model fed by ShardDataset vs batches already in GPU memory
 	$(PY) -m bench.gpu
@@ -154,14 +154,14 @@ pretrain: install ## the default trained an hour on 61,578 distinct synthetic ga
 	$(PY) -m bench.pretrain
 
 finetune-bench: install ## labels saved by finetuning make pretrain's trunk (100-3000 labels, labelling rounds, their ceiling; resumes)
-	FINETUNE_PART=labels $(PY) -m bench.finetune
-	FINETUNE_PART=rounds $(PY) -m bench.finetune
-	FINETUNE_PART=ceiling $(PY) -m bench.finetune
-	$(PY) -m bench.finetune_report
+	$(PY) -m bench.finetune --part labels
+	$(PY) -m bench.finetune --part rounds
+	$(PY) -m bench.finetune --part ceiling
+	$(PY) -m bench.finetune.report
 
 finetune-rates: install ## settings chosen on the choosing survey (seed 73): the unfrozen trunk's rate, the head's start
-	FINETUNE_PART=rates FINETUNE_SEED=73 FINETUNE_TRAIN=8000 $(PY) -m bench.finetune
-	FINETUNE_PART="head starts" FINETUNE_SEED=73 $(PY) -m bench.finetune
+	$(PY) -m bench.finetune --part rates --seed 73 --train 8000
+	$(PY) -m bench.finetune --part "head starts" --seed 73
 
 framing: install ## how real Kaggle/GZ2 cutouts (fetched from PyPI) and synthetic ones are framed and look: noise, grain, JPEG, features
 	$(PY) -m bench.framing
@@ -173,7 +173,7 @@ intervals-bench: install ## calibrated intervals on the quality set by each diff
 	$(PY) -m bench.intervals
 
 quality: install ## candidate recipes trained QUALITY_MINUTES each on the quality set (6,000 synthetic galaxies), scored against the floor
-	QUALITY_MINUTES=$(QUALITY_MINUTES) $(PY) -m bench.quality
+	$(PY) -m bench.quality --minutes $(QUALITY_MINUTES)
 
 clean: ## remove the cache, runs and synthetic data (keeps .venv)
 	rm -rf $(CACHE) runs data/synthetic

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from bench import measure
-from bench.data import grown_dataset
+from bench.data import GROWN_TEST, GROWN_TRAIN, grown_dataset
 from bench.measure import cpu_model
 from preprocess.atomic import write_json
 from preprocess.cache import Settings
@@ -15,7 +15,7 @@ from preprocess.pipeline import run
 
 WORK = Path(__file__).parent / "work"
 RESULTS = Path(__file__).parent / "results.json"
-BASE_TRAIN, BASE_TEST, COPIES = 1000, 250, 4
+COPIES = 4
 COMPRESSIONS = ("none", "lzf", "gzip")
 PREPROCESS_COPIES = 16  # 20,000 images: long enough that starting the worker processes is a small part
 
@@ -30,10 +30,10 @@ def main() -> None:
     WORK.mkdir(exist_ok=True)
     started = time.perf_counter()
     print("making the data (reused by later runs) ...", flush=True)
-    small = grown_dataset(WORK, BASE_TRAIN, BASE_TEST, copies=1)
-    large = grown_dataset(WORK, BASE_TRAIN, BASE_TEST, copies=COPIES)
-    largest = grown_dataset(WORK, BASE_TRAIN, BASE_TEST, copies=PREPROCESS_COPIES)
-    n_large = (BASE_TRAIN + BASE_TEST) * COPIES
+    small = grown_dataset(WORK, copies=1)
+    large = grown_dataset(WORK, copies=COPIES)
+    largest = grown_dataset(WORK, copies=PREPROCESS_COPIES)
+    n_large = (GROWN_TRAIN + GROWN_TEST) * COPIES
     small_cache, large_cache = WORK / "cache-small", WORK / "cache-large"
     run(small, small_cache, Settings(shard_size=256, valid=100), jobs=2, progress=False)
     run(large, large_cache, Settings(shard_size=1024, valid=500), jobs=2, progress=False)

@@ -10,9 +10,9 @@ in training against the CPU's peak and a large matrix product's, and where the d
 parts away one at a time. Saves bench/results_cpu.json.
 
 The project's default against the best row is also given round by round: each round's ratio of the two, the
-median over the rounds, so that a slow spell of a shared machine cancels out of it. CPU_ROWS (names separated by
-";") and CPU_ROUNDS measure only those rows, that many rounds, and skip the limit: e.g. the best row and the
-project's default, six rounds, for the verdict alone.
+median over the rounds, so that a slow spell of a shared machine cancels out of it. `--rows` (names separated by ";")
+and `--rounds` measure only those rows, that many rounds, and skip the limit: e.g. the best row and the project's
+default, six rounds, for the verdict alone.
 """
 
 import json
@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+import click
+
 import train  # noqa: F401  TensorFlow's start-up settings (train.startup), before anything imports it
 from bench.cpu_limit import limit, limit_table
 from bench.data import grown_dataset
@@ -35,7 +37,6 @@ from preprocess.pipeline import run
 
 WORK = Path(__file__).parent / "work"
 RESULTS = Path(__file__).parent / "results_cpu.json"
-ROUNDS = int(os.environ.get("CPU_ROUNDS", 3))
 EPOCHS = 3
 COPIES = 3  # the 1,000 + 250 synthetic galaxies, this many times: epochs of a few seconds
 # name -> (TensorFlow's variables, the project's settings applied: "allocator", "threads"). Every row but the last
@@ -144,11 +145,11 @@ def in_child(row: str, cache: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def settings_table(cache: Path, rows: list[str]) -> dict:
+def settings_table(cache: Path, rows: list[str], rounds: int) -> dict:
     runs: dict[str, list[dict]] = {row: [] for row in rows}
-    for round_ in range(ROUNDS):
+    for round_ in range(rounds):
         for row in rows if round_ % 2 == 0 else rows[::-1]:  # ABBA: a steady drift cancels out of the pairs
-            print(f"round {round_ + 1}/{ROUNDS}: {row} ...", flush=True)
+            print(f"round {round_ + 1}/{rounds}: {row} ...", flush=True)
             runs[row].append(in_child(row, cache))
     return {
         row: {
@@ -191,19 +192,26 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
+@click.command(help=__doc__)
+@click.option("--rounds", default=3, show_default=True, help="Rounds of every row.")
+@click.option("--rows", default="", help='Rows to measure, separated by ";" (default: all, and the limit).')
+def main(rounds: int, rows: str) -> None:
+    chosen = [row for row in rows.split(";") if row] or list(ROWS)
+    unknown = sorted(set(chosen) - set(ROWS))
+    if unknown:
+        raise click.BadParameter(f"no such row {unknown}; the rows are {list(ROWS)}", param_hint="--rows")
     WORK.mkdir(exist_ok=True)
-    data = grown_dataset(WORK, 1000, 250, copies=COPIES)
+    data = grown_dataset(WORK, copies=COPIES)
     cache = WORK / f"cache-cpu-{COPIES}"
     run(data, cache, Settings(shard_size=1024, valid=200), jobs=2, progress=False)
     flags = cpu_flags()
-    chosen = [row for row in os.environ.get("CPU_ROWS", "").split(";") if row] or list(ROWS)
-    unknown = set(chosen) - set(ROWS)
-    if unknown:
-        sys.exit(f"CPU_ROWS: no such row {sorted(unknown)}; the rows are {list(ROWS)}")
-    results = {"cpu": cpu_model(), "machine": platform.machine(), "flags": flags, "rounds": ROUNDS}
-    results["rows"] = settings_table(cache, chosen)
+    results = {"cpu": cpu_model(), "machine": platform.machine(), "flags": flags, "rounds": rounds}
+    results["rows"] = settings_table(cache, chosen, rounds)
     results["limit"] = limit(cache, peak_flops(flags)) if chosen == list(ROWS) else None
     write_json(RESULTS, results)
     print(table(results))
     print(f"saved {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

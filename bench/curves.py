@@ -1,10 +1,11 @@
 """`make learning-curves`: where the rest of the gap is: in minutes of training, or in galaxies to train on.
 
-One synthetic set of 24,000 training and 1,000 test galaxies (seed 71, 500 validating); the smaller training sets
-are subsets of its training rows, with the same validation and test galaxies (a subset keeps the 500 validation
-rows, which have the smallest hashes of all rows, so they validate it too). The default recipe trained for 2.5,
-5, 10, 20 and 40 minutes on 6,000 galaxies, and for 20 minutes on 1,500, 6,000 and 24,000; each submitted with
-16 views and scored against the floor. Saves bench/curves.json and docs/learning_curves.png, prints a table.
+One synthetic set of 24,000 training galaxies and the quality set's 1,000 test (its seed, 71; 500 validating); the
+smaller training sets are subsets of its training rows, with the same validation and test galaxies (a subset keeps
+the 500 validation rows, which have the smallest hashes of all rows, so they validate it too). The default recipe
+trained for 2.5, 5, 10, 20 and 40 minutes on 6,000 galaxies, and for 20 minutes on 1,500, 6,000 and 24,000; each
+submitted with 16 views and scored against the floor. Saves bench/curves.json and docs/learning_curves.png, prints
+a table.
 """
 
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.data import preprocessed
+from bench.data import QUALITY_SEED, QUALITY_TEST, QUALITY_TRAIN, QUALITY_VALID, preprocessed, synthetic
 from bench.measure import cpu_model
 from bench.runs import submitted
 from preprocess import kaggle
@@ -21,13 +22,13 @@ from preprocess.atomic import write_json
 from preprocess.cache import Cache
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.splits import held_out_ids
-from synth.dataset import LABEL_DECIMALS, write_dataset
+from synth.dataset import LABEL_DECIMALS
 
 ROOT = Path(__file__).parent
 WORK, RESULTS, FIGURE = ROOT / "work" / "curves", ROOT / "curves.json", ROOT.parent / "docs" / "learning_curves.png"
-TRAIN, TEST, SEED, VALID = 24_000, 1_000, 71, 500
-MINUTES = (2.5, 5, 10, 20, 40)  # at 6,000 galaxies
-GALAXIES = (1_500, 6_000, 24_000)  # at 20 minutes
+TRAIN = 24_000  # of the quality set's seed; its test and validation galaxies
+MINUTES = (2.5, 5, 10, 20, 40)  # at the quality set's 6,000 galaxies
+GALAXIES = (1_500, QUALITY_TRAIN, TRAIN)  # at 20 minutes
 
 
 def subset(full: Path, n: int) -> Path:
@@ -39,8 +40,8 @@ def subset(full: Path, n: int) -> Path:
     if (out / kaggle.SOLUTIONS).exists():
         return out
     ids, labels = read_solutions(full / kaggle.SOLUTIONS)
-    valid = set(held_out_ids(ids, VALID, 0, 0)[0].tolist())
-    keep = np.isin(ids, list(valid)) | (np.cumsum(~np.isin(ids, list(valid))) <= n - VALID)
+    valid = set(held_out_ids(ids, QUALITY_VALID, 0, 0)[0].tolist())
+    keep = np.isin(ids, list(valid)) | (np.cumsum(~np.isin(ids, list(valid))) <= n - QUALITY_VALID)
     for folder in (kaggle.TRAIN_IMAGES, kaggle.TEST_IMAGES):
         (out / folder).mkdir(parents=True, exist_ok=True)
     for galaxy_id in ids[keep]:
@@ -57,7 +58,7 @@ def subset(full: Path, n: int) -> Path:
 
 
 def cache_of(data: Path) -> Cache:
-    return preprocessed(data, WORK / f"cache-{data.name}", VALID)
+    return preprocessed(data, WORK / f"cache-{data.name}", QUALITY_VALID)
 
 
 def measured(data: Path, cache: Cache, minutes: float) -> dict:
@@ -83,11 +84,9 @@ def measured(data: Path, cache: Cache, minutes: float) -> dict:
 
 
 def main() -> None:
-    full = WORK / "data-24000"
-    if not (full / kaggle.TEST_EXPECTED).exists():
-        write_dataset(full, TRAIN, TEST, seed=SEED, jobs=os.cpu_count() or 1)
+    full = synthetic(WORK / "data-24000", TRAIN, QUALITY_TEST, QUALITY_SEED)
     results = {"cpu": cpu_model(), "cores": os.cpu_count(), "minutes": [], "galaxies": []}
-    six = subset(full, 6_000)
+    six = subset(full, QUALITY_TRAIN)
     for minutes in MINUTES:
         results["minutes"].append(measured(six, cache_of(six), minutes))
         write_json(RESULTS, results)

@@ -18,6 +18,7 @@ import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+import click
 import numpy as np
 from PIL import Image
 
@@ -228,8 +229,10 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def main(paths: list[str]) -> None:
-    images = [Path(p) for p in paths] or real_images()
+@click.command(help=__doc__)
+@click.argument("images", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def main(images: tuple[Path, ...]) -> None:
+    images = list(images) or real_images()
     real = [measure(Image.open(path)) for path in images]
     synthetic = [measure(image) for image in synthetic_images(SYNTHETIC)]
     results = {
@@ -247,4 +250,4 @@ def main(paths: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

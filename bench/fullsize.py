@@ -15,12 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+from bench.data import grow, synthetic
 from bench.measure import cpu_model
 from preprocess import kaggle
 from preprocess.atomic import write_json
 from preprocess.cache import Cache
 from preprocess.labels import read_solutions
-from synth.dataset import grow, write_dataset
 from train.runs import Run
 
 ROOT = Path(__file__).parent
@@ -55,10 +55,7 @@ def step(name: str, *args: str) -> dict:
 def data_set() -> Path:
     data = WORK / "data"
     if not (data / kaggle.ZEROS).exists():
-        base = WORK / "base"
-        if not (base / kaggle.TEST_EXPECTED).exists():
-            write_dataset(base, BASE, BASE, seed=0, jobs=os.cpu_count() or 1)
-        grow(base, data, KAGGLE_TRAIN, KAGGLE_TEST)
+        grow(synthetic(WORK / "base", BASE, BASE, seed=0), data, KAGGLE_TRAIN, KAGGLE_TEST)
     return data
 
 

@@ -1,13 +1,13 @@
 """`make bench-gpu`: does the loader keep an accelerator busy? Training img/s of each model fed by ShardDataset
 through `model.fit` (Keras's shuffled batch order), against the same batches already in device memory
 (`train_on_batch` on device tensors: no loader at all). Runs on whatever device TensorFlow finds; on a CPU it
-measures the CPU. `python -m bench.gpu --help`.
+measures the CPU.
 """
 
-import argparse
 import time
 from pathlib import Path
 
+import click
 import keras
 import numpy as np
 import tensorflow as tf
@@ -53,7 +53,7 @@ def fed_rate(model: keras.Model, dataset: ShardDataset, epochs: int) -> float:
 
 
 def measure(models: list[str], batch: int, epochs: int, copies: int, precision: str) -> dict:
-    data = grown_dataset(WORK, 1000, 250, copies=copies)
+    data = grown_dataset(WORK, copies=copies)
     cache = WORK / f"cache-gpu-{copies}"
     run(data, cache, Settings(shard_size=1024, valid=250), jobs=2, progress=False)
     keras.mixed_precision.set_global_policy("mixed_float16" if precision == "mixed" else "float32")
@@ -77,16 +77,22 @@ def measure(models: list[str], batch: int, epochs: int, copies: int, precision: 
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["compact", "centre", "viewpoints"], choices=list(FEATURES))
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--copies", type=int, default=4, help="the 1,000+250 synthetic galaxies, this many times")
-    parser.add_argument("--precision", choices=("float32", "mixed"), default="float32")
-    args = parser.parse_args()
+@click.command(help=__doc__)
+@click.option(
+    "--models",
+    multiple=True,
+    default=("compact", "centre", "viewpoints"),
+    show_default=True,
+    type=click.Choice(list(FEATURES)),
+    help="A model to measure (again for more).",
+)
+@click.option("--batch", default=64, show_default=True, help="Images per batch.")
+@click.option("--epochs", default=2, show_default=True, help="Timed epochs, after one to warm up.")
+@click.option("--copies", default=4, show_default=True, help="The 1,000+250 synthetic galaxies, this many times.")
+@click.option("--precision", type=click.Choice(["float32", "mixed"]), default="float32", show_default=True)
+def main(models: tuple[str, ...], batch: int, epochs: int, copies: int, precision: str) -> None:
     print(f"device: {device()}", flush=True)
-    results = measure(args.models, args.batch, args.epochs, args.copies, args.precision)
+    results = measure(list(models), batch, epochs, copies, precision)
     write_json(RESULTS, results)
     print(f"saved {RESULTS}")
 

@@ -1,8 +1,8 @@
 """`make intervals-bench`: how well the calibrated intervals keep their promise, by difficulty estimate.
 
 The quality set (6,000 training galaxies of seed 71, 1,000 test) preprocessed with 500 validation and 1,000
-calibration galaxies; the default recipe trained INTERVALS_MINUTES (20) with seed 1 (and seed 2 for the ensemble
-estimate when INTERVALS_RUNS=2); each estimate calibrated on the calibration split at 16 views, its intervals
+calibration galaxies; the default recipe trained `--minutes` (20) with seed 1 (and seeds 2, ... for the ensemble
+estimate with `--runs 2` or more); each estimate calibrated on the calibration split at 16 views, its intervals
 written by `submit --intervals` and scored by `score`'s report against the votes and the expected fractions.
 `auto`'s choice (made on halves of the calibration split, never on the test set) is stored with the run last.
 Trained runs are reused, so a stopped benchmark resumes. Prints a table, saves bench/intervals.json,
@@ -10,42 +10,29 @@ docs/intervals.png (coverage against nominal) and docs/intervals_gallery.png (on
 widest intervals).
 """
 
-import os
 from dataclasses import asdict
 from pathlib import Path
 
+import click
 import numpy as np
 
 from bench.cpu import cpu_flags
+from bench.data import QUALITY_WORK, quality_set
 from bench.measure import cpu_model
 from bench.runs import finished_with
 from preprocess import kaggle
 from preprocess.atomic import write_json
-from preprocess.cache import Cache, CacheError, Settings
-from preprocess.pipeline import run
+from preprocess.cache import Cache
 from preprocess.schema import COLUMNS
-from synth.dataset import write_dataset
 from train.backend import load_keras
 from train.config import configure
 from train.intervals.conformal import AUTO, COVERAGE, LEVELS
 
 ROOT = Path(__file__).parent
-WORK, RESULTS = ROOT / "work" / "quality", ROOT / "intervals.json"
+WORK, RESULTS = QUALITY_WORK, ROOT / "intervals.json"
 FIGURES = ROOT.parent / "docs"
-TRAIN, TEST, SEED, VALID, CALIBRATE = 6_000, 1_000, 71, 500, 1_000
+CALIBRATE = 1_000  # galaxies of the quality set held back to calibrate
 GALLERY_COLUMN, GALLERY_EACH = "Class1.1", 5
-
-
-def data_and_cache() -> tuple[Path, Cache]:
-    data = WORK / f"data-{TRAIN}-{TEST}-{SEED}"
-    if not (data / kaggle.TEST_EXPECTED).exists():
-        write_dataset(data, TRAIN, TEST, seed=SEED, jobs=os.cpu_count() or 1)
-    folder = WORK / f"cache-{TRAIN}-{TEST}-{SEED}-calibrate-{CALIBRATE}"
-    try:
-        return data, Cache.open(folder)
-    except CacheError:
-        run(data, folder, Settings(valid=VALID, calibrate=CALIBRATE), jobs=os.cpu_count() or 1)
-        return data, Cache.open(folder)
 
 
 def trained(cache: Cache, seed: int, minutes: float) -> Path:
@@ -103,15 +90,19 @@ def gallery(cache: Cache, intervals: Path, submission: Path, data: Path) -> Path
     return plot_gallery(rows, images, FIGURES / "intervals_gallery.png")
 
 
-def main() -> None:
+@click.command(help=__doc__)
+@click.option("--minutes", default=20.0, show_default=True, help="Minutes of training per run.")
+@click.option(
+    "--runs", "n_runs", default=1, show_default=True, help="Runs (seeds 1, 2, ...): 2 or more add the ensemble."
+)
+def main(minutes: float, n_runs: int) -> None:
     load_keras()
     from train.intervals.conformal import ESTIMATES
     from train.intervals.report import CalibrationReport
     from train.plots import plot_coverage
 
-    minutes = float(os.environ.get("INTERVALS_MINUTES", 20))
-    data, cache = data_and_cache()
-    runs = [trained(cache, seed, minutes) for seed in range(1, int(os.environ.get("INTERVALS_RUNS", 1)) + 1)]
+    data, cache = quality_set(calibrate=CALIBRATE)
+    runs = [trained(cache, seed, minutes) for seed in range(1, n_runs + 1)]
     results = {"cpu": cpu_model(), "cpu_flags": cpu_flags(), "minutes": minutes, "runs": len(runs), "estimates": {}}
     for estimate in [name for name in ESTIMATES if name != "ensemble" or len(runs) > 1]:
         members = runs if estimate == "ensemble" else runs[:1]

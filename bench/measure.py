@@ -1,6 +1,5 @@
 """One function per benchmark; each returns plain numbers (rates in items per second)."""
 
-import os
 import platform
 import shutil
 import time
@@ -14,11 +13,6 @@ from preprocess import kaggle
 from preprocess.cache import Cache, Settings
 from preprocess.images import load_galaxy
 from preprocess.pipeline import run
-
-
-def setting(name: str, default: float) -> float:
-    """A benchmark's setting from the environment (e.g. QUALITY_MINUTES), or its default."""
-    return float(os.environ.get(name, default))
 
 
 def cpu_model() -> str:

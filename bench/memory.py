@@ -1,16 +1,19 @@
 """Peak resident memory of one training epoch streamed from a cache: `python -m bench.memory CACHE`."""
 
 import resource
-import sys
 from pathlib import Path
 
+import click
 import keras
 
 from train.fitting.dataset import ShardDataset
 from train.model.models import build_model
 
 
+@click.command(help=__doc__)
+@click.argument("cache", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def main(cache: Path) -> None:
+    keras.utils.set_random_seed(0)
     dataset = ShardDataset(cache, "train", batch_size=64, shuffle=True)
     model = build_model("compact", "tree", dataset.cache.image_shape)
     model.compile(optimizer="adam", loss="mse")
@@ -20,5 +23,4 @@ def main(cache: Path) -> None:
 
 
 if __name__ == "__main__":
-    keras.utils.set_random_seed(0)
-    main(Path(sys.argv[1]))
+    main()

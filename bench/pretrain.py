@@ -1,20 +1,18 @@
 """`make pretrain`: a trunk worth finetuning, trained on as many galaxies as Kaggle gives.
 
-The default recipe trained PRETRAIN_MINUTES (60) on PRETRAIN_TRAIN (61,578, Kaggle's count) distinct synthetic
-training galaxies of seed PRETRAIN_SEED (72), 4,000 of them validating; 1,000 test galaxies. Each step is made
+The default recipe trained `--minutes` (60) on `--train` (61,578, Kaggle's count) distinct synthetic training
+galaxies of `--seed` (72), 4,000 of them validating; 1,000 test galaxies. Each step is made
 once and kept: rerun after an interruption and training resumes from its last finished epoch (fit's backup).
-Prints the epochs and seconds per epoch. `FINETUNE_SOURCE=bench/work/pretrain/run make finetune-bench` finetunes
-from it.
+Prints the epochs and seconds per epoch. `make finetune-bench` finetunes from it.
 """
 
-import os
 from pathlib import Path
 
-from bench.data import preprocessed
-from bench.measure import cpu_model, setting
+import click
+
+from bench.data import preprocessed, synthetic
+from bench.measure import cpu_model
 from bench.runs import finished_with
-from preprocess import kaggle
-from synth.dataset import write_dataset
 from train.backend import load_keras
 from train.config import configure
 from train.runs import Run, RunError
@@ -23,12 +21,12 @@ WORK = Path(__file__).parent / "work" / "pretrain"
 TEST = 1_000
 
 
-def main() -> None:
-    n, seed = int(setting("PRETRAIN_TRAIN", 61_578)), int(setting("PRETRAIN_SEED", 72))
-    minutes = setting("PRETRAIN_MINUTES", 60)
-    data = WORK / f"data-{n}-{TEST}-{seed}"
-    if not (data / kaggle.SOLUTIONS).exists():
-        write_dataset(data, n, TEST, seed=seed, jobs=os.cpu_count() or 1)
+@click.command(help=__doc__)
+@click.option("--train", "n", default=61_578, show_default=True, help="Training galaxies (Kaggle's count).")
+@click.option("--seed", default=72, show_default=True, help="The synthetic set's seed.")
+@click.option("--minutes", default=60.0, show_default=True, help="Minutes of training.")
+def main(n: int, seed: int, minutes: float) -> None:
+    data = synthetic(WORK / f"data-{n}-{TEST}-{seed}", n, TEST, seed)
     cache = preprocessed(data, WORK / f"cache-{n}-{TEST}-{seed}", min(4_000, n // 10))
     load_keras()
     from train.fitting.fit import fit

@@ -1,8 +1,8 @@
 """`make quality`: candidate recipes trained for the same wall-clock budget, scored against the floor.
 
-One synthetic set (QUALITY_TRAIN training and QUALITY_TEST test galaxies, seed QUALITY_SEED: by default the
-README's quality set, 6,000 and 1,000 of seed 71, 500 of them validating); each
-candidate trains for QUALITY_MINUTES (seed 1, as the README's other runs of the default), submits with the
+One synthetic set (by default the quality set of bench.data: 6,000 training galaxies, 500 of them validating,
+and 1,000 test, of seed 71; `--train`, `--test`, `--seed` for another); each candidate trains for `--minutes`
+(seed 1, as the other benchmarks' runs of the default), submits with the
 default test-time augmentation and is scored: RMSE, RMSE per question, and the share of the gap between the
 column means and the floor that it closes. A candidate already trained with the same settings on the same cache
 is reused, so a stopped run resumes with the next candidate. Prints a table, saves bench/quality.json and
@@ -13,21 +13,23 @@ import os
 import re
 from pathlib import Path
 
-from bench.data import preprocessed
-from bench.measure import cpu_model, setting
+import click
+import matplotlib.pyplot as plt
+import numpy as np
+
+from bench.data import QUALITY_SEED, QUALITY_TEST, QUALITY_TRAIN, QUALITY_WORK, quality_set
+from bench.measure import cpu_model
 from bench.runs import submitted
 from preprocess import kaggle
 from preprocess.atomic import write_json
-from preprocess.cache import Cache
-from synth.dataset import write_dataset
 from train.config import configure
-from train.plots import plot_budget_curves
+from train.plots import save_figure
 from train.prediction.tta import DEFAULT_TTA
-from train.runs import Run
+from train.runs import Run, history_rows
 from train.scores import score_submissions
 
 ROOT = Path(__file__).parent
-WORK, RESULTS, FIGURE = ROOT / "work" / "quality", ROOT / "quality.json", ROOT.parent / "docs" / "quality.png"
+WORK, RESULTS, FIGURE = QUALITY_WORK, ROOT / "quality.json", ROOT.parent / "docs" / "quality.png"
 CANDIDATES = {  # name -> recipe and overrides
     "default": {"recipe": "default"},
     "default, zoom 1.3": {"recipe": "default", "zoom": 1.3},
@@ -37,18 +39,13 @@ CANDIDATES = {  # name -> recipe and overrides
 }
 
 
-def data_set(n_train: int, n_test: int, seed: int) -> tuple[Path, Cache]:
-    """The synthetic set and its cache, made once and reused by later runs."""
-    data, cache = WORK / f"data-{n_train}-{n_test}-{seed}", WORK / f"cache-{n_train}-{n_test}-{seed}"
-    if not (data / kaggle.TEST_EXPECTED).exists():
-        write_dataset(data, n_train, n_test, seed=seed, jobs=os.cpu_count() or 1)
-    return data, preprocessed(data, cache, max(500, n_train // 20))
-
-
-def main() -> None:
-    minutes = setting("QUALITY_MINUTES", 20)
-    n_train, n_test = int(setting("QUALITY_TRAIN", 6_000)), int(setting("QUALITY_TEST", 1_000))
-    data, cache = data_set(n_train, n_test, int(setting("QUALITY_SEED", 71)))
+@click.command(help=__doc__)
+@click.option("--minutes", default=20.0, show_default=True, help="Minutes of training per candidate.")
+@click.option("--train", "n_train", default=QUALITY_TRAIN, show_default=True, help="Training galaxies.")
+@click.option("--test", "n_test", default=QUALITY_TEST, show_default=True, help="Test galaxies.")
+@click.option("--seed", default=QUALITY_SEED, show_default=True, help="The synthetic set's seed.")
+def main(minutes: float, n_train: int, n_test: int, seed: int) -> None:
+    data, cache = quality_set(n_train, n_test, seed)
     submissions, histories = {}, {}
     for name, overrides in CANDIDATES.items():
         folder = WORK / "runs" / re.sub(r"[^a-z]+", "-", name.lower()).strip("-")
@@ -80,6 +77,19 @@ def write_results(
     plot_budget_curves(histories, FIGURE)
     print(table(results))
     print(f"saved {RESULTS} and {FIGURE}")
+
+
+def plot_budget_curves(histories: dict[str, Path], out: Path) -> Path:
+    """Validation RMSE against minutes of training (cumulative epoch seconds), one line per run."""
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for name, history_csv in histories.items():
+        rows = history_rows(history_csv)
+        minutes = np.cumsum([float(r["seconds"]) for r in rows]) / 60.0
+        axis.plot(minutes, [float(r["val_rmse"]) for r in rows], marker="o", ms=2, label=name)
+    axis.set(xlabel="minutes of training", ylabel="validation RMSE", title="validation RMSE at equal wall time")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return save_figure(figure, out)
 
 
 def table(results: dict) -> str:

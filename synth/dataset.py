@@ -6,7 +6,6 @@ is byte-identical whatever the number of jobs.
 """
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -18,7 +17,7 @@ from tqdm import tqdm
 
 from preprocess import kaggle
 from preprocess.atomic import replacing
-from preprocess.labels import read_solutions, write_solutions
+from preprocess.labels import write_solutions
 from preprocess.schema import N_COLUMNS
 from preprocess.sheet import contact_sheet
 from synth.cutout import render
@@ -131,34 +130,3 @@ def preview(out: str | Path, seed: int, n: int = 64) -> Path:
         images.append(image[quarter:-quarter, quarter:-quarter])
         captions.append(describe(g))
     return contact_sheet(images, captions, out)
-
-
-def replicate(src: str | Path, dst: str | Path, copies: int) -> Path:
-    """A larger set made cheaply from `src`: each galaxy `copies` times (see `grow`)."""
-    n_train, n_test = (len(read_solutions(Path(src) / name)[0]) for name in (kaggle.SOLUTIONS, kaggle.ZEROS))
-    return grow(src, dst, n_train * copies, n_test * copies)
-
-
-def grow(src: str | Path, dst: str | Path, n_train: int, n_test: int) -> Path:
-    """A set of exactly n_train training and n_test test galaxies made from `src`'s with hard links: each split's
-    galaxies again and again under IDs g + k * 1,000,000 (copy 0 keeps the original IDs). Used to grow benchmark
-    and test sets without drawing new galaxies."""
-    src, dst = Path(src), Path(dst)
-    for folder in (kaggle.TRAIN_IMAGES, kaggle.TEST_IMAGES):
-        (dst / folder).mkdir(parents=True, exist_ok=True)
-    tables = [
-        (kaggle.SOLUTIONS, kaggle.TRAIN_IMAGES, n_train),
-        (kaggle.TEST_SOLUTIONS, kaggle.TEST_IMAGES, n_test),
-        (kaggle.ZEROS, None, n_test),
-    ]
-    if (src / kaggle.TEST_EXPECTED).exists():
-        tables.append((kaggle.TEST_EXPECTED, None, n_test))
-    for csv_name, folder, count in tables:
-        ids, labels = read_solutions(src / csv_name)
-        copies = -(-count // len(ids))
-        grown_ids = np.concatenate([ids + k * 1_000_000 for k in range(copies)])[:count]
-        if folder:
-            for galaxy_id, source_id in zip(grown_ids, np.tile(ids, copies)):
-                os.link(kaggle.image_path(src, folder, source_id), kaggle.image_path(dst, folder, galaxy_id))
-        write_solutions(dst / csv_name, grown_ids, np.tile(labels, (copies, 1))[:count], decimals=LABEL_DECIMALS)
-    return dst

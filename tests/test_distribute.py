@@ -8,9 +8,9 @@ import sys
 
 from click.testing import CliRunner
 
+from bench.data import replicate
 from preprocess.cache import Settings
 from preprocess.pipeline import run
-from synth.dataset import replicate
 from tests.helpers import free_port
 from train.cli import main
 from train.runs import Run

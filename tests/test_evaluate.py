@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from bench.data import replicate
 from preprocess.cache import Cache
 from preprocess.kaggle import SOLUTIONS, TEST_EXPECTED, TEST_SOLUTIONS, ZEROS
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.pipeline import run
-from synth.dataset import replicate
 from tests.conftest import SMALL
 from train.cli import main
 from train.config import FitConfig

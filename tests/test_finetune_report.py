@@ -1,6 +1,6 @@
 """The finetuning benchmark's label-efficiency multiplier, on hand-made scores."""
 
-from bench.finetune_report import machines, multiplier
+from bench.finetune.report import machines, multiplier
 
 
 def cell(finetuned: float | None, scratch: float, metric: str) -> list[dict]:

@@ -1,13 +1,17 @@
 """One owner for each fact: a run folder's file names live in train/runs.py, the command line's defaults and help
-values come from the configs and recipes, and every choice it offers is one that something builds."""
+values come from the configs and recipes, every choice it offers is one that something builds, and the benchmarks
+share one quality set and take their settings as options."""
 
 import importlib
 import re
+import tokenize
 from dataclasses import dataclass, replace
 
 import pytest
 from click.testing import CliRunner
 
+import bench.data
+import bench.quality
 import preprocess.cache
 import preprocess.cli
 import train.cli.calibrate
@@ -149,3 +153,51 @@ def test_every_choice_the_command_line_offers_is_one_that_something_builds():
     assert set(config.PRECISIONS) == set(fit.POLICIES)
     assert set(config.STRATEGIES) == {"none", *distribute.STRATEGIES}
     assert {recipe.optimizer for recipe in config.RECIPES.values()} <= set(fit.OPTIMIZERS)
+
+
+BENCH = ROOT / "bench"
+
+
+def numbers_in_code(path) -> list[tuple[str, int]]:
+    """The number literals of a module's code (not of its strings or comments), with their lines."""
+    with path.open("rb") as source:
+        tokens = tokenize.tokenize(source.readline)
+        return [(t.string.replace("_", ""), t.start[0]) for t in tokens if t.type == tokenize.NUMBER]
+
+
+def test_the_quality_set_is_spelled_in_bench_data_alone():
+    quality = {str(bench.data.QUALITY_TRAIN), str(bench.data.QUALITY_SEED)}
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted(BENCH.rglob("*.py"))
+        if path != BENCH / "data.py"
+        for number, line in numbers_in_code(path)
+        if number in quality
+    ]
+    assert not found, found
+
+
+def test_make_quality_s_defaults_are_the_quality_set(monkeypatch):
+    monkeypatch.setattr(bench.data, "QUALITY_SEED", 13)
+    monkeypatch.setattr(bench.data, "QUALITY_TRAIN", 1234)
+    try:
+        importlib.reload(bench.quality)
+        rendered = CliRunner().invoke(bench.quality.main, ["--help"], terminal_width=400)
+        assert rendered.exit_code == 0, rendered.output
+        text = " ".join(rendered.output.split())
+        assert re.search(r"--seed .*?\[default: 13\]", text) and re.search(r"--train .*?\[default: 1234\]", text)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(bench.quality)
+
+
+def test_benchmarks_take_their_settings_as_options_not_from_the_environment():
+    """Click options, as every command: the environment holds only TensorFlow's and the start-up's variables."""
+    startup = ("TF_", "ONEDNN_", "MALLOC_", "GALAXY_ZOO_")
+    found = []
+    for path in sorted(BENCH.rglob("*.py")):
+        text = path.read_text()
+        names = re.findall(r"os\.environ(?:\.get\(|\[)\s*[\"']([A-Za-z0-9_]+)", text)
+        found += [f"{path.relative_to(ROOT)}: {name}" for name in names if not name.startswith(startup)]
+        found += [f"{path.relative_to(ROOT)}: argparse"] if "argparse" in text else []
+    assert not found, found

@@ -8,11 +8,11 @@ import time
 import numpy as np
 import pytest
 
+from bench.data import replicate
 from preprocess.cache import Settings
 from preprocess.kaggle import SOLUTIONS, TEST_SOLUTIONS, TRAIN_IMAGES
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.pipeline import run
-from synth.dataset import replicate
 from tests.conftest import SMALL
 from tests.helpers import assert_same_shards, paused_command, python_module, read_manifest, shard_contents
 

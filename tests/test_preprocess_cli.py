@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 import preprocess.atomic
 import preprocess.pipeline
+from bench.data import replicate
 from preprocess.cache import Cache, rejects_path
 from preprocess.cli import main
 from preprocess.cli_support import os_failure
@@ -18,7 +19,6 @@ from preprocess.kaggle import SOLUTIONS, TEST_IMAGES, TRAIN_IMAGES, ZEROS
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.lock import shared
 from preprocess.pipeline import run
-from synth.dataset import replicate
 from tests.conftest import SMALL
 from tests.helpers import assert_same_shards, assert_usage_error, disk_full, read_manifest, shard_contents
 from train.config import FitConfig

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from bench.data import replicate
 from preprocess import labels
 from preprocess.cache import Cache
 from preprocess.kaggle import TEST_IMAGES, TEST_SOLUTIONS, ZEROS
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.pipeline import run
 from preprocess.schema import HEADER, hierarchy_errors
-from synth.dataset import replicate
 from tests.conftest import SMALL
 from tests.helpers import paused_command
 from train.cli import main

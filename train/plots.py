@@ -62,19 +62,6 @@ def plot_report(report, truth, predictions, columns: dict[str, int], out: Path) 
     return save_figure(figure, out)
 
 
-def plot_budget_curves(histories: dict[str, Path], out: Path) -> Path:
-    """Validation RMSE against minutes of training (cumulative epoch seconds), one line per run."""
-    figure, axis = plt.subplots(figsize=(7, 4))
-    for name, history_csv in histories.items():
-        rows = history_rows(history_csv)
-        minutes = np.cumsum([float(r["seconds"]) for r in rows]) / 60.0
-        axis.plot(minutes, [float(r["val_rmse"]) for r in rows], marker="o", ms=2, label=name)
-    axis.set(xlabel="minutes of training", ylabel="validation RMSE", title="validation RMSE at equal wall time")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
-    return save_figure(figure, out)
-
-
 def plot_gallery(best: dict[str, list[tuple[float, str, str]]], images: dict[str, np.ndarray], out: Path) -> Path:
     """One row per morphology class: the galaxies the model is most sure of, captioned with their description
     and their share of the votes for the class."""

@@ -1,7 +1,7 @@
 """`make finetune-rates`: the unfrozen trunk's rate, with and without a lower rate per block
 (train.finetuning.block_rates), chosen on the choosing survey (seed 73) and never on the reporting one. One draw at
 300 labels per question; the trunk unfrozen whole (`--unfreeze all`) so that every variant is the unfrozen model,
-beside the head alone. The chosen rate goes into bench.finetune.CHOSEN. Part `head starts` (on the survey of
+beside the head alone. The chosen rate goes into bench.finetune.cells.CHOSEN. Part `head starts` (on the survey of
 24,000): how the head's weights start (train.finetuning.head.HEAD_INIT), the bar length's head alone at 100 and 300
 labels, 3 draws, from zeros or from Glorot's random weights."""
 
@@ -10,8 +10,8 @@ from dataclasses import replace
 import numpy as np
 
 import train.finetuning.head
-from bench.finetune import CHOSEN, DRAWS, METHODS, brief, save, scored, trained
-from bench.finetune_survey import QUESTIONS, Survey, candidates, draw, test_set
+from bench.finetune.cells import CHOSEN, DRAWS, METHODS, brief, save, scored, trained
+from bench.finetune.survey import QUESTIONS, Survey, candidates, draw, test_set
 
 COUNTS = (300,)
 VARIANTS = {  # name -> (rate once unfrozen, decay per block); None: the head alone

@@ -1,15 +1,15 @@
-"""The finetuning benchmark's tables and figure from bench/finetune-SEED.json (`python -m bench.finetune_report
+"""The finetuning benchmark's tables and figure from bench/finetune-SEED.json (`python -m bench.finetune.report
 SEED` redraws docs/finetune.png without training)."""
 
 import json
-import sys
 from pathlib import Path
 
+import click
 import numpy as np
 
 HEADLINE = {"rings": "average_precision", "bar length": "rmse", "Sersic index": "rmse"}
 SECOND = {"rings": "roc_auc", "bar length": "r2", "Sersic index": "r2"}
-FIGURE = Path(__file__).parent.parent / "docs" / "finetune.png"
+FIGURE = Path(__file__).parents[2] / "docs" / "finetune.png"
 BIG, SMALL = "61,578 galaxies", "6,000 galaxies"  # the sources: make pretrain's trunk, the default's quality set
 
 
@@ -174,9 +174,13 @@ def plot(results: dict, out: Path = FIGURE) -> Path:
     return save_figure(figure, out)
 
 
-if __name__ == "__main__":
-    results = json.loads(
-        (Path(__file__).parent / f"finetune-{sys.argv[1] if len(sys.argv) > 1 else 74}.json").read_text()
-    )
+@click.command(help=__doc__)
+@click.argument("seed", default=74)
+def main(seed: int) -> None:
+    results = json.loads((Path(__file__).parents[1] / f"finetune-{seed}.json").read_text())
     print(table(results))
     print(f"wrote {plot(results)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""`FINETUNE_PART=rounds make finetune-bench`: a user's labelling rounds. From START ring labels drawn at random
+"""Part `rounds` of `make finetune-bench`: a user's labelling rounds. From START ring labels drawn at random
 from a pool of POOL training galaxies (redrawn until they hold 2 rings), ROUNDS rounds each add STEP labels picked
 one of three ways, the run finetuned anew (the shipped `finetune()`, its defaults) after each: `train suggest`,
 at random (at the rings' natural prevalence), or by the finetuned head's ring probability alone. The pool never
@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from bench.finetune import DRAWS, METHODS, WORK, brief, save, scored, trained
-from bench.finetune_survey import Survey, draw, label, test_set
+from bench.finetune.cells import DRAWS, METHODS, WORK, brief, save, scored, trained
+from bench.finetune.survey import Survey, draw, label, test_set
 
 START, STEP, ROUNDS, POOL = 50, 50, 5, 5_000
 STRATEGIES = ("suggest", "random", "ring probability")

@@ -18,7 +18,8 @@ from preprocess import kaggle
 from preprocess.atomic import write_csv
 from preprocess.images import load_cutouts
 from synth.dataset import TRUE_PARAMETERS, write_dataset
-from train.finetuning.tasks import Task, held_out_scores, make_task
+from train.finetuning.held_out import held_out_scores
+from train.finetuning.tasks import Task, make_task
 from train.runs import Run
 
 QUESTIONS = {"rings": "ring", "bar length": "bar_length", "Sersic index": "sersic_index"}  # name -> truth column
