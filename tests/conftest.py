@@ -1,13 +1,18 @@
-"""Shared fixtures: a small synthetic Kaggle-layout data set and its cache, made once per test session."""
+"""Shared fixtures: a small synthetic Kaggle-layout data set, its cache, runs trained on it and finetuned runs of it,
+made once per test session."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from preprocess.cache import Settings
+from preprocess.kaggle import TRAIN_IMAGES
 from preprocess.pipeline import run
 from synth.dataset import write_dataset
 from tests.helpers import parameters, write_labels
+from train.cli import main
 from train.config import FitConfig
 from train.fitting.fit import fit
 
@@ -57,3 +62,39 @@ def smooth_or_not(kaggle_dir, tmp_path_factory) -> Path:
     """A binary question of every galaxy of the synthetic set: is it smooth?"""
     rows = [f"{p['GalaxyID']},{'yes' if p['kind'] == 'smooth' else 'no'}" for p in parameters(kaggle_dir)]
     return write_labels(tmp_path_factory.mktemp("labels") / "smooth.csv", "GalaxyID,smooth", rows)
+
+
+@dataclass(frozen=True)
+class Finetuned:
+    run: Path
+    labels: Path
+    output: str  # what `train finetune` printed
+
+
+def finetuned(trunk: Path, labels: Path, kaggle_dir: Path, *more: str) -> Finetuned:
+    run = labels.parent / "run"
+    args = ["finetune", "--from", str(trunk), "--labels", str(labels), "--images", str(kaggle_dir), "--run", str(run)]
+    result = CliRunner().invoke(main, [*args, "--epochs", "2", "--valid", "10", *more])
+    assert result.exit_code == 0, result.output
+    return Finetuned(run, labels, result.output)
+
+
+@pytest.fixture(scope="session")
+def finetuned_binary(kaggle_dir, trained_run, tmp_path_factory) -> Finetuned:
+    """Smooth or not, finetuned on the first 60 training galaxies (10 held out) beside the model from scratch: the
+    binary run that the tests which only read one share."""
+    train_ids = {path.stem for path in (kaggle_dir / TRAIN_IMAGES).glob("*.jpg")}
+    rows = [p for p in parameters(kaggle_dir) if p["GalaxyID"] in train_ids][:60]
+    lines = [f"{p['GalaxyID']},{'yes' if p['kind'] == 'smooth' else 'no'}" for p in rows]
+    labels = write_labels(tmp_path_factory.mktemp("binary") / "labels.csv", "GalaxyID,smooth", lines)
+    return finetuned(trained_run, labels, kaggle_dir)
+
+
+@pytest.fixture(scope="session")
+def finetuned_size(kaggle_dir, trained_run, tmp_path_factory) -> Finetuned:
+    """A regression of the training galaxies' sizes in pixels (10 held out): the regression run that the tests which
+    only read one share."""
+    rows = [p for p in parameters(kaggle_dir) if p["split"] == "train" and p["size"]]
+    lines = [f"{p['GalaxyID']},{p['size']}" for p in rows]
+    labels = write_labels(tmp_path_factory.mktemp("size") / "labels.csv", "GalaxyID,size", lines)
+    return finetuned(trained_run, labels, kaggle_dir, "--no-compare")

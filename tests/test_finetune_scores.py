@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from synth.dataset import TRUE_PARAMETERS
 from train.cli import main
 from train.finetuning.block_rates import BlockwiseAdam, block_multipliers
 from train.finetuning.data import calibration_rows, held_out, read_labels
@@ -18,20 +17,13 @@ from train.runs import Run
 
 
 @pytest.fixture(scope="module")
-def size_run(kaggle_dir, trained_run, tmp_path_factory):
-    """A regression finetuned on the galaxies' sizes (10 held out), its labels and the sizes."""
-    folder = tmp_path_factory.mktemp("size")
-    with open(kaggle_dir / TRUE_PARAMETERS, newline="") as f:
-        sizes = {row["GalaxyID"]: row["size"] for row in csv.DictReader(f) if row["split"] == "train" and row["size"]}
-    labels = folder / "labels.csv"
-    labels.write_text("GalaxyID,size\n" + "".join(f"{galaxy},{size}\n" for galaxy, size in sizes.items()))
-    run = folder / "run"
-    args = ["--labels", str(labels), "--images", str(kaggle_dir), "--epochs", "2", "--valid", "10", "--no-compare"]
-    result = CliRunner().invoke(main, ["finetune", "--from", str(trained_run), "--run", str(run), *args])
-    assert result.exit_code == 0, result.output
-    labelled = read_labels(labels, kaggle_dir, Fraction(1, 2), 106, "regression")
+def size_run(kaggle_dir, finetuned_size):
+    """The shared regression of the galaxies' sizes (10 held out), its labels, the sizes and the two parts."""
+    with open(finetuned_size.labels, newline="") as f:
+        sizes = {row["GalaxyID"]: row["size"] for row in csv.DictReader(f)}
+    labelled = read_labels(finetuned_size.labels, kaggle_dir, Fraction(1, 2), 106, "regression")
     train, held = held_out(labelled, 10, 0)  # the draws finetune made with its default seed
-    return run, labelled, sizes, train, held
+    return finetuned_size.run, labelled, sizes, train, held
 
 
 def test_held_out_scores_are_predict_s_on_the_held_out_galaxies_that_chose_nothing(kaggle_dir, size_run, tmp_path):

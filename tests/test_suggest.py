@@ -5,7 +5,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 import train.finetuning.suggest
@@ -14,30 +13,6 @@ from tests.helpers import assert_usage_error
 from train.cli import main
 from train.finetuning.suggest import SHORTLIST, Pool, labelled_keys, spread_out
 from train.runs import Run
-
-
-@pytest.fixture(scope="module")
-def labelled_half(kaggle_dir, tmp_path_factory):
-    """A finetuned binary run (smooth or not) on the first 60 training galaxies, and their labels."""
-    folder = tmp_path_factory.mktemp("suggest")
-    with open(kaggle_dir / "true_parameters.csv", newline="") as f:
-        rows = [row for row in csv.DictReader(f)]
-    train_ids = {int(path.stem) for path in (kaggle_dir / TRAIN_IMAGES).glob("*.jpg")}
-    chosen = [row for row in rows if int(row["GalaxyID"]) in train_ids][:60]
-    labels = folder / "labels.csv"
-    labels.write_text(
-        "GalaxyID,smooth\n" + "".join(f"{r['GalaxyID']},{'yes' if r['kind'] == 'smooth' else 'no'}\n" for r in chosen)
-    )
-    return labels, folder / "run"
-
-
-@pytest.fixture(scope="module")
-def finetuned(kaggle_dir, trained_run, labelled_half):
-    labels, run = labelled_half
-    args = ["finetune", "--from", str(trained_run), "--labels", str(labels), "--images", str(kaggle_dir)]
-    result = CliRunner().invoke(main, [*args, "--run", str(run), "--epochs", "2", "--no-compare"])
-    assert result.exit_code == 0, result.output
-    return run
 
 
 def picks(path) -> list[dict]:
@@ -52,10 +27,10 @@ def suggest(run, images, out, n, *more) -> list[dict]:
     return picks(out)
 
 
-def test_suggest_returns_n_distinct_galaxies_none_of_them_labelled(kaggle_dir, finetuned, labelled_half, tmp_path):
-    labels = labelled_half[0]
+def test_suggest_returns_n_distinct_galaxies_none_of_them_labelled(kaggle_dir, finetuned_binary, tmp_path):
+    labels = finetuned_binary.labels
     labelled = {row["GalaxyID"] for row in picks(labels)}
-    rows = suggest(finetuned, kaggle_dir / TRAIN_IMAGES, tmp_path / "picks.csv", 20, "--labels", str(labels))
+    rows = suggest(finetuned_binary.run, kaggle_dir / TRAIN_IMAGES, tmp_path / "picks.csv", 20, "--labels", str(labels))
     ids = [row["GalaxyID"] for row in rows]
     assert len(ids) == 20 and len(set(ids)) == 20
     assert not set(ids) & labelled
@@ -63,24 +38,24 @@ def test_suggest_returns_n_distinct_galaxies_none_of_them_labelled(kaggle_dir, f
     assert [float(row["score"]) for row in rows] == sorted((float(row["score"]) for row in rows), reverse=True)
 
 
-def test_five_copies_of_the_most_uncertain_galaxy_give_one_pick(kaggle_dir, finetuned, tmp_path):
+def test_five_copies_of_the_most_uncertain_galaxy_give_one_pick(kaggle_dir, finetuned_binary, tmp_path):
     pool = tmp_path / "pool"
     shutil.copytree(kaggle_dir / TRAIN_IMAGES, pool)
-    first = suggest(finetuned, pool, tmp_path / "first.csv", 1)[0]
+    first = suggest(finetuned_binary.run, pool, tmp_path / "first.csv", 1)[0]
     original = pool / f"{first['GalaxyID']}.jpg"
     copies = [f"{990000 + i}" for i in range(5)]
     for name in copies:
         shutil.copy(original, pool / f"{name}.jpg")
     original.unlink()
-    ids = [row["GalaxyID"] for row in suggest(finetuned, pool, tmp_path / "picks.csv", 10)]
+    ids = [row["GalaxyID"] for row in suggest(finetuned_binary.run, pool, tmp_path / "picks.csv", 10)]
     assert len(ids) == 10
     assert len(set(ids) & set(copies)) == 1
 
 
-def test_a_wrong_n_or_run_is_one_line_with_status_2(kaggle_dir, finetuned, tmp_path):
+def test_a_wrong_n_or_run_is_one_line_with_status_2(kaggle_dir, finetuned_binary, tmp_path):
     args = ["suggest", "--images", str(kaggle_dir / TRAIN_IMAGES), "--out", str(tmp_path / "p.csv")]
     for n in ("0", "-3", "many"):
-        assert_usage_error(main, [*args, "--run", str(finetuned), "--n", n], "--n", {})
+        assert_usage_error(main, [*args, "--run", str(finetuned_binary.run), "--n", n], "--n", {})
     assert_usage_error(main, [*args, "--run", str(tmp_path), "--n", "5"], "--run", {})
     assert not (tmp_path / "p.csv").exists()
 
