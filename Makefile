@@ -43,7 +43,7 @@ QUALITY_MINUTES ?= 20
 CPU_ROUNDS ?= 3
 CPU_ROWS ?=
 
-.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate calibrate submit score predict finetune bench bench-cpu bench-gpu quality learning-curves framing fullsize finetune-bench finetune-rates intervals-bench pretrain clean
+.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate calibrate submit score predict finetune bench bench-cpu bench-gpu quality learning-curves framing fullsize finetune-bench finetune-rates intervals-bench pretrain results clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -174,6 +174,9 @@ intervals-bench: install ## calibrated intervals on the quality set by each diff
 
 quality: install ## candidate recipes trained QUALITY_MINUTES each on the quality set (6,000 synthetic galaxies), scored against the floor
 	$(PY) -m bench.quality --minutes $(QUALITY_MINUTES)
+
+results: install ## docs/results.md: every benchmark's table, from the results files the benchmarks wrote
+	$(PY) -m bench.results
 
 clean: ## remove the cache, runs and synthetic data (keeps .venv)
 	rm -rf $(CACHE) runs data/synthetic

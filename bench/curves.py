@@ -22,6 +22,7 @@ from preprocess.atomic import write_json
 from preprocess.cache import Cache
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.splits import held_out_ids
+from synth import GENERATOR
 from synth.dataset import LABEL_DECIMALS
 
 ROOT = Path(__file__).parent
@@ -85,7 +86,7 @@ def measured(data: Path, cache: Cache, minutes: float) -> dict:
 
 def main() -> None:
     full = synthetic(WORK / "data-24000", TRAIN, QUALITY_TEST, QUALITY_SEED)
-    results = {"cpu": cpu_model(), "cores": os.cpu_count(), "minutes": [], "galaxies": []}
+    results = {"cpu": cpu_model(), "cores": os.cpu_count(), "generator": GENERATOR, "minutes": [], "galaxies": []}
     six = subset(full, QUALITY_TRAIN)
     for minutes in MINUTES:
         results["minutes"].append(measured(six, cache_of(six), minutes))

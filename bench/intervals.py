@@ -10,6 +10,7 @@ docs/intervals.png (coverage against nominal) and docs/intervals_gallery.png (on
 widest intervals).
 """
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from preprocess import kaggle
 from preprocess.atomic import write_json
 from preprocess.cache import Cache
 from preprocess.schema import COLUMNS
+from synth import GENERATOR
 from train.backend import load_keras
 from train.config import configure
 from train.intervals.conformal import AUTO, COVERAGE, LEVELS
@@ -103,7 +105,8 @@ def main(minutes: float, n_runs: int) -> None:
 
     data, cache = quality_set(calibrate=CALIBRATE)
     runs = [trained(cache, seed, minutes) for seed in range(1, n_runs + 1)]
-    results = {"cpu": cpu_model(), "cpu_flags": cpu_flags(), "minutes": minutes, "runs": len(runs), "estimates": {}}
+    results = {"cpu": cpu_model(), "cpu_flags": cpu_flags(), "generator": GENERATOR, "minutes": minutes}
+    results.update({"runs": len(runs), "estimates": {}})
     for estimate in [name for name in ESTIMATES if name != "ensemble" or len(runs) > 1]:
         members = runs if estimate == "ensemble" else runs[:1]
         results["estimates"][estimate] = measured(members, cache, data, estimate)
@@ -115,34 +118,37 @@ def main(minutes: float, n_runs: int) -> None:
     plot_coverage(report, FIGURES / "intervals.png")
     auto_files = WORK / "runs-intervals" / f"intervals-{AUTO}.csv", WORK / "runs-intervals" / f"submission-{AUTO}.csv"
     gallery(cache, *auto_files, data)
-    print_table(results)
+    print(table(json.loads(RESULTS.read_text())))
 
 
-def print_table(results: dict) -> None:
-    print(
+def table(results: dict) -> str:
+    """The estimates' coverage at each level, their worst question and decile at 90%, width and selectivity (the
+    results as saved: the levels are keys, as text)."""
+    levels = [str(level) for level in LEVELS]
+    lines = [
         f"{'estimate':<12}" + "".join(f"{level:>7.0%}" for level in LEVELS) + "  worst Q  worst decile  width  "
         "vs const  top half  half by Class1.1  expected 90%"
-    )
+    ]
     for name, row in results["estimates"].items():
-        overall = row["overall"]
-        worst_question = min(q[COVERAGE] for q in row["questions"].values())
+        overall, selective = row["overall"], row["selective"]
+        worst_question = min(q[str(COVERAGE)] for q in row["questions"].values())
         worst_decile = min(min(d) for d in row["deciles"].values())
-        selective = row["selective"]
-        print(
+        lines.append(
             f"{name:<12}"
-            + "".join(f"{overall[level]:>7.1%}" for level in LEVELS)
+            + "".join(f"{overall[level]:>7.1%}" for level in levels)
             + f"  {worst_question:>7.1%}  {worst_decile:>12.1%}  {row['widths']['intervals']:.4f}"
             + f"  {row['widths']['ratio']:>8.2f}  {selective['most confident 50%'] / selective['all']:>8.2f}"
             + f"  {selective['most confident 50%'] / selective['half by predicted Class1.1']:>16.2f}"
-            + f"  {row['expected'][COVERAGE]:>12.1%}"
+            + f"  {row['expected'][str(COVERAGE)]:>12.1%}"
         )
     auto = results["auto"]
     selective = auto["selective"]
-    print(
+    lines.append(
         f"auto: intervals by {auto['estimate']}, confidence by {auto['confidence_estimate']}: most confident half "
         f"{selective['most confident 50%'] / selective['all']:.2f}x all, "
         f"{selective['most confident 50%'] / selective['half by predicted Class1.1']:.2f}x the half by Class1.1"
     )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

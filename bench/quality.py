@@ -22,6 +22,7 @@ from bench.measure import cpu_model
 from bench.runs import submitted
 from preprocess import kaggle
 from preprocess.atomic import write_json
+from synth import GENERATOR
 from train.config import configure
 from train.plots import save_figure
 from train.prediction.tta import DEFAULT_TTA
@@ -67,6 +68,7 @@ def write_results(
     results = {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
+        "generator": GENERATOR,
         "minutes": minutes,
         "train": n_train,
         "test": n_test,

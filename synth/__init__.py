@@ -1,1 +1,6 @@
 """Synthetic galaxies in Kaggle's layout, with crowd-vote labels and the best possible prediction."""
+
+# Which generator drew a set, stamped on every benchmark's results: renamed whenever a change to synth/ moves the
+# figures (docs/experiments.md tells the generators apart; "SDSS look" is the one whose cutouts match SDSS's sky,
+# PSF, stretch and JPEG settings, measured by `make framing`)
+GENERATOR = "SDSS look"

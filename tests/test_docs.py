@@ -1,10 +1,11 @@
-"""The README stays a newcomer's guide: short, and every file it links or shows exists (docs/experiments.md too)."""
+"""The README stays a newcomer's guide: short, and every file it links or shows exists (docs/ too); docs/results.md
+is what `make results` renders from the results files, never edited by hand."""
 
 import re
 
 from tests.helpers import ROOT
 
-README_LINES = 400
+README_LINES = 300
 
 
 def linked_files(markdown: str) -> list[str]:
@@ -16,8 +17,26 @@ def linked_files(markdown: str) -> list[str]:
 def test_the_readme_is_short_and_its_links_and_pictures_exist():
     readme = (ROOT / "README.md").read_text()
     assert len(readme.splitlines()) <= README_LINES
-    for page in (ROOT / "README.md", ROOT / "docs" / "experiments.md"):
+    for page in (ROOT / "README.md", ROOT / "docs" / "experiments.md", ROOT / "docs" / "guide.md"):
         links = linked_files(page.read_text())
         assert links, page
         missing = [link for link in links if not (page.parent / link.split("#")[0]).exists()]
         assert not missing, f"{page.name}: {missing}"
+
+
+def test_docs_results_is_what_make_results_renders_from_the_results_files():
+    from bench.results import render
+
+    assert (ROOT / "docs" / "results.md").read_text() == render(), "run `make results`"
+
+
+def test_a_results_file_missing_names_the_command_that_writes_it(tmp_path, monkeypatch):
+    import shutil
+
+    import bench.results
+
+    shutil.copy(ROOT / "bench" / "intervals.json", tmp_path / "intervals.json")
+    monkeypatch.setattr(bench.results, "ROOT", tmp_path)
+    page = bench.results.render()
+    assert "`make quality` writes bench/quality.json" in page
+    assert "auto: intervals by binomial" in page and "`make intervals-bench` writes" not in page

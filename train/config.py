@@ -38,21 +38,19 @@ class FitConfig:
     augment: bool = True  # RandomAffine inside the model
     # Largest zoom of the augmentation (1: none). Volunteers' votes depend on how well a galaxy shows: far
     # galaxies, more blurred, get vaguer answers (Galaxy Zoo's "redshift bias", Willett et al. 2013 section 3.3;
-    # synth/galaxy.py's visibility), so zooming can change what the votes should be. On the earlier synthetic
-    # framing (apparent size drove the votes) the default closed 82.3% of the gap at 20 minutes without zoom and
-    # 79.5% with the winner's 1/1.3 to 1.3; `make quality` compares both on the current one.
+    # synth/galaxy.py's visibility), so zooming can change what the votes should be: `make quality` compares
+    # both (docs/results.md; docs/experiments.md, "Models at equal time", for the earlier generators).
     zoom: float = 1.0
-    # Rate of the dropout of the dense layers. The default has none: at 20 minutes on the quality set the compact
-    # CNN with 0.25 did not overfit (training RMSE as far from the floor as validation's) and learned slower than
-    # without, which overfits a little at the end and still closes more of the gap (docs/experiments.md).
+    # Rate of the dropout of the dense layers. The default has none: in 20 minutes on the quality set dropout
+    # slows learning without a gain beyond a seed's noise (docs/experiments.md, "Models at equal time").
     dropout: float = 0.0
     # Decoupled weight decay (Keras's `weight_decay`, as in AdamW) of the kernels; biases and the batch
-    # normalisation's scale and offset are not decayed (train.fitting.fit.NOT_DECAYED). At 20 minutes on the quality set
-    # (seed 1, step schedule) 0.05 closed 88.6% of the gap, 0.2 and 0.5 89.2%, none 88.2% (docs/experiments.md).
+    # normalisation's scale and offset are not decayed (train.fitting.fit.NOT_DECAYED). 0.2 measured best at 20
+    # minutes on the quality set (docs/experiments.md, "Models at equal time").
     weight_decay: float = 0.2
     patience: int | None = None  # epochs without a better val_rmse before stopping; None: never stop early
-    # train.fitting.schedules names each. steps is the Kaggle winner's; cosine was no better than steps at 20 minutes;
-    # cooldown, with weight decay 0.2, closed 89.7% of the gap against the steps' 89.2% (seed 1, docs/experiments.md)
+    # train.fitting.schedules names each. steps is the Kaggle winner's; cooldown measured best at 20 minutes, cosine
+    # no better than steps (docs/experiments.md, "Models at equal time")
     schedule: str = "cooldown"
     seed: int = 0
     warmup: int = 0  # training images before the divisive head divides (his 10,000): clipped outputs until then
@@ -74,7 +72,7 @@ RECIPES = {
     # His WEIGHT_DECAY is 0.0 (in an update rule that would spare the biases); the recipe decays nothing either.
     # His dropout of 0.5 before each dense layer ("absolutely essential", he wrote) regularised hundreds of GPU
     # epochs; in the 40-50 epochs of 20 CPU minutes the network underfits with it (training RMSE above validation
-    # RMSE in every epoch): 67.9% of the gap with 0.5, 71.6% with 0.25, 76.4% with 0.1 (docs/experiments.md).
+    # RMSE in every epoch), the less the lower the rate (docs/experiments.md, "Models at equal time").
     "winner": FitConfig(
         recipe="winner",
         model="viewpoints",

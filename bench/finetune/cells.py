@@ -15,6 +15,7 @@ from bench.data import quality_set
 from bench.finetune.survey import Survey, TestSet, survey, task_kind, test_scores, write_labels
 from bench.measure import cpu_model
 from preprocess.atomic import write_json
+from synth import GENERATOR
 from train.config import FinetuneConfig
 from train.runs import Run
 
@@ -34,7 +35,7 @@ def results_file(seed: int) -> Path:
 def load_results(seed: int) -> dict:
     path = results_file(seed)
     results = json.loads(path.read_text()) if path.exists() else {}
-    return {**results, "survey seed": seed}
+    return {**results, "survey seed": seed, "generator": GENERATOR}
 
 
 def machine() -> str:
