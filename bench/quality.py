@@ -45,10 +45,19 @@ CANDIDATES = {  # name -> recipe and overrides
 @click.option("--train", "n_train", default=QUALITY_TRAIN, show_default=True, help="Training galaxies.")
 @click.option("--test", "n_test", default=QUALITY_TEST, show_default=True, help="Test galaxies.")
 @click.option("--seed", default=QUALITY_SEED, show_default=True, help="The synthetic set's seed.")
-def main(minutes: float, n_train: int, n_test: int, seed: int) -> None:
+@click.option(
+    "--candidate",
+    "chosen",
+    multiple=True,
+    type=click.Choice(list(CANDIDATES)),
+    help="A candidate to train (again for more; default: all).",
+)
+def main(minutes: float, n_train: int, n_test: int, seed: int, chosen: tuple[str, ...]) -> None:
     data, cache = quality_set(n_train, n_test, seed)
     submissions, histories = {}, {}
     for name, overrides in CANDIDATES.items():
+        if chosen and name not in chosen:
+            continue
         folder = WORK / "runs" / re.sub(r"[^a-z]+", "-", name.lower()).strip("-")
         recipe = overrides.get("recipe", "default")
         config = configure(recipe, minutes=minutes, seed=1, **{k: v for k, v in overrides.items() if k != "recipe"})
