@@ -53,9 +53,7 @@ def grown_dataset(work: Path, copies: int) -> Path:
     out = work / f"data-{GROWN_TRAIN}x{copies}"
     if (out / kaggle.SOLUTIONS).exists():
         return out
-    base = work / f"base-{GROWN_TRAIN}-{GROWN_TEST}"
-    if not (base / kaggle.SOLUTIONS).exists():
-        write_dataset(base, GROWN_TRAIN, GROWN_TEST, seed=0, jobs=2)
+    base = synthetic(work / f"base-{GROWN_TRAIN}-{GROWN_TEST}", GROWN_TRAIN, GROWN_TEST, seed=0)
     shutil.rmtree(out, ignore_errors=True)
     return replicate(base, out, copies)
 

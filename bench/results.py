@@ -13,11 +13,12 @@ from preprocess.atomic import replacing
 ROOT = Path(__file__).parent
 PAGE = ROOT.parent / "docs" / "results.md"
 # title, results file, the command that writes it, the module whose `table` renders it, what the models start from
+# (None: the trunks the finetuning cells record)
 SOURCES = (
     ("Models at equal time", "quality.json", "make quality", "bench.quality", "trained from scratch"),
     ("Learning curves", "curves.json", "make learning-curves", "bench.curves", "trained from scratch"),
     ("Calibrated intervals", "intervals.json", "make intervals-bench", "bench.intervals", "trained from scratch"),
-    ("Finetuning", "finetune-74.json", "make finetune-bench", "bench.finetune.report", "each cell's trunk, below"),
+    ("Finetuning", "finetune-74.json", "make finetune-bench", "bench.finetune.report", None),
     ("Speed", "results.json", "make bench", "bench.__main__", "trained from scratch"),
     ("TensorFlow's CPU settings", "results_cpu.json", "make bench-cpu", "bench.cpu", "trained from scratch"),
     ("At Kaggle's size", "fullsize.json", "make fullsize", "bench.fullsize", "trained from scratch"),
@@ -42,12 +43,12 @@ def trunks(results: dict) -> list[str]:
     return sorted(found)
 
 
-def section(title: str, name: str, command: str, module: str, start: str) -> str:
+def section(title: str, name: str, command: str, module: str, start: str | None) -> str:
     path = ROOT / name
     if not path.exists():
         return f"## {title}\n\nNot measured on this checkout: `{command}` writes bench/{name}.\n"
     results = json.loads(path.read_text())
-    if start.startswith("each cell"):
+    if start is None:
         start = f"finetuned from {', '.join(trunks(results)) or 'the trunks each table names by their galaxies'}"
     machine = results.get("cpu") or "each cell's, as the table names"
     generator = results.get("generator", "not recorded (an earlier generator than the file's date may tell)")

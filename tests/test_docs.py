@@ -2,6 +2,7 @@
 is what `make results` renders from the results files, never edited by hand."""
 
 import re
+import shutil
 
 from tests.helpers import ROOT
 
@@ -31,8 +32,6 @@ def test_docs_results_is_what_make_results_renders_from_the_results_files():
 
 
 def test_a_results_file_missing_names_the_command_that_writes_it(tmp_path, monkeypatch):
-    import shutil
-
     import bench.results
 
     shutil.copy(ROOT / "bench" / "intervals.json", tmp_path / "intervals.json")

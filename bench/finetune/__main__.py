@@ -32,13 +32,14 @@ PARTS = {"labels": None, "rounds": rounds, "ceiling": ceiling, "rates": rates, "
 def main(part: str, seed: int, n_train: int, source: Path, counts: str, questions: str) -> None:
     if not finished(source):
         raise click.UsageError(f"{source} holds no finished run: run `make pretrain` first (or pass --source)")
-    unknown = set(questions.split(",")) - set(QUESTIONS)
+    asked = questions.split(",")
+    unknown = set(asked) - set(QUESTIONS)
     if unknown:
         raise click.BadParameter(f"no such question {sorted(unknown)}; the questions are {list(QUESTIONS)}")
     results = load_results(seed)
     place = the_survey(n_train, seed)
     if part == "labels":
-        label_counts(results, place, source, [int(n) for n in counts.split(",")], questions.split(","))
+        label_counts(results, place, source, [int(n) for n in counts.split(",")], asked)
     else:
         PARTS[part](results, place, source)
     shutil.rmtree(WORK / "runs" / "current", ignore_errors=True)

@@ -1,5 +1,6 @@
 """A finetuned run's scores on held-out labels, and what needs no image to compare them with (scikit-learn's
-metrics: imported here, not by the tasks every command reads, as they take a second to load)."""
+metrics, a second to load: imported here rather than by tasks.py, which `train score` and every command's --help
+read without TensorFlow; Keras loads scikit-learn itself where it is installed)."""
 
 import numpy as np
 from sklearn.metrics import average_precision_score, r2_score, roc_auc_score
