@@ -5,10 +5,12 @@ and 1,000 test, of seed 71; `--train`, `--test`, `--seed` for another); each can
 (seed 1, as the other benchmarks' runs of the default), submits with the
 default test-time augmentation and is scored: RMSE, RMSE per question, and the share of the gap between the
 column means and the floor that it closes. A candidate already trained with the same settings on the same cache
-is reused, so a stopped run resumes with the next candidate. Prints a table, saves bench/quality.json and
-docs/quality.png (validation RMSE against minutes).
+is reused, so a stopped run resumes with the next candidate; candidates trained alone (`--candidate`) join the
+table of the same settings. Prints a table with each candidate's epochs and seconds per epoch, saves
+bench/quality.json and, once the table holds every candidate, docs/quality.png (validation RMSE against minutes).
 """
 
+import json
 import os
 import re
 from pathlib import Path
@@ -40,6 +42,10 @@ CANDIDATES = {  # name -> recipe and overrides
 }
 
 
+def run_name(candidate: str) -> str:
+    return re.sub(r"[^a-z]+", "-", candidate.lower()).strip("-")
+
+
 @click.command(help=__doc__)
 @click.option("--minutes", default=20.0, show_default=True, help="Minutes of training per candidate.")
 @click.option("--train", "n_train", default=QUALITY_TRAIN, show_default=True, help="Training galaxies.")
@@ -58,36 +64,51 @@ def main(minutes: float, n_train: int, n_test: int, seed: int, chosen: tuple[str
     for name, overrides in CANDIDATES.items():
         if chosen and name not in chosen:
             continue
-        folder = WORK / "runs" / re.sub(r"[^a-z]+", "-", name.lower()).strip("-")
+        folder = WORK / "runs" / run_name(name)
         recipe = overrides.get("recipe", "default")
         config = configure(recipe, minutes=minutes, seed=1, **{k: v for k, v in overrides.items() if k != "recipe"})
         print(f"{name}, {minutes:g} minutes ...", flush=True)
         submissions[name] = submitted(cache, folder, config)
         histories[name] = Run(folder).history
-    write_results(submissions, histories, data / kaggle.TEST_SOLUTIONS, minutes, n_train, n_test)
+    settings = {"minutes": minutes, "train": n_train, "test": n_test, "seed": seed}
+    write_results(submissions, histories, data / kaggle.TEST_SOLUTIONS, settings)
 
 
-def write_results(
-    submissions: dict[str, Path], histories: dict[str, Path], solutions: Path, minutes: float, n_train: int, n_test: int
-) -> None:
+def earlier_scores(settings: dict) -> dict:
+    """The candidates of the results file when it was measured with the same settings on this CPU, so that
+    training some candidates alone (`--candidate`) adds to the table instead of replacing it."""
+    if not RESULTS.exists():
+        return {}
+    earlier = json.loads(RESULTS.read_text())
+    same = all(earlier.get(key) == value for key, value in settings.items()) and earlier["cpu"] == cpu_model()
+    return earlier["scores"] if same else {}
+
+
+def write_results(submissions: dict[str, Path], histories: dict[str, Path], solutions: Path, settings: dict) -> None:
     """Score each candidate's submission (they share a file name, so one at a time), save, plot, print."""
-    rows = {name: score_submissions([path], solutions)[path.name] for name, path in submissions.items()}
+    scores = {name: s for name, s in earlier_scores(settings).items() if name in CANDIDATES}
+    for name, path in submissions.items():
+        score = score_submissions([path], solutions)[path.name]
+        seconds = [float(row["seconds"]) for row in history_rows(histories[name])]
+        scores[name] = {
+            "rmse": score.rmse,
+            "gap_closed": score.gap_closed,
+            **score.questions,
+            "epochs": len(seconds),
+            "seconds_per_epoch": float(np.median(seconds)),
+        }
+    scores = {name: scores[name] for name in CANDIDATES if name in scores}
     references = score_submissions([], solutions)
-    rows.update({"column means": references["column means"], "floor": references["floor"]})
-    results = {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "generator": GENERATOR,
-        "minutes": minutes,
-        "train": n_train,
-        "test": n_test,
-        "tta": DEFAULT_TTA,
-        "scores": {name: {"rmse": s.rmse, "gap_closed": s.gap_closed, **s.questions} for name, s in rows.items()},
-    }
+    for name in ("column means", "floor"):
+        reference = references[name]
+        scores[name] = {"rmse": reference.rmse, "gap_closed": reference.gap_closed, **reference.questions}
+    machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "generator": GENERATOR}
+    results = {**machine, **settings, "tta": DEFAULT_TTA, "scores": scores}
     write_json(RESULTS, results)
-    plot_budget_curves(histories, FIGURE)
+    if all(name in scores for name in CANDIDATES):  # a figure of some candidates would replace the full one
+        plot_budget_curves({name: Run(WORK / "runs" / run_name(name)).history for name in CANDIDATES}, FIGURE)
     print(table(results))
-    print(f"saved {RESULTS} and {FIGURE}")
+    print(f"saved {RESULTS}" + (f" and {FIGURE}" if all(name in scores for name in CANDIDATES) else ""))
 
 
 def plot_budget_curves(histories: dict[str, Path], out: Path) -> Path:
@@ -108,11 +129,13 @@ def table(results: dict) -> str:
         f"{results['cpu']}, {results['cores']} cores; {results['train']} training and {results['test']} test "
         f"galaxies; {results['minutes']:g} minutes of training each; test RMSE with {results['tta']}-view TTA",
         "",
-        f"{'':<40} {'RMSE':>7} {'gap':>6}  " + " ".join(f"{f'Q{q}':>6}" for q in range(1, 12)),
+        f"{'':<24} {'epochs':>6} {'s/epoch':>7} {'RMSE':>7} {'gap':>6}  "
+        + " ".join(f"{f'Q{q}':>6}" for q in range(1, 12)),
     ]
     for name, s in results["scores"].items():
         questions = " ".join(f"{s[f'Q{q}']:>6.4f}" for q in range(1, 12))
-        lines.append(f"{name:<40} {s['rmse']:>7.5f} {s['gap_closed']:>6.1%}  {questions}")
+        pace = f"{s['epochs']:>6} {s['seconds_per_epoch']:>7.1f}" if "epochs" in s else f"{'':>6} {'':>7}"
+        lines.append(f"{name:<24} {pace} {s['rmse']:>7.5f} {s['gap_closed']:>6.1%}  {questions}")
     return "\n".join(lines)
 
 
