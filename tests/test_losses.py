@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from scipy.stats import dirichlet_multinomial
 
-from preprocess.schema import N_COLUMNS, SLICES
+from preprocess.schema import DECALS, N_COLUMNS, SLICES
 from train.cli import main
 from train.config import configure
 from train.model.layers import TreeHead
-from train.model.losses import tree_crossentropy
+from train.model.losses import DirichletMultinomial, tree_crossentropy
 
 
 def test_each_question_counts_its_answers_given_it_was_reached_weighted_by_the_votes_that_reached_it():
@@ -60,3 +61,38 @@ def test_fit_refuses_the_cross_entropy_with_the_sigmoid_head(small_cache, tmp_pa
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "--loss" in result.output and "use --loss mse" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_the_dirichlet_multinomial_loss_is_minus_the_votes_log_likelihood():
+    """Hand-made counts of two galaxies on the GZ DECaLS tree against scipy's Dirichlet-multinomial, question by
+    question; a question nobody reached (the second galaxy's spiral arms) adds nothing."""
+    rng = np.random.default_rng(1)
+    counts = np.zeros((2, len(DECALS.columns)), np.float32)
+    slices = DECALS.slices
+    counts[0, slices["smooth-or-featured"]] = [3, 1, 0]
+    counts[0, slices["how-rounded"]] = [2, 1, 0]
+    counts[0, slices["merging"]] = [4, 0, 0, 0]
+    counts[1, slices["smooth-or-featured"]] = [5, 30, 5]
+    counts[1, slices["disk-edge-on"]] = [10, 20]
+    counts[1, slices["bar"]] = [2, 3, 15]
+    concentrations = rng.uniform(0.5, 20.0, counts.shape).astype(np.float32)
+    expected = [
+        sum(
+            dirichlet_multinomial.logpmf(c[s], concentrations[g, s], c[s].sum())
+            for s in slices.values()
+            if (c := counts[g])[s].sum() > 0
+        )
+        for g in range(2)
+    ]
+    loss = DirichletMultinomial("decals")
+    per_galaxy = keras.ops.convert_to_numpy(loss.call(counts, keras.ops.convert_to_tensor(concentrations)))
+    np.testing.assert_allclose(per_galaxy, -np.array(expected), rtol=1e-5)
+    unreached = concentrations.copy()
+    unreached[1, slices["has-spiral-arms"]] = [1000.0, 0.01]
+    again = keras.ops.convert_to_numpy(loss.call(counts, keras.ops.convert_to_tensor(unreached)))
+    np.testing.assert_allclose(again, per_galaxy, rtol=1e-6)
+
+
+def test_the_dirichlet_multinomial_loss_survives_saving():
+    loss = keras.losses.deserialize(keras.losses.serialize(DirichletMultinomial("gz2")))
+    assert loss.campaign == "gz2" and len(loss.slices) == 11

@@ -1,8 +1,10 @@
-"""The training losses of the 37 columns, by `--loss` name."""
+"""The training losses: of Kaggle's 37 fractions by `--loss` name, and of any campaign's vote counts."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
+from preprocess import schema
 from preprocess.schema import SLICES
 from train.config import LOSSES
 
@@ -29,6 +31,48 @@ def tree_crossentropy(y_true, y_pred):
         given = answers / (ops.sum(answers, axis=-1, keepdims=True) + EPSILON)
         total = total - ops.sum(y_true[:, columns] * ops.log(ops.clip(given, EPSILON, 1.0)), axis=-1)
     return total
+
+
+def dirichlet_multinomial_log_likelihood(counts, concentrations, slices):
+    """Per galaxy, the sum over questions of log DirMult(the question's answer counts | its concentrations):
+
+        log n! - sum log c_i! + log Gamma(A) - log Gamma(n + A) + sum [log Gamma(c_i + a_i) - log Gamma(a_i)]
+
+    with n the votes the question received (the sum of its answers' counts) and A the sum of its concentrations.
+    A question nobody reached (n = 0) adds exactly 0, so the tree needs no mask: volunteers who never saw a
+    question say nothing about it. A galaxy seen by 40 volunteers weighs more than one seen by 5."""
+    counts = ops.cast(counts, concentrations.dtype)
+    total = 0.0
+    for columns in slices:
+        c, a = counts[:, columns], concentrations[:, columns]
+        n, big_a = ops.sum(c, axis=-1), ops.sum(a, axis=-1)
+        total = total + (
+            tf.math.lgamma(n + 1.0)
+            - ops.sum(tf.math.lgamma(c + 1.0), axis=-1)
+            + tf.math.lgamma(big_a)
+            - tf.math.lgamma(n + big_a)
+            + ops.sum(tf.math.lgamma(c + a) - tf.math.lgamma(a), axis=-1)
+        )
+    return total
+
+
+@keras.saving.register_keras_serializable(package="galaxy_zoo")
+class DirichletMultinomial(keras.losses.Loss):
+    """Minus the log-likelihood of a galaxy's vote counts, question by question, under the Dirichlet-multinomial
+    whose concentrations the model outputs (Walmsley et al. 2022, section 4.2): the model predicts how volunteers
+    split, not only the mean split. For catalogs with counts (GZ2, GZ DECaLS); `y_true` holds the answers' counts
+    in the campaign's column order."""
+
+    def __init__(self, campaign: str = "decals", name: str = "dirichlet_multinomial", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.campaign = campaign
+        self.slices = list(schema.campaign(campaign).slices.values())
+
+    def call(self, y_true, y_pred):
+        return -dirichlet_multinomial_log_likelihood(y_true, y_pred, self.slices)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "campaign": self.campaign}
 
 
 LOSS_FUNCTIONS = {"crossentropy": tree_crossentropy, "mse": "mse"}
