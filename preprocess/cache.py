@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import h5py
@@ -23,9 +23,10 @@ import numpy as np
 
 from preprocess.cache_reader import CacheError, ShardReader, open_hdf5
 from preprocess.images import DECODER, MAX_BYTES
-from preprocess.schema import N_COLUMNS, TREE_TOLERANCE, hierarchy_errors
+from preprocess.schema import KAGGLE, TREE_TOLERANCE, campaign
 
-FORMAT_VERSION = 3  # 3: shards' size and modification time in the manifest
+FORMAT_VERSION = 4  # 3: shards' size and modification time in the manifest; 4: a campaign's vote counts
+KAGGLE_FORMAT = 3  # a Kaggle cache is what format 3 wrote, byte for byte, so caches from before still open
 MANIFEST, REJECTS = "manifest.json", "rejects.csv"
 SPLITS = ("train", "valid", "calibrate", "test")
 LABELLED = ("train", "valid", "calibrate")
@@ -46,10 +47,23 @@ class Settings:
     method: str = "jpeg-draft-half+box"
     decoder: str = DECODER  # shards decoded by another Pillow or libjpeg are redone, never mixed
     max_bytes: int = MAX_BYTES  # larger image files are rejected unread
+    campaign: str = KAGGLE.name  # whose tree the labels follow: Kaggle's fractions, or a campaign's vote counts
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return (self.size, self.size, 3)
+
+
+def settings_record(settings: Settings) -> dict:
+    """The settings as the manifest keeps them: a Kaggle cache's without the campaign, as format 3 wrote them."""
+    record = asdict(settings)
+    if settings.campaign == KAGGLE.name:
+        del record["campaign"]
+    return record
+
+
+def format_version(settings: Settings) -> int:
+    return KAGGLE_FORMAT if settings.campaign == KAGGLE.name else FORMAT_VERSION
 
 
 @dataclass(frozen=True)
@@ -108,7 +122,7 @@ def load_manifest(folder: Path) -> dict:
         manifest = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as error:
         raise CacheError(f"{path} is not valid JSON ({error}); rerun `make preprocess` to rebuild it") from None
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+    if not isinstance(manifest, dict) or manifest.get("format_version") not in (KAGGLE_FORMAT, FORMAT_VERSION):
         raise CacheError(f"{path}: not a format {FORMAT_VERSION} manifest; rerun `make preprocess` to rebuild it")
     return manifest
 
@@ -248,8 +262,9 @@ def check_shard(path: Path, shard: Shard, settings: Settings, rehash: bool = Tru
     problems = []
     n, size = shard.count, settings.size
     expected = {"images": ((n, size, size, 3), np.uint8), "ids": ((n,), np.int64)}
+    tree = campaign(settings.campaign)
     if shard.split in LABELLED:
-        expected["labels"] = ((n, N_COLUMNS), np.float32)
+        expected["labels"] = ((n, len(tree.columns)), np.float32)
     try:
         with h5py.File(path, "r") as f:
             for name, (shape, dtype) in expected.items():
@@ -263,11 +278,20 @@ def check_shard(path: Path, shard: Shard, settings: Settings, rehash: bool = Tru
                 if f.attrs.get(key) != getattr(settings, key):
                     problems.append(f"{path}: made with {key}={f.attrs.get(key)}, cache uses {getattr(settings, key)}")
             if rehash and not problems and "labels" in expected and n:
-                labels = f["labels"][()]
-                if labels.min() < 0 or labels.max() > 1:
-                    problems.append(f"{path}: labels outside [0, 1]")
-                if hierarchy_errors(labels).max() > TREE_TOLERANCE:
-                    problems.append(f"{path}: labels break the decision tree by {hierarchy_errors(labels).max():.2g}")
+                problems += label_problems(path, f["labels"][()], tree)
     except OSError as error:
         problems.append(f"{path}: cannot be read as HDF5 ({error})")
+    return problems
+
+
+def label_problems(path: Path, labels: np.ndarray, tree) -> list[str]:
+    """Fractions outside [0, 1] or off the tree by more than TREE_TOLERANCE; counts that are not counts."""
+    if tree.counts:
+        sound = (labels >= 0).all() and (labels == np.round(labels)).all()
+        return [] if sound else [f"{path}: vote counts that are negative or not whole"]
+    problems = []
+    if labels.min() < 0 or labels.max() > 1:
+        problems.append(f"{path}: labels outside [0, 1]")
+    if tree.hierarchy_errors(labels).max() > TREE_TOLERANCE:
+        problems.append(f"{path}: labels break the decision tree by {tree.hierarchy_errors(labels).max():.2g}")
     return problems

@@ -13,7 +13,6 @@ import numpy as np
 from preprocess.atomic import replacing, write_csv, write_json
 from preprocess.cache import (
     CHUNK_ROWS,
-    FORMAT_VERSION,
     MANIFEST,
     REJECTS,
     SPLITS,
@@ -22,7 +21,9 @@ from preprocess.cache import (
     Settings,
     Shard,
     file_sha256,
+    format_version,
     load_manifest,
+    settings_record,
     shard_from_entry,
 )
 
@@ -50,14 +51,14 @@ def write_shard(
             f.create_dataset("ids", data=ids, dtype=np.int64)
             if labels is not None:
                 f.create_dataset("labels", data=labels, dtype=np.float32)
-            f.attrs.update({"format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+            f.attrs.update({"format_version": format_version(settings), "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
             f.attrs.update({"crop": settings.crop, "size": settings.size, "method": settings.method, "source": source})
         return len(ids), file_sha256(tmp)
 
 
 def write_manifest(folder: Path, settings: Settings, source: str, shards: list[Shard], complete: bool) -> None:
     counts = {split: sum(s.count for s in shards if s.split == split) for split in SPLITS}
-    manifest = {"format_version": FORMAT_VERSION, "settings": asdict(settings), "source": source}
+    manifest = {"format_version": format_version(settings), "settings": settings_record(settings), "source": source}
     manifest.update(complete=complete, counts=counts, shards=[asdict(s) for s in shards])
     write_json(folder / MANIFEST, manifest)
 

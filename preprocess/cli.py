@@ -5,20 +5,29 @@ from pathlib import Path
 import click
 
 from preprocess.cache import MANIFEST, Cache, CacheError, Settings, is_cache, rejects_path
+from preprocess.catalog import CatalogError
 from preprocess.cli_support import CONTEXT, EXIT_STATUSES, POSITIVE, rejected, reported
 from preprocess.cluster import ClusterUnavailable
+from preprocess.inputs import DataError
 from preprocess.kaggle import SOLUTIONS, TRAIN_IMAGES
 from preprocess.labels import LabelError
 from preprocess.listing import ImageListError
 from preprocess.lock import exclusive
-from preprocess.pipeline import DataError, SettingsError, run
+from preprocess.pipeline import SettingsError, run
+from preprocess.schema import CAMPAIGNS
 from preprocess.summary import cache_sheet, describe_cache
 
 DEFAULTS = Settings()  # `run`'s defaults: the cache's own
 
 
 def data_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
-    """A Kaggle-layout folder, not a cache."""
+    """A Kaggle-layout folder, not a cache; for a campaign with vote counts, its catalog CSV."""
+    if CAMPAIGNS[ctx.params.get("campaign", DEFAULTS.campaign)].counts:
+        if not value.is_file():
+            raise click.BadParameter(f"{value} is not a file: a campaign with vote counts reads its catalog CSV")
+        return value
+    if value.is_file():
+        raise click.BadParameter(f"{value} is a file: Kaggle's campaign reads a folder (or pick --campaign)")
     if is_cache(value):
         raise click.BadParameter(f"{value} is a cache; pass the Kaggle data folder")
     if not (value / TRAIN_IMAGES).is_dir():
@@ -53,11 +62,26 @@ def main() -> None:
 
 @main.command("run", epilog=EXIT_STATUSES)
 @click.option(
+    "--campaign",
+    type=click.Choice(list(CAMPAIGNS)),
+    default=DEFAULTS.campaign,
+    show_default=True,
+    is_eager=True,
+    help="Whose decision tree the labels follow: Kaggle's 37 fractions, or the vote counts of a GZ2 (Hart et al. "
+    "2016) or GZ DECaLS (DR5 and later, or DR1/2) catalog.",
+)
+@click.option(
     "--data",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     required=True,
     callback=data_folder,
-    help="Kaggle-layout folder: images_training_rev1/, images_test_rev1/, training_solutions_rev1.csv.",
+    help="Kaggle-layout folder: images_training_rev1/, images_test_rev1/, training_solutions_rev1.csv; or, for a "
+    "campaign with counts, its catalog CSV, the images anywhere below its folder.",
+)
+@click.option(
+    "--image-column",
+    help="The catalog's column holding each image's path, relative to the catalog's folder "
+    "(default: the image named by the galaxy's ID, anywhere below that folder).",
 )
 @click.option(
     "--cache",
@@ -121,7 +145,9 @@ def main() -> None:
     help="Seconds to wait for the dask scheduler and its workers.",
 )
 def run_command(
+    campaign: str,
     data: Path,
+    image_column: str | None,
     cache: Path,
     jobs: int,
     shard_size: int,
@@ -143,15 +169,20 @@ def run_command(
     """
     compression = None if compression == "none" else compression
     settings = Settings(
-        shard_size=shard_size, valid=valid, calibrate=calibrate, seed=seed, compression=compression, max_bytes=max_bytes
+        shard_size=shard_size,
+        valid=valid,
+        calibrate=calibrate,
+        seed=seed,
+        compression=compression,
+        max_bytes=max_bytes,
+        campaign=campaign,
     )
     kept = f"finished shards are kept in {cache}; run the same command again to resume"
     try:
-        with reported((cache,), kept, (LabelError, DataError, ImageListError), (ClusterUnavailable,)):
+        with reported((cache,), kept, (LabelError, CatalogError, DataError, ImageListError), (ClusterUnavailable,)):
             with exclusive(cache, "python -m preprocess run"):
-                result = run(
-                    data, cache, settings, jobs, backend=backend, scheduler=scheduler, timeout=scheduler_timeout
-                )
+                options = {"backend": backend, "scheduler": scheduler, "timeout": scheduler_timeout}
+                result = run(data, cache, settings, jobs, image_column=image_column, **options)
     except SettingsError as error:
         raise click.BadParameter(str(error), param_hint=error.option) from None
     counts = result.counts

@@ -11,26 +11,29 @@ import json
 import os
 import signal
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from preprocess import kaggle
-from preprocess.cache import LABELLED, SPLITS, Reject, Settings, Shard, check_shard, is_cache, shard_name
+from preprocess.cache import (
+    LABELLED,
+    SPLITS,
+    Reject,
+    Settings,
+    Shard,
+    check_shard,
+    settings_record,
+    shard_name,
+)
 from preprocess.cache_writer import previous_shards, remove_leftovers, write_manifest, write_rejects, write_shard
 from preprocess.cluster import dask_workers
 from preprocess.images import BadImage, load_galaxy
-from preprocess.labels import read_solutions
-from preprocess.listing import list_images
-from preprocess.schema import COLUMNS, N_COLUMNS, PARENT_INDEX, SLICES, TREE_TOLERANCE, row_hierarchy_errors
+from preprocess.inputs import Inputs, read_inputs
+from preprocess.schema import campaign
 from preprocess.splits import assign_shards, held_out_ids
-
-
-class DataError(RuntimeError):
-    """A data folder that is not in Kaggle's layout; the message names what is missing."""
 
 
 class SettingsError(ValueError):
@@ -55,20 +58,6 @@ class ShardPlan:
 
 
 @dataclass
-class Inputs:
-    """What a data folder holds: training labels, image paths by GalaxyID, and what was set aside."""
-
-    train_ids: np.ndarray
-    train_labels: np.ndarray
-    train_images: dict[int, Path]
-    test_images: dict[int, Path]
-    ignored: list[Path]  # files whose name is not a GalaxyID
-    unlabelled: list[int]  # training images without a CSV row
-    missing: list[int]  # CSV rows without an image
-    off_tree: dict[int, str]  # CSV rows whose answers break the decision tree -> which question, by how much
-
-
-@dataclass
 class RunResult:
     counts: dict[str, int]  # galaxies per split
     built: int  # shards written by this run
@@ -78,51 +67,10 @@ class RunResult:
     unlabelled: list[int]
 
 
-def read_inputs(data: Path) -> Inputs:
-    """List and validate a Kaggle-layout folder; raise LabelError/DataError before any work is done."""
-    if is_cache(data):
-        raise DataError(f"{data} is a cache; pass the Kaggle data folder as --data")
-    for name in (kaggle.TRAIN_IMAGES, kaggle.SOLUTIONS):
-        if not (data / name).exists():
-            raise DataError(f"{data / name} not found: --data must be a folder in Kaggle's layout (see README)")
-    train_ids, train_labels = read_solutions(data / kaggle.SOLUTIONS)
-    train_images, ignored = list_images(data / kaggle.TRAIN_IMAGES)
-    test_folder = data / kaggle.TEST_IMAGES
-    test_images, test_ignored = list_images(test_folder) if test_folder.is_dir() else ({}, [])
-    labelled = set(train_ids.tolist())
-    unlabelled = sorted(set(train_images) - labelled)
-    missing = [i for i in train_ids.tolist() if i not in train_images]
-    ignored += test_ignored
-    return Inputs(
-        train_ids,
-        train_labels,
-        train_images,
-        test_images,
-        ignored,
-        unlabelled,
-        missing,
-        off_tree(train_ids, train_labels),
-    )
-
-
-def off_tree(ids: np.ndarray, labels: np.ndarray) -> dict[int, str]:
-    """Rows whose answers do not sum to their parent's value (within TREE_TOLERANCE), naming each such question."""
-    errors = row_hierarchy_errors(labels)
-    bad = {}
-    for row in np.flatnonzero(errors.max(axis=1) > TREE_TOLERANCE):
-        broken = []
-        for q in np.flatnonzero(errors[row] > TREE_TOLERANCE) + 1:
-            parent = PARENT_INDEX[q]
-            should = "1" if parent is None else f"{COLUMNS[parent]} = {labels[row, parent]:.4g}"
-            broken.append(f"Q{q}'s answers sum to {labels[row, SLICES[q]].sum():.4g}, not {should}")
-        bad[int(ids[row])] = "labels off the decision tree: " + "; ".join(broken)
-    return bad
-
-
 def fingerprint(plan: ShardPlan, settings: Settings) -> str:
     """Hash of everything a shard is made from: settings, file names, sizes, mtimes, labels. A cache without a
     calibration split hashes its settings as before the split existed, so its shards stay done."""
-    made = asdict(settings)
+    made = settings_record(settings)
     if not settings.calibrate:
         del made["calibrate"]
     digest = hashlib.sha256(json.dumps(made, sort_keys=True).encode())
@@ -164,7 +112,8 @@ def plan_shards(inputs: Inputs, members: dict[str, list[int]], settings: Setting
         images = inputs.test_images if split == "test" else inputs.train_images
         usable = [i for i in members[split] if i in images and i not in inputs.off_tree]
         for index, chunk in enumerate(assign_shards(usable, settings.shard_size)):
-            labels = None if split == "test" else np.array([label_of[i] for i in chunk.tolist()]).reshape(-1, N_COLUMNS)
+            width = inputs.train_labels.shape[1]
+            labels = None if split == "test" else np.array([label_of[i] for i in chunk.tolist()]).reshape(-1, width)
             plans.append(ShardPlan(split, index, chunk, [images[i] for i in chunk.tolist()], labels))
     return plans
 
@@ -206,15 +155,14 @@ def ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def all_rejects(data: Path, shards: list[Shard], inputs: Inputs, members: dict[str, list[int]]) -> list[Reject]:
+def all_rejects(shards: list[Shard], inputs: Inputs, members: dict[str, list[int]]) -> list[Reject]:
     """Images that could not be decoded, CSV rows without an image, and CSV rows off the decision tree."""
     rejects = [Reject(galaxy_id, s.split, path, reason) for s in shards for galaxy_id, path, reason in s.rejects]
     split_of = {i: split for split in LABELLED for i in members[split]}
-    for galaxy_id in inputs.missing:
-        path = kaggle.image_path(data, kaggle.TRAIN_IMAGES, galaxy_id)
-        rejects.append(Reject(galaxy_id, split_of[galaxy_id], str(path), "missing image"))
+    for galaxy_id, path in inputs.missing.items():
+        rejects.append(Reject(galaxy_id, split_of[galaxy_id], path, "missing image"))
     for galaxy_id, reason in inputs.off_tree.items():
-        rejects.append(Reject(galaxy_id, split_of[galaxy_id], str(data / kaggle.SOLUTIONS), reason))
+        rejects.append(Reject(galaxy_id, split_of[galaxy_id], str(inputs.labels_file), reason))
     return rejects
 
 
@@ -227,8 +175,10 @@ def run(
     backend: str = "local",
     scheduler: str | None = None,
     timeout: float = 30.0,
+    image_column: str | None = None,
 ) -> RunResult:
-    """Build or complete the cache.
+    """Build or complete the cache from `data`: a Kaggle-layout folder, or the catalog CSV of `settings.campaign`
+    when that campaign counts votes (its images below the catalog's folder, named in `image_column` or by ID).
 
     backend "local" runs `jobs` worker processes here; "dask" runs the same tasks on the dask
     cluster at `scheduler` (or on a local dask cluster of `jobs` processes when it is None), waiting
@@ -242,7 +192,7 @@ def run(
         # joblib dispatches a generator's first tasks at once: the workers start while this process plans
         warm_up = Parallel(return_as="generator_unordered", **options)(delayed(worker_ready)() for _ in range(jobs))
     try:
-        inputs = read_inputs(data)
+        inputs = read_inputs(data, campaign(settings.campaign), image_column)
         members = split_members(inputs, settings)
         plans = plan_shards(inputs, members, settings)
         cache.mkdir(parents=True, exist_ok=True)
@@ -273,7 +223,7 @@ def run(
         remove_leftovers(cache, keep={p.name for p in plans})
         raise
     shards = finished()
-    rejects = all_rejects(data, shards, inputs, members)
+    rejects = all_rejects(shards, inputs, members)
     write_rejects(cache, rejects)
     save_manifest(complete=True)  # complete only once rejects.csv is written
     counts = {split: sum(s.count for s in shards if s.split == split) for split in SPLITS}

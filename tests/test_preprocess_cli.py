@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import preprocess.atomic
+import preprocess.inputs
 import preprocess.pipeline
 from bench.data import replicate
 from preprocess.cache import Cache, rejects_path
@@ -203,7 +204,7 @@ def test_a_failed_read_is_reported_as_a_read(kaggle_dir, tmp_path, monkeypatch):
     def unreadable(path):
         raise OSError(errno.EIO, "Input/output error", str(path))
 
-    monkeypatch.setattr(preprocess.pipeline, "list_images", unreadable)
+    monkeypatch.setattr(preprocess.inputs, "list_images", unreadable)
     result = CliRunner().invoke(main, run_args(kaggle_dir, tmp_path / "cache"))
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"failed reading {folder}: Input/output error" in result.output and "writing" not in result.output
