@@ -11,6 +11,7 @@ from preprocess import kaggle
 from preprocess.cache import Cache, CacheError, Settings
 from preprocess.labels import read_solutions, write_solutions
 from preprocess.pipeline import run
+from synth.campaign import CATALOG, TEST_CATALOG, TEST_EXPECTED, write_campaign
 from synth.dataset import LABEL_DECIMALS, write_dataset
 
 WORK = Path(__file__).parent / "work"
@@ -29,13 +30,28 @@ def synthetic(out: Path, n_train: int, n_test: int, seed: int) -> Path:
     return out
 
 
-def preprocessed(data: Path, cache: Path, valid: int, calibrate: int = 0) -> Cache:
-    """The cache of `data`, made once and reused by later runs (an interrupted one resumes)."""
+def preprocessed(data: Path, cache: Path, valid: int, calibrate: int = 0, campaign: str = "kaggle") -> Cache:
+    """The cache of `data` (a Kaggle-layout folder, or a campaign's catalog), made once and reused by later runs (an
+    interrupted one resumes)."""
     try:
         return Cache.open(cache)
     except CacheError:
-        run(data, cache, Settings(valid=valid, calibrate=calibrate), jobs=os.cpu_count() or 1)
+        settings = Settings(valid=valid, calibrate=calibrate, campaign=campaign)
+        run(data, cache, settings, jobs=os.cpu_count() or 1)
         return Cache.open(cache)
+
+
+def campaign_set(
+    n_train: int = QUALITY_TRAIN, n_test: int = QUALITY_TEST, seed: int = QUALITY_SEED
+) -> tuple[Path, Cache, Cache]:
+    """The synthetic GZ DECaLS-like campaign of the quality set's size and seed (synth.campaign), the cache of its
+    training catalog (QUALITY_VALID galaxies validating) and the cache of its test catalog (all in one split)."""
+    data = WORK / "campaign" / f"data-{n_train}-{n_test}-{seed}"
+    if not (data / TEST_EXPECTED).exists():
+        write_campaign(data, n_train, n_test, seed=seed, jobs=os.cpu_count() or 1)
+    train = preprocessed(data / CATALOG, data.parent / f"cache-{n_train}-{seed}", QUALITY_VALID, campaign="decals")
+    test = preprocessed(data / TEST_CATALOG, data.parent / f"test-{n_test}-{seed}", 0, campaign="decals")
+    return data, train, test
 
 
 def quality_set(

@@ -106,3 +106,25 @@ class Campaign:
             if answered > 0 and parent is not None and counts[parent] == 0:
                 broken.append(f"{question.label} has {answered:g} votes, but nobody answered {columns[parent]}")
         return broken
+
+    def tree_fractions(self, values: np.ndarray) -> np.ndarray:
+        """Each question's values as shares of their sum (0 where they sum to 0), times the share of the answer
+        leading to the question: vote counts as the fractions Kaggle gives (answers' votes over all volunteers,
+        where the tree is kept exactly), a Dirichlet's concentrations as its expected fractions."""
+        values = np.asarray(values, np.float64).reshape(-1, len(self.columns))
+        fractions = np.zeros_like(values)
+        for key, columns in self.slices.items():
+            total = values[:, columns].sum(axis=1, keepdims=True)
+            shares = np.divide(values[:, columns], total, out=np.zeros_like(values[:, columns]), where=total > 0)
+            parent = self.parent_index[key]
+            fractions[:, columns] = shares * (1.0 if parent is None else fractions[:, parent : parent + 1])
+        return fractions
+
+    def answered(self, counts: np.ndarray) -> np.ndarray:
+        """(n, questions): the votes each question received, as the sum of its answers' counts."""
+        return np.stack([np.asarray(counts)[:, columns].sum(axis=1) for columns in self.slices.values()], axis=1)
+
+    def per_answer(self, per_question: np.ndarray) -> np.ndarray:
+        """(n, questions) -> (n, columns): each question's value repeated for each of its answers."""
+        widths = [columns.stop - columns.start for columns in self.slices.values()]
+        return np.repeat(np.asarray(per_question), widths, axis=1)

@@ -8,7 +8,7 @@ import pytest
 from preprocess.cache import Cache
 from train.fitting import callbacks
 from train.fitting.callbacks import Backup, BestModel, CollapseWatch, PlotCurves, WarmUp, backup_state
-from train.model.layers import DivisiveHead, TreeHead
+from train.model.heads import DivisiveHead, TreeHead
 from train.model.models import build_model
 from train.runs import Run
 

@@ -5,13 +5,12 @@ import numpy as np
 import pytest
 
 from preprocess.schema import N_COLUMNS, PARENT_INDEX, SLICES, hierarchy_errors
+from train.model.heads import DivisiveHead, TreeHead
 from train.model.layers import (
-    DivisiveHead,
     FusedBatchNormalization,
     Maxout,
     MergeParts,
     RandomAffine,
-    TreeHead,
     ViewpointParts,
     central_square,
     transform,

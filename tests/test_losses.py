@@ -12,7 +12,7 @@ from scipy.stats import dirichlet_multinomial
 from preprocess.schema import DECALS, N_COLUMNS, SLICES
 from train.cli import main
 from train.config import configure
-from train.model.layers import TreeHead
+from train.model.heads import TreeHead
 from train.model.losses import DirichletMultinomial, tree_crossentropy
 
 

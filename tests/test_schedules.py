@@ -12,7 +12,7 @@ import pytest
 from train.config import SCHEDULES, FitConfig
 from train.fitting.callbacks import TimeBudget, WarmUp, callbacks, schedule_callbacks
 from train.fitting.schedules import cooldown_rate, cosine_rate, step_rate
-from train.model.layers import DivisiveHead
+from train.model.heads import DivisiveHead
 from train.runs import Run
 
 MONITOR = ("val_rmse", "min")

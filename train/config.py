@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from train.fitting import schedules
 
 MODELS = ("compact", "centre", "centre-context", "vgg16", "viewpoints", "viewpoints-mean")  # train.model.models
-HEADS = ("tree", "divisive", "sigmoid")
-LOSSES = ("crossentropy", "mse")  # built by train.model.losses
+HEADS = ("tree", "divisive", "sigmoid", "dirichlet")
+LOSSES = ("crossentropy", "mse", "dirichlet")  # built by train.model.losses
 SCHEDULES = tuple(schedules.SCHEDULES)
 PRECISIONS = ("float32", "bfloat16", "mixed")
 STRATEGIES = ("none", "mirrored", "multiworker")  # tf.distribute, see train.fitting.distribute
@@ -27,8 +27,9 @@ class FitConfig:
     recipe: str = "default"
     model: str = "centre"
     head: str = "tree"
-    # crossentropy: each question's, given that it was reached (train.model.losses.tree_crossentropy); mse: the squared
-    # error of the 37 columns, the competition's metric
+    # crossentropy: each question's, given that it was reached (train.model.losses.tree_crossentropy; on vote counts,
+    # weighted by the votes); mse: the squared error of the 37 columns, the competition's metric; dirichlet: the
+    # likelihood of a campaign's vote counts (train.model.losses.DirichletMultinomial), with the dirichlet head
     loss: str = "crossentropy"
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -120,8 +121,12 @@ def configure(recipe: str, **overrides) -> FitConfig:
                 "no gradient and never comes back; use --loss mse"
             )
         config = replace(config, loss="mse")
+    if config.loss == "dirichlet" and "head" not in changed:
+        config = replace(config, head="dirichlet")
     if config.loss == "crossentropy" and config.head != "tree":
         raise ValueError(f"--loss crossentropy needs the tree head, not {config.head}; use --loss mse")
+    if (config.loss == "dirichlet") != (config.head == "dirichlet"):
+        raise ValueError("--loss dirichlet and the dirichlet head go together: its outputs are concentrations")
     return config
 
 

@@ -1,12 +1,13 @@
-"""What a run predicts: Kaggle's 37 columns, or a question of the user's own (binary, multiclass, fraction,
-regression) from labels they made. Its columns, classes and scaling; turning labels into training targets and
-model outputs into the catalog's values, text and gallery. No TensorFlow."""
+"""What a run predicts: Kaggle's 37 columns, a campaign's vote fractions (a run trained on GZ2 or GZ DECaLS
+counts), or a question of the user's own (binary, multiclass, fraction, regression) from labels they made. Its
+columns, classes and scaling; turning labels into training targets and model outputs into the catalog's values,
+text and gallery. No TensorFlow."""
 
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from preprocess.schema import COLUMNS
+from preprocess.schema import COLUMNS, campaign
 from train.prediction.morphology import GALLERY_CLASSES, describe
 
 CLASSES = ("binary", "multiclass")  # the kinds that classify
@@ -20,13 +21,17 @@ class TaskError(ValueError):
 
 @dataclass(frozen=True)
 class Task:
-    """A run's outputs. kind "kaggle": the 37 vote fractions; else a question of the user's label columns."""
+    """A run's outputs. kind "kaggle": the 37 vote fractions; "votes": a campaign's vote fractions down its tree
+    (from a tree head's fractions, or a dirichlet head's concentrations); else a question of the user's label
+    columns."""
 
     kind: str
     columns: list[str]
     classes: list[str] = field(default_factory=list)  # binary and multiclass, sorted; binary's second is positive
     mean: list[float] = field(default_factory=list)  # regression: targets are (value - mean) / std
     std: list[float] = field(default_factory=list)
+    campaign: str = ""  # "votes": whose tree
+    concentrations: bool = False  # "votes": the model outputs a Dirichlet's concentrations
 
     @property
     def classifies(self) -> bool:
@@ -63,6 +68,8 @@ class Task:
             return np.concatenate([1.0 - raw, raw], axis=1)
         if self.kind == "regression":
             return raw * np.array(self.std) + np.array(self.mean)
+        if self.kind == "votes":
+            return campaign(self.campaign).tree_fractions(raw)
         return np.clip(raw, 0.0, 1.0)
 
     @property
@@ -81,6 +88,9 @@ class Task:
         probability, or each column's value."""
         if self.kind == "kaggle":
             return {name: share(values) for name, share in GALLERY_CLASSES.items()}
+        if self.kind == "votes":  # the answers of the questions always asked
+            asked = [c for q in campaign(self.campaign).questions if q.parent is None for c in q.columns]
+            return {f"{c}_fraction": values[:, i] for i, c in enumerate(campaign(self.campaign).columns) if c in asked}
         return {name: values[:, i] for i, name in enumerate(self.outputs)}
 
     def as_dict(self) -> dict:
@@ -90,9 +100,20 @@ class Task:
 KAGGLE = Task("kaggle", list(COLUMNS))
 
 
+def votes_task(name: str, concentrations: bool) -> Task:
+    """The vote fractions of campaign `name`, as the catalog's `{answer column}_fraction` columns."""
+    return Task(
+        "votes", [f"{c}_fraction" for c in campaign(name).columns], campaign=name, concentrations=concentrations
+    )
+
+
 def task_of(record: dict) -> Task:
-    """The task a run's config.json records; Kaggle's 37 columns for a run of `fit`."""
-    return Task(**record["task"]) if "task" in record else KAGGLE
+    """The task a run's config.json records; for a run of `fit`, its cache's campaign's columns: Kaggle's 37, or a
+    campaign's vote fractions."""
+    if "task" in record:
+        return Task(**record["task"])
+    name = (record.get("cache_settings") or {}).get("campaign", KAGGLE.kind)
+    return KAGGLE if name == KAGGLE.kind else votes_task(name, record["config"]["head"] == "dirichlet")
 
 
 def is_number(text: str) -> bool:

@@ -13,10 +13,11 @@ import keras
 import numpy as np
 
 from preprocess.atomic import replacing, write_json
-from preprocess.schema import SLICES
+from preprocess.schema import KAGGLE
+from preprocess.tree import Campaign
 from train.config import FitConfig
 from train.fitting.schedules import PLATEAU_FACTOR, PLATEAU_FLOOR, RATES
-from train.model.layers import DivisiveHead
+from train.model.heads import DivisiveHead
 from train.plots import plot_curves
 from train.runs import Run, history_rows
 
@@ -47,11 +48,11 @@ class CollapseWatch(keras.callbacks.Callback):
     collapsed question (a dead divisive head, a stuck trunk) otherwise shows only in a table after training.
     Adds `collapsed_questions` (their number) to the logs, so history.csv keeps it."""
 
-    def __init__(self, images: np.ndarray, tolerance: float = 1e-3, batch: int = 64):
+    def __init__(self, images: np.ndarray, tolerance: float = 1e-3, batch: int = 64, tree: Campaign = KAGGLE):
         super().__init__()
-        self.images, self.tolerance, self.batch = images, tolerance, batch
+        self.images, self.tolerance, self.batch, self.tree = images, tolerance, batch, tree
 
-    def collapsed(self) -> list[int]:
+    def collapsed(self) -> list[int | str]:
         predictions = np.concatenate(
             [
                 self.model.predict_on_batch(self.images[i : i + self.batch])
@@ -59,14 +60,14 @@ class CollapseWatch(keras.callbacks.Callback):
             ]
         )
         spread = predictions.std(axis=0)
-        return [q for q, columns in SLICES.items() if spread[columns].max() < self.tolerance]
+        return [q for q, columns in self.tree.slices.items() if spread[columns].max() < self.tolerance]
 
     def on_epoch_end(self, epoch, logs=None):
         questions = self.collapsed()
         if logs is not None:
             logs["collapsed_questions"] = len(questions)
         if questions:
-            names = ", ".join(f"Q{q}" for q in questions)
+            names = ", ".join(self.tree.question(q).label for q in questions)
             print(
                 f"\nwarning: epoch {epoch + 1}: {names} predicted constant over {len(self.images)} validation galaxies "
                 f"(every answer's standard deviation below {self.tolerance:g}): the model has collapsed there",
@@ -252,10 +253,11 @@ def callbacks(
     backup: bool = True,
     monitor: tuple[str, str] = ("val_rmse", "min"),
     watch: np.ndarray | None = None,
+    tree: Campaign = KAGGLE,
 ) -> list:
     """`fit`'s callbacks (and a finetune's): `monitor` (a logged value and "min" or "max") picks the best epoch
     and drives the plateau schedule and early stopping; validation images in `watch` are watched for collapsed
-    questions (CollapseWatch)."""
+    questions of `tree` (CollapseWatch)."""
     name, mode = monitor
     budget = TimeBudget(config.minutes, run.history) if config.minutes else None
     chosen = [StopOnNonFinite()]
@@ -271,7 +273,7 @@ def callbacks(
     chosen += [
         EpochLogs(),
         *([averaging] if averaging else []),
-        *([CollapseWatch(watch)] if watch is not None else []),
+        *([CollapseWatch(watch, tree=tree)] if watch is not None else []),
         keras.callbacks.CSVLogger(str(run.history), append=True),
         BestModel(run.model, best_so_far(run.history, name, mode), name, mode),
         # After the history row and the checkpoint: an epoch counts as done once both are written

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from preprocess.cache import Cache
-from preprocess.schema import N_COLUMNS
+from preprocess.schema import campaign
 from train.fitting.dataset import ShardDataset
 
 
@@ -147,13 +147,13 @@ def every_validation_batch(dataset: ShardDataset, role: WorkerRole, replicas: in
 
 
 def distributed(
-    strategy: tf.distribute.Strategy, batches, global_batch: int, image_shape: tuple[int, int, int]
+    strategy: tf.distribute.Strategy, batches, global_batch: int, image_shape: tuple[int, int, int], columns: int
 ) -> tf.distribute.DistributedDataset:
     """One tf.data pipeline per worker, streaming the batches that batches(per-replica batch) generates."""
 
     def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
         batch = context.get_per_replica_batch_size(global_batch)
-        signature = (tf.TensorSpec((None, *image_shape), tf.uint8), tf.TensorSpec((None, N_COLUMNS), tf.float32))
+        signature = (tf.TensorSpec((None, *image_shape), tf.uint8), tf.TensorSpec((None, columns), tf.float32))
         return tf.data.Dataset.from_generator(lambda: batches(batch), output_signature=signature).prefetch(2)
 
     return strategy.distribute_datasets_from_function(dataset_fn)
@@ -178,9 +178,10 @@ def distributed_inputs(strategy, cache: Cache, config, role: WorkerRole, log=pri
         return every_validation_batch(ShardDataset(cache, "valid", batch, shuffle=False), role, replicas)
 
     valid_batch = config.batch // strategy.num_replicas_in_sync
+    columns = len(campaign(cache.settings.campaign).columns)
     return {
-        "x": distributed(strategy, train_batches, config.batch, cache.image_shape),
+        "x": distributed(strategy, train_batches, config.batch, cache.image_shape, columns),
         "steps_per_epoch": steps_per_epoch(cache, role.count, worker_batch),
-        "validation_data": distributed(strategy, valid_batches, config.batch, cache.image_shape),
+        "validation_data": distributed(strategy, valid_batches, config.batch, cache.image_shape, columns),
         "validation_steps": validation_steps(len(ShardDataset(cache, "valid", valid_batch)), role, replicas),
     }

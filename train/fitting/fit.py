@@ -13,13 +13,16 @@ from pathlib import Path
 import keras
 
 from preprocess.atomic import replacing
-from preprocess.cache import Cache
+from preprocess.cache import Cache, settings_record
 from preprocess.lock import exclusive, shared
+from preprocess.schema import KAGGLE, campaign
+from preprocess.tree import Campaign
 from train.config import FitConfig
 from train.fitting.callbacks import LossNotFinite, backup_state, best_so_far, callbacks
 from train.fitting.dataset import ShardDataset
 from train.fitting.distribute import distributed_inputs, forget_strategy, make_strategy, worker_role
-from train.model.losses import LOSS_FUNCTIONS
+from train.model.losses import training_loss
+from train.model.metrics import rmse_metric
 from train.model.models import build_model
 from train.runs import Run, RunError, library_versions
 
@@ -59,7 +62,7 @@ def prepare_run(cache: Cache, run: Run, config: FitConfig, overwrite: bool) -> d
     record = {
         "config": asdict(config),
         "cache": str(cache.folder.resolve()),
-        "cache_settings": asdict(cache.settings),
+        "cache_settings": settings_record(cache.settings),
         "manifest_sha256": cache.sha256,
         "versions": library_versions(),
     }
@@ -105,6 +108,7 @@ def fit(
     role = worker_role(config.strategy)
     strategy = make_strategy(config.strategy) if config.strategy != "none" else None  # before any other TF op
     cache = Cache.of(cache)
+    tree = campaign(cache.settings.campaign)
     folder = run if role.is_chief else Path(tempfile.mkdtemp(prefix=f"galaxy-zoo-worker{role.index}-"))
     folder.mkdir(parents=True, exist_ok=True)
     target = Run(folder)
@@ -116,16 +120,16 @@ def fit(
             loader = {"workers": config.loader_workers, "use_multiprocessing": config.loader_workers > 1}
             train = ShardDataset(cache, "train", config.batch, seed=config.seed, **loader)
             inputs = {"x": train, "validation_data": ShardDataset(cache, "valid", config.batch, False, **loader)}
-            model = compiled_model(config, cache.image_shape)
+            model = compiled_model(config, cache.image_shape, tree)
         else:
             inputs = distributed_inputs(strategy, cache, config, role)
             with strategy.scope():
-                model = forget_strategy(compiled_model(config, cache.image_shape))
+                model = forget_strategy(compiled_model(config, cache.image_shape, tree))
         backup = config.strategy != "multiworker"
         with strategy.scope() if strategy else nullcontext():
             # every worker of a multi-worker run would predict its own copy: the watch is for one process
             watch = cache.read("valid", ("images",), limit=WATCHED)["images"] if backup else None
-            chosen = callbacks(target, config, backup=backup, watch=watch)
+            chosen = callbacks(target, config, backup=backup, watch=watch, tree=tree)
             start = backup_state(target.backup)["epoch"] if backup else 0
             if isinstance(inputs["x"], ShardDataset):
                 inputs["x"].set_epoch(start)  # a resumed epoch sees the batches the uninterrupted run would have
@@ -146,19 +150,19 @@ def computing_in(precision: str):
         keras.mixed_precision.set_dtype_policy(before)
 
 
-def compiled_model(config: FitConfig, input_shape: tuple[int, int, int]) -> keras.Model:
+def compiled_model(config: FitConfig, input_shape: tuple[int, int, int], tree: Campaign = KAGGLE) -> keras.Model:
+    """The model of `config` for images of `input_shape` and labels of `tree` (the cache's campaign), compiled."""
+    loss = training_loss(config.loss, tree)  # a ValueError before anything is built
     with computing_in(config.precision):
-        model = build_model(
-            config.model, config.head, input_shape, augment=config.augment, zoom=config.zoom, dropout=config.dropout
-        )
+        options = {"augment": config.augment, "zoom": config.zoom, "dropout": config.dropout, "tree": tree}
+        model = build_model(config.model, config.head, input_shape, **options)
     decay = config.weight_decay or None  # None: Keras skips the decay step
     optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, use_ema=config.ema, weight_decay=decay)
     optimizer.exclude_from_weight_decay(var_names=NOT_DECAYED)
-    rmse = keras.metrics.RootMeanSquaredError("rmse")
     model.compile(
         optimizer=optimizer,
-        loss=LOSS_FUNCTIONS[config.loss],
-        metrics=[rmse],
+        loss=loss,
+        metrics=[rmse_metric(tree, config.head)],
         jit_compile=True if config.jit else "auto",
     )
     return model

@@ -1,4 +1,4 @@
-"""Keras layers of the Galaxy Zoo models: decision-tree heads, augmentation, rotation-invariant viewpoints.
+"""Keras layers of the Galaxy Zoo models: augmentation, test-time views, rotation-invariant viewpoints.
 
 They are registered for saving in `.keras` files and built from `keras.ops`, except two that call TensorFlow's
 own operations where Keras has none as fast: the fused batch normalisation and the projective transform (an
@@ -12,72 +12,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from preprocess.schema import N_COLUMNS, PARENT_INDEX, SLICES
-
 register = keras.saving.register_keras_serializable(package="galaxy_zoo")
-
-
-def on_the_tree(answers_per_question) -> keras.KerasTensor:
-    """Each question's answers (summing to 1), times the value of the answer that leads to the question.
-
-    Questions come in file order and a parent always belongs to an earlier question, so one pass suffices.
-    """
-    columns = [None] * N_COLUMNS
-    for q, answers in answers_per_question:
-        parent = PARENT_INDEX[q]
-        if parent is not None:
-            answers = answers * columns[parent]
-        for j in range(SLICES[q].stop - SLICES[q].start):
-            columns[SLICES[q].start + j] = answers[:, j : j + 1]
-    return ops.concatenate(columns, axis=-1)
-
-
-@register
-class TreeHead(layers.Layer):
-    """37 logits -> vote fractions that obey the decision tree exactly: a softmax per question, times its parent."""
-
-    def call(self, logits):
-        return on_the_tree((q, ops.softmax(logits[:, sl], axis=-1)) for q, sl in SLICES.items())
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-
-@register
-class DivisiveHead(layers.Layer):
-    """The Kaggle winner's output layer (benanne/kaggle-galaxies, `custom.py`, DivisiveGalaxyOutputLayer):
-    each answer clamped at zero and divided by its question's sum, times its parent.
-
-    Unlike a softmax it reaches hard 0s and 1s, which matter for RMSE. One change to his layer: he divided
-    by sum + 1e-12, so a question whose answers all clamp to zero predicted zeros, off the tree; here every
-    answer gets `floor` added first, so such a question predicts a uniform split and every prediction obeys
-    the tree. A clamp passes no gradient below zero, so an answer whose logit is negative for every galaxy
-    is dead; his remedies are here too: the first training images go through the clipped logits instead
-    (`warming`, train.fitting.callbacks.WarmUp) and the logits start at a bias of 0.1
-    (train.model.models.divisive_head).
-    """
-
-    def __init__(self, floor: float = 1e-6, **kwargs):
-        super().__init__(**kwargs)
-        self.floor = floor
-
-    def build(self, input_shape):
-        # 1 while warming up (train.fitting.callbacks.WarmUp): the outputs are the logits clipped to [0, 1], his first
-        # chunk of training "with MSE on clip(z, 0, 1)", before the normalisation
-        self.warming = self.add_weight(shape=(), initializer="zeros", trainable=False, name="warming")
-
-    def call(self, logits):
-        clamped = ops.relu(logits) + self.floor
-        divided = on_the_tree(
-            (q, clamped[:, sl] / ops.sum(clamped[:, sl], axis=-1, keepdims=True)) for q, sl in SLICES.items()
-        )
-        return ops.where(self.warming > 0.5, ops.clip(logits, 0.0, 1.0), divided)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "floor": self.floor}
 
 
 @register

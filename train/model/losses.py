@@ -6,6 +6,7 @@ from keras import ops
 
 from preprocess import schema
 from preprocess.schema import SLICES
+from preprocess.tree import Campaign
 from train.config import LOSSES
 
 EPSILON = 1e-7  # keeps the logarithm finite where an answer's share rounds to zero
@@ -75,5 +76,41 @@ class DirichletMultinomial(keras.losses.Loss):
         return {**super().get_config(), "campaign": self.campaign}
 
 
-LOSS_FUNCTIONS = {"crossentropy": tree_crossentropy, "mse": "mse"}
+@keras.saving.register_keras_serializable(package="galaxy_zoo")
+class VoteCrossEntropy(keras.losses.Loss):
+    """The tree's cross-entropy on a campaign's vote counts: minus the sum over answers of votes x log(answer / the
+    sum of its question's answers). Each question counts as often as volunteers answered it, so a galaxy seen by
+    40 volunteers weighs 8 times one seen by 5: the vote-weighted form of `tree_crossentropy`, the best loss of
+    fractions, against which the Dirichlet-multinomial is measured."""
+
+    def __init__(self, campaign: str = "decals", name: str = "vote_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.campaign = campaign
+        self.slices = list(schema.campaign(campaign).slices.values())
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, y_pred.dtype)
+        total = 0.0
+        for columns in self.slices:
+            answers = y_pred[:, columns]
+            given = answers / (ops.sum(answers, axis=-1, keepdims=True) + EPSILON)
+            total = total - ops.sum(y_true[:, columns] * ops.log(ops.clip(given, EPSILON, 1.0)), axis=-1)
+        return total
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "campaign": self.campaign}
+
+
+LOSS_FUNCTIONS = {"crossentropy": tree_crossentropy, "mse": "mse", "dirichlet": None}
 assert set(LOSS_FUNCTIONS) == set(LOSSES), "train.config names what is built here"
+
+
+def training_loss(name: str, tree: Campaign):
+    """The loss `name` for labels of `tree`: Kaggle's fractions, or a campaign's vote counts."""
+    if not tree.counts:
+        if name == "dirichlet":
+            raise ValueError("--loss dirichlet needs vote counts; this cache holds Kaggle's fractions")
+        return LOSS_FUNCTIONS[name]
+    if name == "mse":
+        raise ValueError(f"--loss mse needs fractions; a {tree.name} cache holds vote counts: use dirichlet")
+    return DirichletMultinomial(tree.name) if name == "dirichlet" else VoteCrossEntropy(tree.name)

@@ -7,15 +7,15 @@ augments them inside (RandomAffine, active only while training), so the loader o
 import keras
 from keras import layers
 
-from preprocess.schema import N_COLUMNS
+from preprocess.schema import KAGGLE
+from preprocess.tree import Campaign
 from train.config import HEADS, MODELS
+from train.model.heads import DirichletHead, DivisiveHead, TreeHead
 from train.model.layers import (
-    DivisiveHead,
     FusedBatchNormalization,
     Maxout,
     MergeParts,
     RandomAffine,
-    TreeHead,
     ViewpointParts,
     central_box,
 )
@@ -116,21 +116,28 @@ FEATURES = {
 
 
 # Heads compute in float32 whatever the model's precision: fractions near 0 and 1 need it.
-def tree_head(x):
-    return TreeHead(name="tree", dtype="float32")(layers.Dense(N_COLUMNS, name="logits", dtype="float32")(x))
+def tree_head(x, tree: Campaign):
+    logits = layers.Dense(len(tree.columns), name="logits", dtype="float32")(x)
+    return TreeHead(tree.name, name="tree", dtype="float32")(logits)
 
 
-def divisive_head(x):
+def divisive_head(x, tree: Campaign):
     # His output layer's start: small weights and biases of 0.1, so every answer begins above the clamp.
-    logits = layers.Dense(N_COLUMNS, name="logits", dtype="float32", **his_weights(0.01, 0.1))(x)
+    logits = layers.Dense(len(tree.columns), name="logits", dtype="float32", **his_weights(0.01, 0.1))(x)
     return DivisiveHead(name="divisive", dtype="float32")(logits)
 
 
-def sigmoid_head(x):
-    return layers.Dense(N_COLUMNS, activation="sigmoid", name="sigmoid", dtype="float32")(x)
+def sigmoid_head(x, tree: Campaign):
+    return layers.Dense(len(tree.columns), activation="sigmoid", name="sigmoid", dtype="float32")(x)
 
 
-HEAD_LAYERS = {"tree": tree_head, "divisive": divisive_head, "sigmoid": sigmoid_head}
+def dirichlet_head(x, tree: Campaign):
+    logits = layers.Dense(len(tree.columns), name="logits", dtype="float32")(x)
+    return DirichletHead(name="dirichlet", dtype="float32")(logits)
+
+
+HEAD_LAYERS = {"tree": tree_head, "divisive": divisive_head, "sigmoid": sigmoid_head, "dirichlet": dirichlet_head}
+KAGGLE_ONLY = ("divisive", "sigmoid")  # heads of Kaggle's 37 fractions
 assert set(FEATURES) == set(MODELS) and set(HEAD_LAYERS) == set(HEADS), "train.config names what is built here"
 
 
@@ -141,13 +148,19 @@ def build_model(
     augment: bool = False,
     zoom: float = 1.0,
     dropout: float = 0.0,
+    tree: Campaign = KAGGLE,
 ) -> keras.Model:
-    """A model from uint8 images of `input_shape` (the cache's) to the 37 Galaxy Zoo columns; `augment` adds
-    RandomAffine with zooms up to `zoom` (1: none); `dropout` is the rate of the dense layers' dropout."""
+    """A model from uint8 images of `input_shape` (the cache's) to the columns of a campaign (Kaggle's 37 by
+    default); `augment` adds RandomAffine with zooms up to `zoom` (1: none); `dropout` is the rate of the dense
+    layers' dropout."""
     if name not in FEATURES:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(FEATURES)}")
     if head not in HEAD_LAYERS:
         raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEAD_LAYERS)}")
+    if head in KAGGLE_ONLY and tree is not KAGGLE:
+        raise ValueError(
+            f"the {head} head predicts Kaggle's 37 columns; for {tree.name}, use the tree or dirichlet head"
+        )
     inputs = keras.Input(input_shape, dtype="uint8", name="image")
     x = layers.Rescaling(1.0 / 255.0)(inputs)
     side = central_box(input_shape[0]) if name in CENTRAL_BOX_MODELS else None
@@ -155,5 +168,5 @@ def build_model(
         x = RandomAffine(zoom=zoom, side=side, name="augment")(x)  # cut out by the same resampling
     elif side:
         x = layers.CenterCrop(side, side)(x)
-    outputs = HEAD_LAYERS[head](FEATURES[name](x, dropout))
+    outputs = HEAD_LAYERS[head](FEATURES[name](x, dropout), tree)
     return keras.Model(inputs, outputs, name=f"{name}_{head}")
