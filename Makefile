@@ -36,14 +36,15 @@ SUBMIT_FLAGS ?=
 PREDICT_FLAGS ?=
 # the demo's training budget in minutes (the whole demo stays under 15 minutes on 2 CPU cores)
 DEMO_MINUTES ?= 9
-# `make quality`: minutes of training per candidate recipe
+# `make quality`: minutes of training per candidate recipe; `make campaign-bench`: per run, and its training seeds
 QUALITY_MINUTES ?= 20
+CAMPAIGN_SEEDS ?= 2
 # `make bench-cpu`: rounds, and the rows to measure (names separated by ";", e.g. "oneDNN in full;the project's
 # default, nothing set"; all rows and the CPU's limit when empty)
 CPU_ROUNDS ?= 3
 CPU_ROWS ?=
 
-.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate calibrate submit score predict finetune bench bench-cpu bench-gpu quality learning-curves framing fullsize finetune-bench finetune-rates intervals-bench pretrain results clean
+.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate calibrate submit score predict finetune bench bench-cpu bench-gpu quality campaign-bench learning-curves framing fullsize finetune-bench finetune-rates intervals-bench pretrain results clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -174,6 +175,9 @@ intervals-bench: install ## calibrated intervals on the quality set by each diff
 
 quality: install ## candidate recipes trained QUALITY_MINUTES each on the quality set (6,000 synthetic galaxies), scored against the floor
 	$(PY) -m bench.quality --minutes $(QUALITY_MINUTES)
+
+campaign-bench: install ## vote counts (a synthetic GZ DECaLS-like campaign): the Dirichlet-multinomial against the vote-weighted cross-entropy, and its intervals
+	$(PY) -m bench.campaign --minutes $(QUALITY_MINUTES) --seeds $(CAMPAIGN_SEEDS)
 
 results: install ## docs/results.md: every benchmark's table, from the results files the benchmarks wrote
 	$(PY) -m bench.results

@@ -16,6 +16,7 @@ PAGE = ROOT.parent / "docs" / "results.md"
 # (None: the trunks the finetuning cells record)
 SOURCES = (
     ("Models at equal time", "quality.json", "make quality", "bench.quality", "trained from scratch"),
+    ("Vote counts", "campaign.json", "make campaign-bench", "bench.campaign", "trained from scratch"),
     ("Learning curves", "curves.json", "make learning-curves", "bench.curves", "trained from scratch"),
     ("Calibrated intervals", "intervals.json", "make intervals-bench", "bench.intervals", "trained from scratch"),
     ("Finetuning", "finetune-74.json", "make finetune-bench", "bench.finetune.report", None),

@@ -6,6 +6,7 @@ import click
 
 from preprocess import kaggle
 from preprocess.cli_support import CONTEXT, EXIT_STATUSES, reported
+from synth.campaign import CATALOG, TEST_CATALOG, TEST_EXPECTED, VOLUNTEERS, write_campaign
 from synth.dataset import TRUE_PARAMETERS, preview, write_dataset
 
 MAX_GALAXIES = 900_000  # GalaxyIDs have 6 digits
@@ -24,6 +25,12 @@ parameters: the best possible prediction, a floor no model beats on average); an
 pitch, bar and its length, bulge, axis ratio, size, Sersic index, each feature's strength,
 visibility, ...: labels
 for questions of your own, e.g. `train finetune`).
+
+With --campaign decals, the same kind of galaxies as a GZ DECaLS-like campaign with
+vote counts: {CATALOG} and {TEST_CATALOG} (iauname, then per question of GZ
+DECaLS's tree its total and its answers' counts, from {VOLUNTEERS[0]} to {VOLUNTEERS[1]} volunteers per
+galaxy), {TEST_EXPECTED} (the floor) and the images in images/SYN..../; preprocess
+it with `python -m preprocess run --campaign decals --data OUT/{CATALOG}`.
 """
 
 
@@ -36,17 +43,27 @@ for questions of your own, e.g. `train finetune`).
 )
 @click.option("--test", "n_test", type=click.IntRange(min=0), default=1000, show_default=True, help="Test galaxies.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files, byte for byte.")
+@click.option(
+    "--campaign",
+    type=click.Choice(["kaggle", "decals"]),
+    default="kaggle",
+    show_default=True,
+    help="Kaggle's layout (vote fractions), or a GZ DECaLS-like catalog of vote counts.",
+)
 @click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Parallel worker processes.")
 @click.option(
     "--sheet", type=click.Path(dir_okay=False, path_type=Path), help="Also save a contact sheet PNG of 64 galaxies."
 )
-def main(out: Path, n_train: int, n_test: int, seed: int, jobs: int, sheet: Path | None) -> None:
+def main(out: Path, n_train: int, n_test: int, seed: int, campaign: str, jobs: int, sheet: Path | None) -> None:
     if n_train + n_test == 0:
         raise click.BadParameter("ask for at least one galaxy", param_hint="--train/--test")
     if n_train + n_test > MAX_GALAXIES:
         raise click.BadParameter(f"at most {MAX_GALAXIES:,} galaxies (6-digit GalaxyIDs)", param_hint="--train/--test")
     with reported((out,), f"{out} is incomplete; run the same command again to write it whole"):
-        written = write_dataset(out, n_train, n_test, seed=seed, jobs=jobs)
-    click.echo(f"wrote {written.train} training and {written.test} test galaxies to {out}")
+        if campaign == "decals":
+            write_campaign(out, n_train, n_test, seed=seed, jobs=jobs)
+        else:
+            write_dataset(out, n_train, n_test, seed=seed, jobs=jobs)
+    click.echo(f"wrote {n_train} training and {n_test} test galaxies to {out}")
     if sheet:
         click.echo(f"contact sheet: {preview(sheet, seed)}")

@@ -6,7 +6,6 @@ is byte-identical whatever the number of jobs.
 """
 
 import csv
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,12 +29,6 @@ JPEG = {"quality": 75, "subsampling": "4:2:0"}
 CHUNK = 50  # galaxies per task
 LABEL_DECIMALS = 9
 TRUE_PARAMETERS = "true_parameters.csv"  # GalaxyID, split, then synth.galaxy.parameters of every galaxy
-
-
-@dataclass
-class Written:
-    train: int
-    test: int
 
 
 def make_galaxy(galaxy_id: int, seed: int) -> tuple[np.ndarray, np.ndarray, Galaxy]:
@@ -67,7 +60,7 @@ def galaxy_ids(n: int, seed: int) -> np.ndarray:
     return 100000 + np.random.default_rng(seed).permutation(900000)[:n]
 
 
-def write_dataset(out: str | Path, n_train: int, n_test: int, seed: int = 0, jobs: int = 1) -> Written:
+def write_dataset(out: str | Path, n_train: int, n_test: int, seed: int = 0, jobs: int = 1) -> None:
     """Write images, training/test solutions, the test expectations, the all-zeros sample submission and every
     galaxy's true parameters."""
     out = Path(out)
@@ -95,7 +88,6 @@ def write_dataset(out: str | Path, n_train: int, n_test: int, seed: int = 0, job
     write_solutions(out / kaggle.TEST_EXPECTED, test_ids, stacked(kaggle.TEST_IMAGES, 1), LABEL_DECIMALS)
     write_solutions(out / kaggle.ZEROS, test_ids, np.zeros((len(test_ids), N_COLUMNS)))
     write_parameters(out / TRUE_PARAMETERS, {split: (splits[folder], parts[folder]) for split, folder in SPLIT_FOLDERS})
-    return Written(len(train_ids), len(test_ids))
 
 
 SPLIT_FOLDERS = (("train", kaggle.TRAIN_IMAGES), ("test", kaggle.TEST_IMAGES))
