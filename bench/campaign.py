@@ -27,7 +27,7 @@ from preprocess.cache import Cache
 from preprocess.inputs import galaxy_number
 from preprocess.schema import DECALS
 from synth import GENERATOR
-from synth.campaign import CATALOG, TEST_EXPECTED
+from synth.campaign import CATALOG, TEST_EXPECTED, VOLUNTEERS
 from train.backend import load_keras
 from train.config import configure
 from train.prediction.tta import DEFAULT_TTA
@@ -127,7 +127,8 @@ def main(minutes: float, seeds: int, n_train: int, n_test: int, seed: int) -> No
 def table(results: dict) -> str:
     lines = [
         f"{results['cpu']}, {results['cores']} cores; the synthetic GZ DECaLS-like campaign, {results['train']} "
-        f"training and {results['test']} test galaxies (seed {results['seed']}), 4-50 volunteers each; "
+        f"training and {results['test']} test galaxies (seed {results['seed']}), {VOLUNTEERS[0]}-{VOLUNTEERS[1]} "
+        "volunteers each; "
         f"{results['minutes']:g} minutes of training each; {results['tta']}-view TTA",
         "",
         f"{'':<26} {'epochs':>6} {'s/epoch':>7} {'RMSE':>7} {'gap':>6} {'RMSE<=10':>8} {'gap<=10':>7}  "
