@@ -25,6 +25,7 @@ from bench.runs import finished_with
 from preprocess.atomic import write_json
 from preprocess.cache import Cache
 from preprocess.inputs import galaxy_number
+from preprocess.labels import aligned
 from preprocess.schema import DECALS
 from synth import GENERATOR
 from synth.campaign import CATALOG, TEST_EXPECTED, VOLUNTEERS
@@ -32,6 +33,7 @@ from train.backend import load_keras
 from train.config import configure
 from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run
+from train.scores import rmse
 
 RESULTS = Path(__file__).parent / "campaign.json"
 LOSSES = {"dirichlet": "Dirichlet-multinomial", "crossentropy": "vote-weighted cross-entropy"}
@@ -51,10 +53,6 @@ def predicted(run: Path, cache: Cache) -> tuple[np.ndarray, np.ndarray]:
     from train.prediction.inference import load_model, predict_split
 
     return predict_split([load_model(Run(run))], cache, "train", DEFAULT_TTA)
-
-
-def rmse(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
 def scored(outputs: np.ndarray, counts: np.ndarray, floor: np.ndarray, means: np.ndarray, loss: str) -> dict:
@@ -107,7 +105,7 @@ def main(minutes: float, seeds: int, n_train: int, n_test: int, seed: int) -> No
             if not finished_with(folder, config, train_cache):
                 fit(train_cache, folder, config, overwrite=True, verbose=2)
             ids, outputs = predicted(folder, test_cache)
-            counts = test["labels"][np.argsort(test["ids"])[np.searchsorted(np.sort(test["ids"]), ids)]]
+            counts = aligned(test["labels"], test["ids"], ids)
             means = np.tile(mean, (len(ids), 1))
             rows = Run(folder).history_rows()
             runs[f"{loss} seed {run_seed}"] = {

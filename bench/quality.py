@@ -105,10 +105,11 @@ def write_results(submissions: dict[str, Path], histories: dict[str, Path], solu
     machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "generator": GENERATOR}
     results = {**machine, **settings, "tta": DEFAULT_TTA, "scores": scores}
     write_json(RESULTS, results)
-    if all(name in scores for name in CANDIDATES):  # a figure of some candidates would replace the full one
+    every = all(name in scores for name in CANDIDATES)  # a figure of some candidates would replace the full one
+    if every:
         plot_budget_curves({name: Run(WORK / "runs" / run_name(name)).history for name in CANDIDATES}, FIGURE)
     print(table(results))
-    print(f"saved {RESULTS}" + (f" and {FIGURE}" if all(name in scores for name in CANDIDATES) else ""))
+    print(f"saved {RESULTS}" + (f" and {FIGURE}" if every else ""))
 
 
 def plot_budget_curves(histories: dict[str, Path], out: Path) -> Path:

@@ -24,6 +24,7 @@ import numpy as np
 from preprocess.cache_reader import CacheError, ShardReader, open_hdf5
 from preprocess.images import DECODER, MAX_BYTES
 from preprocess.schema import KAGGLE, TREE_TOLERANCE, campaign
+from preprocess.tree import Campaign
 
 FORMAT_VERSION = 4  # 3: shards' size and modification time in the manifest; 4: a campaign's vote counts
 KAGGLE_FORMAT = 3  # a Kaggle cache is what format 3 wrote, byte for byte, so caches from before still open
@@ -284,7 +285,7 @@ def check_shard(path: Path, shard: Shard, settings: Settings, rehash: bool = Tru
     return problems
 
 
-def label_problems(path: Path, labels: np.ndarray, tree) -> list[str]:
+def label_problems(path: Path, labels: np.ndarray, tree: Campaign) -> list[str]:
     """Fractions outside [0, 1] or off the tree by more than TREE_TOLERANCE; counts that are not counts."""
     if tree.counts:
         sound = (labels >= 0).all() and (labels == np.round(labels)).all()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from preprocess.listing import ImageListError, is_image_name
+from preprocess.listing import images_by_stem
 from preprocess.tree import Campaign
 
 
@@ -33,17 +33,6 @@ class Catalog:
     totals: np.ndarray  # (n, questions) float32: votes each question received
     off_tree: dict[str, str] = field(default_factory=dict)  # rows whose counts break the tree -> how
     missing: dict[str, str] = field(default_factory=dict)  # rows without an image -> the image looked for
-
-
-def images_by_name(folder: Path) -> dict[str, Path]:
-    """Every image file below `folder`, by its name without the suffix; ImageListError for two of one name."""
-    found: dict[str, Path] = {}
-    for path in sorted(folder.rglob("*")):
-        if is_image_name(path) and path.is_file():
-            if path.stem in found:
-                raise ImageListError(f"two images of galaxy {path.stem}: {found[path.stem]} and {path}; keep one")
-            found[path.stem] = path
-    return found
 
 
 def _needed_columns(campaign: Campaign, image_column: str | None) -> list[str]:
@@ -81,7 +70,7 @@ def read_catalog(path: Path, campaign: Campaign, images: Path, image_column: str
         rows = [row for row in reader if any(value.strip() for value in row.values() if value)]
     if not rows:
         raise CatalogError(f"{path}: no galaxies after the header")
-    found = None if image_column else images_by_name(images)
+    found = None if image_column else images_by_stem(images)
     catalog = Catalog(
         [], [], np.zeros((len(rows), len(campaign.columns))), np.zeros((len(rows), len(campaign.questions)))
     )

@@ -93,14 +93,14 @@ def read_catalog_inputs(path: Path, campaign: Campaign, image_column: str | None
     if not path.is_file():
         raise DataError(f"{path}: not a file; for campaign {campaign.name}, --data is its catalog CSV")
     catalog = read_catalog(path, campaign, path.parent, image_column)
-    numbers = [galaxy_number(name) for name in catalog.names]
-    if len(set(numbers)) != len(numbers):
-        first = {}
-        for name, number in zip(catalog.names, numbers):
-            if number in first:
-                raise DataError(f"{path}: {first[number]} and {name} share the cache's GalaxyID {number}")
-            first[number] = name
-    by_name = dict(zip(catalog.names, numbers))
+    named_by: dict[int, str] = {}
+    for name in catalog.names:
+        number = galaxy_number(name)
+        if number in named_by:
+            raise DataError(f"{path}: {named_by[number]} and {name} share the cache's GalaxyID {number}")
+        named_by[number] = name
+    by_name = {name: number for number, name in named_by.items()}
+    numbers = list(named_by)
     images = {by_name[name]: image for name, image in zip(catalog.names, catalog.images) if image is not None}
     named = f"{campaign.id_column} "
     return Inputs(

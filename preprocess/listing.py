@@ -79,3 +79,14 @@ def find_images(paths: list[Path]) -> list[Path]:
             raise ImageListError(f"{path}: no such file or folder")
     refuse_duplicates(found)
     return found
+
+
+def images_by_stem(folder: Path) -> dict[str, Path]:
+    """Every image below `folder` by its file name without the suffix, as a catalog names its galaxies (GZ DECaLS
+    ships them in nested folders); ImageListError for two images of one name, in one folder or in two."""
+    found: dict[str, Path] = {}
+    for path in find_images([folder]):
+        if path.stem in found:
+            raise ImageListError(f"two images of galaxy {path.stem}: {found[path.stem]} and {path}; keep one of them")
+        found[path.stem] = path
+    return found

@@ -13,13 +13,12 @@ import csv
 from pathlib import Path
 
 import numpy as np
-from joblib import Parallel, delayed
-from tqdm import tqdm
+from joblib import delayed
 
 from preprocess.atomic import replacing
 from preprocess.schema import DECALS
 from synth.cutout import render
-from synth.dataset import CHUNK, galaxy_ids, save_jpeg
+from synth.dataset import CHUNK, galaxy_ids, save_jpeg, synthesised
 from synth.galaxy import Galaxy, sample_galaxy
 from synth.votes import CONCENTRATION, dirichlet_alpha
 
@@ -74,12 +73,7 @@ def simulate_counts(g: Galaxy, volunteers: int, rng: np.random.Generator) -> np.
 def expected_fractions(g: Galaxy) -> np.ndarray:
     """The mean vote fractions down the tree (each answer's share of the volunteers): the floor."""
     alphas = decals_alphas(g)
-    expected = np.zeros(len(DECALS.columns))
-    for question in DECALS.questions:
-        parent = DECALS.parent_index[question.key]
-        alpha = alphas[question.key]
-        expected[DECALS.slices[question.key]] = alpha / alpha.sum() * (1.0 if parent is None else expected[parent])
-    return expected
+    return DECALS.tree_fractions(np.concatenate([alphas[q.key] for q in DECALS.questions]))[0]
 
 
 def galaxy_name(galaxy_id: int) -> str:
@@ -137,12 +131,7 @@ def write_campaign(out: str | Path, n_train: int, n_test: int, seed: int = 0, jo
     out = Path(out)
     ids = galaxy_ids(n_train + n_test, seed)
     chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
-    results = Parallel(n_jobs=jobs, return_as="generator")(delayed(_write_chunk)(c, out, seed) for c in chunks)
-    parts = []
-    with tqdm(total=len(ids), desc="synthesising galaxies", unit="img") as bar:
-        for chunk, result in zip(chunks, results):
-            parts.append(result)
-            bar.update(len(chunk))
+    parts = synthesised([delayed(_write_chunk)(c, out, seed) for c in chunks], [len(c) for c in chunks], jobs)
     width = len(DECALS.columns)
     counts = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, width))
     expected = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, width))

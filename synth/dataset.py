@@ -55,6 +55,17 @@ def save_jpeg(image: np.ndarray, target: Path | BinaryIO) -> None:
     Image.fromarray(image).save(target, "JPEG", **JPEG)
 
 
+def synthesised(calls: list, sizes: list[int], jobs: int) -> list:
+    """The results of the delayed `calls` (each a chunk of `sizes` galaxies) in order, run by `jobs` processes
+    with a progress bar."""
+    results, done = [], Parallel(n_jobs=jobs, return_as="generator")(calls)
+    with tqdm(total=sum(sizes), desc="synthesising galaxies", unit="img") as bar:
+        for size, result in zip(sizes, done):
+            results.append(result)
+            bar.update(size)
+    return results
+
+
 def galaxy_ids(n: int, seed: int) -> np.ndarray:
     """n distinct 6-digit GalaxyIDs, fixed by the seed; the first k are the same for any n >= k."""
     return 100000 + np.random.default_rng(seed).permutation(900000)[:n]
@@ -70,14 +81,12 @@ def write_dataset(out: str | Path, n_train: int, n_test: int, seed: int = 0, job
     for folder, split_ids in splits.items():
         (out / folder).mkdir(parents=True, exist_ok=True)
         tasks += [(folder, split_ids[i : i + CHUNK]) for i in range(0, len(split_ids), CHUNK)]
-    results = Parallel(n_jobs=jobs, return_as="generator")(
-        delayed(_write_chunk)(chunk, out / folder, seed) for folder, chunk in tasks
+    results = synthesised(
+        [delayed(_write_chunk)(chunk, out / folder, seed) for folder, chunk in tasks], [len(c) for _, c in tasks], jobs
     )
     parts: dict[str, list] = {folder: [] for folder in splits}
-    with tqdm(total=len(ids), desc="synthesising galaxies", unit="img") as bar:
-        for (folder, chunk), result in zip(tasks, results):
-            parts[folder].append(result)
-            bar.update(len(chunk))
+    for (folder, _), result in zip(tasks, results):
+        parts[folder].append(result)
 
     def stacked(folder: str, which: int) -> np.ndarray:
         return np.concatenate([p[which] for p in parts[folder]]) if parts[folder] else np.zeros((0, N_COLUMNS))

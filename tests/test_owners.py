@@ -149,7 +149,7 @@ def test_preprocess_run_s_defaults_are_the_cache_settings(monkeypatch):
 def test_every_choice_the_command_line_offers_is_one_that_something_builds():
     assert set(config.MODELS) == set(models.FEATURES)
     assert set(config.HEADS) == set(models.HEAD_LAYERS)
-    assert set(config.LOSSES) == set(losses.LOSS_FUNCTIONS)
+    assert set(config.LOSSES) == set(losses.LOSS_FUNCTIONS) | set(losses.COUNT_LOSSES)
     assert set(config.PRECISIONS) == set(fit.POLICIES)
     assert set(config.STRATEGIES) == {"none", *distribute.STRATEGIES}
     assert {recipe.optimizer for recipe in config.RECIPES.values()} <= set(fit.OPTIMIZERS)

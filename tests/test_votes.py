@@ -39,7 +39,7 @@ def test_the_metric_is_the_rmse_of_the_fractions_down_the_tree():
     rng = np.random.default_rng(2)
     counts = rng.integers(0, 6, (5, len(DECALS.columns))).astype(np.float32)
     concentrations = rng.uniform(1, 50, counts.shape).astype(np.float32)
-    metric = VoteFractionRMSE("decals", concentrations=True)
+    metric = VoteFractionRMSE("decals")
     metric.update_state(counts, keras.ops.convert_to_tensor(concentrations))
     expected = np.sqrt(np.mean((DECALS.tree_fractions(counts) - DECALS.tree_fractions(concentrations)) ** 2))
     np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-5)

@@ -31,7 +31,6 @@ class Task:
     mean: list[float] = field(default_factory=list)  # regression: targets are (value - mean) / std
     std: list[float] = field(default_factory=list)
     campaign: str = ""  # "votes": whose tree
-    concentrations: bool = False  # "votes": the model outputs a Dirichlet's concentrations
 
     @property
     def classifies(self) -> bool:
@@ -100,11 +99,9 @@ class Task:
 KAGGLE = Task("kaggle", list(COLUMNS))
 
 
-def votes_task(name: str, concentrations: bool) -> Task:
+def votes_task(name: str) -> Task:
     """The vote fractions of campaign `name`, as the catalog's `{answer column}_fraction` columns."""
-    return Task(
-        "votes", [f"{c}_fraction" for c in campaign(name).columns], campaign=name, concentrations=concentrations
-    )
+    return Task("votes", [f"{c}_fraction" for c in campaign(name).columns], campaign=name)
 
 
 def task_of(record: dict) -> Task:
@@ -113,7 +110,7 @@ def task_of(record: dict) -> Task:
     if "task" in record:
         return Task(**record["task"])
     name = (record.get("cache_settings") or {}).get("campaign", KAGGLE.kind)
-    return KAGGLE if name == KAGGLE.kind else votes_task(name, record["config"]["head"] == "dirichlet")
+    return KAGGLE if name == KAGGLE.kind else votes_task(name)
 
 
 def is_number(text: str) -> bool:

@@ -162,7 +162,7 @@ def compiled_model(config: FitConfig, input_shape: tuple[int, int, int], tree: C
     model.compile(
         optimizer=optimizer,
         loss=loss,
-        metrics=[rmse_metric(tree, config.head)],
+        metrics=[rmse_metric(tree)],
         jit_compile=True if config.jit else "auto",
     )
     return model

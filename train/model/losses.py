@@ -26,8 +26,13 @@ def tree_crossentropy(y_true, y_pred):
     At 20 minutes on the quality set it closed 2 more points of the gap than the squared error, Q11 most
     (docs/experiments.md).
     """
+    return crossentropy_by_question(y_true, y_pred, SLICES.values())
+
+
+def crossentropy_by_question(y_true, y_pred, slices):
+    """Minus the sum over the columns of y_true x log(the predicted answer / the sum of its question's answers)."""
     total = 0.0
-    for columns in SLICES.values():
+    for columns in slices:
         answers = y_pred[:, columns]
         given = answers / (ops.sum(answers, axis=-1, keepdims=True) + EPSILON)
         total = total - ops.sum(y_true[:, columns] * ops.log(ops.clip(given, EPSILON, 1.0)), axis=-1)
@@ -57,60 +62,54 @@ def dirichlet_multinomial_log_likelihood(counts, concentrations, slices):
     return total
 
 
-@keras.saving.register_keras_serializable(package="galaxy_zoo")
-class DirichletMultinomial(keras.losses.Loss):
-    """Minus the log-likelihood of a galaxy's vote counts, question by question, under the Dirichlet-multinomial
-    whose concentrations the model outputs (Walmsley et al. 2022, section 4.2): the model predicts how volunteers
-    split, not only the mean split. For catalogs with counts (GZ2, GZ DECaLS); `y_true` holds the answers' counts
-    in the campaign's column order."""
+class CampaignLoss(keras.losses.Loss):
+    """A loss of a campaign's vote counts (`y_true`: the answers' counts in the campaign's column order)."""
 
-    def __init__(self, campaign: str = "decals", name: str = "dirichlet_multinomial", **kwargs):
+    def __init__(self, campaign: str = "decals", name: str | None = None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.campaign = campaign
         self.slices = list(schema.campaign(campaign).slices.values())
-
-    def call(self, y_true, y_pred):
-        return -dirichlet_multinomial_log_likelihood(y_true, y_pred, self.slices)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "campaign": self.campaign}
 
 
 @keras.saving.register_keras_serializable(package="galaxy_zoo")
-class VoteCrossEntropy(keras.losses.Loss):
+class DirichletMultinomial(CampaignLoss):
+    """Minus the log-likelihood of a galaxy's vote counts, question by question, under the Dirichlet-multinomial
+    whose concentrations the model outputs (Walmsley et al. 2022, section 4.2): the model predicts how volunteers
+    split, not only the mean split. For catalogs with counts (GZ2, GZ DECaLS)."""
+
+    def __init__(self, campaign: str = "decals", name: str = "dirichlet_multinomial", **kwargs):
+        super().__init__(campaign, name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return -dirichlet_multinomial_log_likelihood(y_true, y_pred, self.slices)
+
+
+@keras.saving.register_keras_serializable(package="galaxy_zoo")
+class VoteCrossEntropy(CampaignLoss):
     """The tree's cross-entropy on a campaign's vote counts: minus the sum over answers of votes x log(answer / the
     sum of its question's answers). Each question counts as often as volunteers answered it, so a galaxy seen by
     40 volunteers weighs 8 times one seen by 5: the vote-weighted form of `tree_crossentropy`, the best loss of
     fractions, against which the Dirichlet-multinomial is measured."""
 
     def __init__(self, campaign: str = "decals", name: str = "vote_crossentropy", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.campaign = campaign
-        self.slices = list(schema.campaign(campaign).slices.values())
+        super().__init__(campaign, name=name, **kwargs)
 
     def call(self, y_true, y_pred):
-        y_true = ops.cast(y_true, y_pred.dtype)
-        total = 0.0
-        for columns in self.slices:
-            answers = y_pred[:, columns]
-            given = answers / (ops.sum(answers, axis=-1, keepdims=True) + EPSILON)
-            total = total - ops.sum(y_true[:, columns] * ops.log(ops.clip(given, EPSILON, 1.0)), axis=-1)
-        return total
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "campaign": self.campaign}
+        return crossentropy_by_question(ops.cast(y_true, y_pred.dtype), y_pred, self.slices)
 
 
-LOSS_FUNCTIONS = {"crossentropy": tree_crossentropy, "mse": "mse", "dirichlet": None}
-assert set(LOSS_FUNCTIONS) == set(LOSSES), "train.config names what is built here"
+LOSS_FUNCTIONS = {"crossentropy": tree_crossentropy, "mse": "mse"}  # of Kaggle's fractions
+COUNT_LOSSES = {"crossentropy": VoteCrossEntropy, "dirichlet": DirichletMultinomial}  # of a campaign's vote counts
+assert set(LOSS_FUNCTIONS) | set(COUNT_LOSSES) == set(LOSSES), "train.config names what is built here"
 
 
 def training_loss(name: str, tree: Campaign):
     """The loss `name` for labels of `tree`: Kaggle's fractions, or a campaign's vote counts."""
-    if not tree.counts:
-        if name == "dirichlet":
-            raise ValueError("--loss dirichlet needs vote counts; this cache holds Kaggle's fractions")
-        return LOSS_FUNCTIONS[name]
-    if name == "mse":
-        raise ValueError(f"--loss mse needs fractions; a {tree.name} cache holds vote counts: use dirichlet")
-    return DirichletMultinomial(tree.name) if name == "dirichlet" else VoteCrossEntropy(tree.name)
+    if tree.counts and name not in COUNT_LOSSES:
+        raise ValueError(f"--loss {name} needs fractions; a {tree.name} cache holds vote counts: use dirichlet")
+    if not tree.counts and name not in LOSS_FUNCTIONS:
+        raise ValueError(f"--loss {name} needs vote counts; this cache holds Kaggle's fractions")
+    return COUNT_LOSSES[name](tree.name) if tree.counts else LOSS_FUNCTIONS[name]
