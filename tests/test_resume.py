@@ -1,19 +1,25 @@
-"""Where resuming can go wrong: a kill between an epoch's history row and its backup, the batches a resumed run
+"""Where resuming can go wrong: a kill -9 between an epoch's history row and its backup, the batches a resumed run
 sees, and early stopping beside the best-model and backup callbacks."""
 
 import csv
+import json
 
 import keras
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from tests.helpers import paused_command, python_module
+from preprocess.cache import Cache
+from tests.helpers import paused_command
+from train.cli import main
 from train.config import FitConfig
 from train.fitting import fit as fit_module
 from train.fitting.callbacks import backup_state
 from train.fitting.dataset import ShardDataset
 from train.fitting.fit import fit
+from train.prediction.inference import load_models, predict_split
 from train.runs import Run
+from train.scores import rmse
 
 # CSVLogger has written the epoch's history row; the checkpoint and the backup come after it
 HISTORY_ROW_WRITTEN = "keras.callbacks:CSVLogger.on_epoch_end"
@@ -23,19 +29,25 @@ def history_epochs(run: Run) -> list[int]:
     return [int(row["epoch"]) for row in run.history_rows()]
 
 
-def test_a_kill_between_the_history_row_and_the_backup_redoes_that_epoch_once(small_cache, tmp_path):
+def test_a_kill_9_between_the_history_row_and_the_backup_redoes_that_epoch_once(small_cache, tmp_path):
     run = Run(tmp_path / "run")
-    args = ["train", "fit", "--cache", str(small_cache), "--run", str(run.folder), "--epochs", "3", "--batch", "16"]
-    process = paused_command(tmp_path / "paused", HISTORY_ROW_WRITTEN, 2, *args)
+    args = ["fit", "--cache", str(small_cache), "--run", str(run.folder), "--epochs", "3", "--batch", "16"]
+    process = paused_command(tmp_path / "paused", HISTORY_ROW_WRITTEN, 2, "train", *args)
     process.kill()
     process.wait()
     # killed mid-way through the second epoch's end: its row is written, its backup is not
     assert history_epochs(run) == [0, 1] and backup_state(run.backup)["epoch"] == 1
-    rerun = python_module(*args)
-    output, _ = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, output
-    assert "Epoch 2/3" in output and "Epoch 1/3" not in output
+    assert not json.loads(run.config.read_text()).get("finished")
+    rerun = CliRunner().invoke(main, args)
+    assert rerun.exit_code == 0, rerun.output
+    assert "Epoch 2/3" in rerun.output and "Epoch 1/3" not in rerun.output
     assert history_epochs(run) == [0, 1, 2]  # the second epoch once, as trained the second time
+    # model.keras is the best epoch of the whole history, not the best since the resume
+    best = min(float(row["val_rmse"]) for row in run.history_rows())
+    cache = Cache.open(small_cache)
+    _, predictions = predict_split(load_models([run.folder], cache), cache, "valid", tta=1, progress=False)
+    assert rmse(predictions, cache.read("valid", ("labels",))["labels"]) == pytest.approx(best, abs=2e-3)
+    assert json.loads(run.config.read_text())["best_val_rmse"] == pytest.approx(best)
 
 
 @pytest.fixture
