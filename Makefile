@@ -4,9 +4,16 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-DATA   ?= data/synthetic
-CACHE  ?= cache
-RUN    ?= runs/default
+# the Galaxy Zoo campaign: kaggle (fractions, Kaggle's layout) or one with vote counts, e.g. decals, whose synthetic
+# set, cache and run get folders of their own (`make demo CAMPAIGN=decals`)
+CAMPAIGN ?= kaggle
+COUNTS := $(filter-out kaggle,$(CAMPAIGN))
+DATA   ?= data/synthetic$(COUNTS:%=-%)
+CACHE  ?= cache$(COUNTS:%=-%)
+RUN    ?= runs/default$(COUNTS:%=-%)
+# a campaign's catalog with vote counts (the synthetic campaign's by default), and the test galaxies' votes
+VOLUNTEERS_CATALOG ?= $(DATA)/gz_decals_volunteers.csv
+TEST_VOLUNTEERS ?= $(DATA)/test_volunteers.csv
 JOBS   ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 SUBMISSION ?= $(RUN)/submission.csv
 # `make predict`: images, folders or path lists to catalogue, and where the catalog and its gallery go
@@ -18,6 +25,8 @@ GALLERY ?= $(basename $(CATALOG))_gallery.png
 LABELS ?= labels.csv
 NEW    ?= runs/finetuned
 FINETUNE_FLAGS ?=
+# processes that run the test suite (pytest-xdist); 2 for CI's 2 cores
+TEST_WORKERS ?= 2
 # size of the synthetic set that `make synth` and `make demo` write
 SYNTH_TRAIN ?= 6000
 SYNTH_TEST  ?= 1000
@@ -31,7 +40,8 @@ CALIBRATE ?= $$(test -f $(DATA)/test_expected.csv && echo 500 || echo 2000)
 # extra flags, e.g. PREPROCESS_FLAGS=--skip-bad TRAIN_FLAGS="--recipe seed" SUBMIT_FLAGS="--tta 1"
 # PREDICT_FLAGS="--crop-fraction 1.0 --skip-bad"
 PREPROCESS_FLAGS ?=
-TRAIN_FLAGS ?=
+# a campaign with vote counts trains on them with the Dirichlet-multinomial (its intervals of the votes need it)
+TRAIN_FLAGS ?= $(if $(COUNTS),--loss dirichlet)
 SUBMIT_FLAGS ?=
 PREDICT_FLAGS ?=
 # the demo's training budget in minutes (the whole demo stays under 15 minutes on 2 CPU cores)
@@ -62,24 +72,36 @@ $(VENV)/.installed: setup.cfg pyproject.toml requirements.lock
 lock: ## renew requirements.lock: the newest versions within setup.cfg's ranges (uv pip compile)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet uv
-	$(VENV)/bin/uv pip compile setup.cfg --extra dev --extra cluster --python-version 3.11 \
+	$(VENV)/bin/uv pip compile setup.cfg --extra dev --extra cluster --extra parquet --python-version 3.11 \
 		--python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
-test: install ## run the test suite
-	$(PY) -m pytest -q
+test: install ## run the test suite (on TEST_WORKERS processes)
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 lint: install ## ruff format --check and ruff check
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
-synth: $(DATA)/training_solutions_rev1.csv ## write a synthetic data set in the Kaggle layout to DATA
+ifeq ($(COUNTS),)
+LABELS_FILE := $(DATA)/training_solutions_rev1.csv
+PREPROCESS_DATA := --data $(DATA)
+else
+LABELS_FILE := $(VOLUNTEERS_CATALOG)
+PREPROCESS_DATA := --campaign $(CAMPAIGN) --data $(VOLUNTEERS_CATALOG)
+endif
+
+synth: $(LABELS_FILE) ## write a synthetic data set to DATA: Kaggle's layout, or with CAMPAIGN=decals a campaign with vote counts
 
 $(DATA)/training_solutions_rev1.csv: | install
 	$(PY) -m synth --out $(DATA) --train $(SYNTH_TRAIN) --test $(SYNTH_TEST) --seed $(SEED) --jobs $(JOBS) \
 		--sheet $(DATA)/contact_sheet.png
 
-preprocess: install ## decode DATA's JPEGs once into HDF5 shards in CACHE (resumable)
-	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) --calibrate $(CALIBRATE) $(PREPROCESS_FLAGS)
+$(DATA)/gz_decals_volunteers.csv: | install
+	$(PY) -m synth --campaign $(CAMPAIGN) --out $(DATA) --train $(SYNTH_TRAIN) --test $(SYNTH_TEST) --seed $(SEED) \
+		--jobs $(JOBS)
+
+preprocess: install ## decode DATA's JPEGs (or a CAMPAIGN's catalog's images) once into HDF5 shards in CACHE (resumable)
+	$(PY) -m preprocess run $(PREPROCESS_DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) --calibrate $(CALIBRATE) $(PREPROCESS_FLAGS)
 
 inspect: install ## summarise CACHE and draw CACHE/contact_sheet.png
 	$(PY) -m preprocess inspect $(CACHE) --png $(CACHE)/contact_sheet.png
@@ -109,8 +131,8 @@ finetune: install ## a run of your own question (NEW) from RUN and LABELS: a new
 	$(PY) -m train finetune --from $(RUN) --labels $(LABELS) --images $(DATA) --run $(NEW) $(FINETUNE_FLAGS)
 
 # The demo: each step is a file, so a rerun redoes only what is missing or out of date.
-$(CACHE)/manifest.json: $(DATA)/training_solutions_rev1.csv
-	$(PY) -m preprocess run --data $(DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) --calibrate $(CALIBRATE) $(PREPROCESS_FLAGS)
+$(CACHE)/manifest.json: $(LABELS_FILE)
+	$(PY) -m preprocess run $(PREPROCESS_DATA) --cache $(CACHE) --jobs $(JOBS) --valid $(VALID) --calibrate $(CALIBRATE) $(PREPROCESS_FLAGS)
 
 $(RUN)/.fitted: $(CACHE)/manifest.json
 	$(PY) -m train fit --cache $(CACHE) --run $(RUN) --minutes $(DEMO_MINUTES) $(TRAIN_FLAGS)
@@ -134,10 +156,25 @@ $(RUN)/baseline_%.csv: $(CACHE)/manifest.json
 DEMO_SUBMISSIONS = $(RUN)/submission_tta16.csv $(RUN)/submission_tta1.csv \
 	$(RUN)/baseline_means.csv $(RUN)/baseline_central-pixel.csv $(RUN)/baseline_zeros.csv
 
-demo: $(RUN)/report.json $(DEMO_SUBMISSIONS) $(RUN)/intervals.csv ## the whole pipeline on a small synthetic set, in minutes on a CPU
+# a campaign's run: the intervals of the votes checked on the calibration split, and catalogs of the test galaxies
+$(RUN)/votes_coverage.json: $(RUN)/.fitted
+	$(PY) -m train calibrate --cache $(CACHE) --run $(RUN)
+
+$(RUN)/catalog_tta%.csv: $(RUN)/.fitted
+	$(PY) -m train predict --run $(RUN) --out $@ --tta $* --volunteers 40 $(DATA)/test_images.txt
+
+DEMO_CATALOGS = $(RUN)/catalog_tta16.csv $(RUN)/catalog_tta1.csv
+
+ifeq ($(COUNTS),)
+demo: $(RUN)/report.json $(DEMO_SUBMISSIONS) $(RUN)/intervals.csv ## the whole pipeline on a small synthetic set, in minutes on a CPU (CAMPAIGN=decals: with vote counts)
 	@echo "== test-set scores (RMSE; lower is better), and how well the 16-view submission's intervals cover =="
 	$(PY) -m train score $(DEMO_SUBMISSIONS) $(DATA)/test_solutions.csv
 	$(PY) -m train score $(RUN)/submission_intervals.csv $(DATA)/test_solutions.csv --intervals $(RUN)/intervals.csv
+else
+demo: $(RUN)/report.json $(RUN)/votes_coverage.json $(DEMO_CATALOGS)
+	@echo "== test-set scores of the catalogs' fractions down the tree against the volunteers' (RMSE; lower is better) =="
+	$(PY) -m train score $(DEMO_CATALOGS) $(TEST_VOLUNTEERS) --train $(VOLUNTEERS_CATALOG)
+endif
 
 bench: install ## speed and memory benchmarks (bench/)
 	$(PY) -m bench
@@ -182,5 +219,5 @@ campaign-bench: install ## vote counts (a synthetic GZ DECaLS-like campaign): th
 results: install ## docs/results.md: every benchmark's table, from the results files the benchmarks wrote
 	$(PY) -m bench.results
 
-clean: ## remove the cache, runs and synthetic data (keeps .venv)
-	rm -rf $(CACHE) runs data/synthetic
+clean: ## remove the caches, runs and synthetic data (keeps .venv)
+	rm -rf $(CACHE) runs data/synthetic*

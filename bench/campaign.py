@@ -31,6 +31,7 @@ from synth import GENERATOR
 from synth.campaign import CATALOG, TEST_EXPECTED, VOLUNTEERS
 from train.backend import load_keras
 from train.config import configure
+from train.intervals.votes import coverage
 from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run
 from train.scores import rmse
@@ -42,10 +43,10 @@ LEVEL = 0.9
 
 
 def read_expected(data: Path, ids: np.ndarray) -> np.ndarray:
-    """The test galaxies' expected fractions (the floor), in the order of the cache's `ids`."""
+    """The test galaxies' expected fractions down the tree (the floor), in the order of the cache's `ids`."""
     with open(data / TEST_EXPECTED, newline="") as f:
         rows = {galaxy_number(r[DECALS.id_column]): r for r in csv.DictReader(f)}
-    return np.array([[float(rows[i][f"{c}_fraction"]) for c in DECALS.columns] for i in ids.tolist()])
+    return DECALS.tree_fractions([[float(rows[i][f"{c}_fraction"]) for c in DECALS.columns] for i in ids.tolist()])
 
 
 def predicted(run: Path, cache: Cache) -> tuple[np.ndarray, np.ndarray]:
@@ -65,23 +66,8 @@ def scored(outputs: np.ndarray, counts: np.ndarray, floor: np.ndarray, means: np
         result[part] = {"rmse": model, "means": mean, "floor": best, "gap_closed": (mean - model) / (mean - best)}
         result[part]["galaxies"] = int(rows.sum())
     if loss == "dirichlet":
-        result["intervals"] = coverage(outputs, counts, volunteers)
+        result["intervals"] = coverage(outputs, counts, DECALS, LEVEL)
     return result
-
-
-def coverage(concentrations: np.ndarray, counts: np.ndarray, volunteers: np.ndarray) -> dict:
-    """Share of the reached cells whose test votes fall in their 90% interval: overall and by thirds of volunteers."""
-    from train.intervals.votes import count_intervals
-
-    answered = DECALS.answered(counts)
-    low, high = count_intervals(concentrations, answered, DECALS, LEVEL)
-    hit, asked = (counts >= low) & (counts <= high), DECALS.per_answer(answered) > 0
-    thirds = np.array_split(np.argsort(volunteers, kind="stable"), 3)
-    by_third = {
-        f"{int(volunteers[rows].min())}-{int(volunteers[rows].max())} volunteers": float(hit[rows][asked[rows]].mean())
-        for rows in thirds
-    }
-    return {"level": LEVEL, "all": float(hit[asked].mean()), "thirds": by_third}
 
 
 @click.command(help=__doc__)

@@ -24,7 +24,9 @@ def data_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Path
     """A Kaggle-layout folder, not a cache; for a campaign with vote counts, its catalog CSV."""
     if CAMPAIGNS[ctx.params.get("campaign", DEFAULTS.campaign)].counts:
         if not value.is_file():
-            raise click.BadParameter(f"{value} is not a file: a campaign with vote counts reads its catalog CSV")
+            raise click.BadParameter(
+                f"{value} is not a file: a campaign with vote counts reads its catalog (CSV or Parquet)"
+            )
         return value
     if value.is_file():
         raise click.BadParameter(f"{value} is a file: Kaggle's campaign reads a folder (or pick --campaign)")
@@ -76,7 +78,7 @@ def main() -> None:
     required=True,
     callback=data_folder,
     help="Kaggle-layout folder: images_training_rev1/, images_test_rev1/, training_solutions_rev1.csv; or, for a "
-    "campaign with counts, its catalog CSV, the images anywhere below its folder.",
+    "campaign with counts, its catalog (CSV or Parquet), the images anywhere below its folder.",
 )
 @click.option(
     "--image-column",

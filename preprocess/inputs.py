@@ -91,7 +91,7 @@ def galaxy_number(name: str) -> int:
 def read_catalog_inputs(path: Path, campaign: Campaign, image_column: str | None) -> Inputs:
     """A counts catalog's rows as Inputs: every row labelled, its images below the catalog's folder."""
     if not path.is_file():
-        raise DataError(f"{path}: not a file; for campaign {campaign.name}, --data is its catalog CSV")
+        raise DataError(f"{path}: not a file; for campaign {campaign.name}, --data is its catalog (CSV or Parquet)")
     catalog = read_catalog(path, campaign, path.parent, image_column)
     named_by: dict[int, str] = {}
     for name in catalog.names:

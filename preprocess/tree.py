@@ -107,17 +107,26 @@ class Campaign:
                 broken.append(f"{question.label} has {answered:g} votes, but nobody answered {columns[parent]}")
         return broken
 
-    def tree_fractions(self, values: np.ndarray) -> np.ndarray:
-        """Each question's values as shares of their sum (0 where they sum to 0), times the share of the answer
-        leading to the question: vote counts as the fractions Kaggle gives (answers' votes over all volunteers,
-        where the tree is kept exactly), a Dirichlet's concentrations as its expected fractions."""
+    def question_shares(self, values: np.ndarray) -> np.ndarray:
+        """Each question's values as shares of their sum (0 where they sum to 0): vote counts as a GZ DECaLS
+        catalog's `_fraction` columns (an answer's votes over its question's), a Dirichlet's concentrations as its
+        expected shares."""
         values = np.asarray(values, np.float64).reshape(-1, len(self.columns))
-        fractions = np.zeros_like(values)
-        for key, columns in self.slices.items():
+        shares = np.zeros_like(values)
+        for columns in self.slices.values():
             total = values[:, columns].sum(axis=1, keepdims=True)
-            shares = np.divide(values[:, columns], total, out=np.zeros_like(values[:, columns]), where=total > 0)
+            np.divide(values[:, columns], total, out=shares[:, columns], where=total > 0)
+        return shares
+
+    def tree_fractions(self, values: np.ndarray) -> np.ndarray:
+        """Each question's shares (question_shares) times the fraction of the answer leading to the question: the
+        fractions Kaggle gives (answers' votes over all volunteers, where the tree is kept exactly), from vote
+        counts, a Dirichlet's concentrations, or a catalog's shares alike."""
+        fractions = self.question_shares(values)
+        for key, columns in self.slices.items():
             parent = self.parent_index[key]
-            fractions[:, columns] = shares * (1.0 if parent is None else fractions[:, parent : parent + 1])
+            if parent is not None:
+                fractions[:, columns] *= fractions[:, parent : parent + 1]
         return fractions
 
     def answered(self, counts: np.ndarray) -> np.ndarray:

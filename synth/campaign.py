@@ -24,6 +24,7 @@ from synth.votes import CONCENTRATION, dirichlet_alpha
 
 VOLUNTEERS = (4, 50)  # fewest and most volunteers per galaxy
 CATALOG, TEST_CATALOG, TEST_EXPECTED = "gz_decals_volunteers.csv", "test_volunteers.csv", "test_expected.csv"
+TEST_LIST = "test_images.txt"  # the test galaxies' images, one path a line, for `train predict`
 IMAGES = "images"
 
 # DECaLS question -> (the Kaggle question asking the same, each DECaLS answer's weights over the Kaggle answers)
@@ -119,15 +120,18 @@ def write_counts(path: Path, ids: np.ndarray, counts: np.ndarray) -> None:
 
 
 def write_expected(path: Path, ids: np.ndarray, expected: np.ndarray) -> None:
+    """The expected fractions down the tree, written as a GZ DECaLS catalog writes fractions: each answer's share
+    of its question's votes (`{answer}_fraction`); Campaign.tree_fractions turns them back."""
+    shares = DECALS.question_shares(expected)
     with replacing(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow([DECALS.id_column, *(f"{c}_fraction" for c in DECALS.columns)])
-        writer.writerows([galaxy_name(int(i)), *(f"{v:.9f}" for v in row)] for i, row in zip(ids, expected))
+        writer.writerows([galaxy_name(int(i)), *(f"{v:.9f}" for v in row)] for i, row in zip(ids, shares))
 
 
 def write_campaign(out: str | Path, n_train: int, n_test: int, seed: int = 0, jobs: int = 1) -> None:
     """Write a GZ DECaLS-like campaign: the training catalog, the test catalog and the test galaxies' expected
-    fractions (the floor), their images below `images/`."""
+    fractions (the floor), their images below `images/`, and the list of the test galaxies' images."""
     out = Path(out)
     ids = galaxy_ids(n_train + n_test, seed)
     chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
@@ -138,3 +142,6 @@ def write_campaign(out: str | Path, n_train: int, n_test: int, seed: int = 0, jo
     write_counts(out / CATALOG, ids[:n_train], counts[:n_train])
     write_counts(out / TEST_CATALOG, ids[n_train:], counts[n_train:])
     write_expected(out / TEST_EXPECTED, ids[n_train:], expected[n_train:])
+    test_paths = [image_path(out, galaxy_name(int(i))).relative_to(out).as_posix() for i in ids[n_train:]]
+    with replacing(out / TEST_LIST) as tmp:
+        tmp.write_text("".join(f"{path}\n" for path in test_paths))

@@ -6,7 +6,7 @@ import click
 
 from preprocess import kaggle
 from preprocess.cli_support import CONTEXT, EXIT_STATUSES, reported
-from synth.campaign import CATALOG, TEST_CATALOG, TEST_EXPECTED, VOLUNTEERS, write_campaign
+from synth.campaign import CATALOG, TEST_CATALOG, TEST_EXPECTED, TEST_LIST, VOLUNTEERS, write_campaign
 from synth.dataset import TRUE_PARAMETERS, preview, write_dataset
 
 MAX_GALAXIES = 900_000  # GalaxyIDs have 6 digits
@@ -29,7 +29,8 @@ for questions of your own, e.g. `train finetune`).
 With --campaign decals, the same kind of galaxies as a GZ DECaLS-like campaign with
 vote counts: {CATALOG} and {TEST_CATALOG} (iauname, then per question of GZ
 DECaLS's tree its total and its answers' counts, from {VOLUNTEERS[0]} to {VOLUNTEERS[1]} volunteers per
-galaxy), {TEST_EXPECTED} (the floor) and the images in images/SYN..../; preprocess
+galaxy), {TEST_EXPECTED} (the floor, as each answer's share of its question), the images in
+images/SYN..../ and {TEST_LIST} (the test galaxies' images, for `train predict`); preprocess
 it with `python -m preprocess run --campaign decals --data OUT/{CATALOG}`.
 """
 

@@ -1,5 +1,5 @@
 """Shared fixtures: a small synthetic Kaggle-layout data set, its cache, runs trained on it and finetuned runs of it,
-made once per test session."""
+and a small synthetic campaign with vote counts, its cache and runs, made once per test session."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +10,11 @@ from click.testing import CliRunner
 from preprocess.cache import Settings
 from preprocess.kaggle import TRAIN_IMAGES
 from preprocess.pipeline import run
+from synth.campaign import CATALOG, write_campaign
 from synth.dataset import write_dataset
 from tests.helpers import parameters, write_labels
 from train.cli import main
-from train.config import FitConfig
+from train.config import FitConfig, configure
 from train.fitting.fit import fit
 
 N_TRAIN, N_TEST = 120, 40
@@ -98,3 +99,24 @@ def finetuned_size(kaggle_dir, trained_run, tmp_path_factory) -> Finetuned:
     lines = [f"{p['GalaxyID']},{p['size']}" for p in rows]
     labels = write_labels(tmp_path_factory.mktemp("size") / "labels.csv", "GalaxyID,size", lines)
     return finetuned(trained_run, labels, kaggle_dir, "--no-compare")
+
+
+@dataclass(frozen=True)
+class CampaignSet:
+    data: Path  # synth.campaign's files
+    cache: Path
+    runs: dict[str, Path]  # by loss: "dirichlet" (the dirichlet head) and "crossentropy" (the tree head)
+
+
+@pytest.fixture(scope="session")
+def campaign_set(tmp_path_factory) -> CampaignSet:
+    """A GZ DECaLS-like campaign of 160 training galaxies (32 validate, 32 calibrate) and 16 test ones, and two
+    epochs of the default recipe on its counts with each loss."""
+    data, cache = tmp_path_factory.mktemp("campaign"), tmp_path_factory.mktemp("campaign_cache")
+    write_campaign(data, 160, 16, seed=4)
+    run(data / CATALOG, cache, Settings(shard_size=64, valid=32, calibrate=32, campaign="decals"), progress=False)
+    runs = {}
+    for loss in ("dirichlet", "crossentropy"):
+        runs[loss] = tmp_path_factory.mktemp(f"campaign_{loss}")
+        fit(cache, runs[loss], configure("default", epochs=2, batch=16, loss=loss), verbose=0)
+    return CampaignSet(data, cache, runs)

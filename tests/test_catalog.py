@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from preprocess.cache import Cache
+from preprocess.catalog import read_catalog
 from preprocess.cli import main
 from preprocess.inputs import galaxy_number
 from preprocess.schema import DECALS
@@ -76,6 +77,25 @@ def test_a_counts_catalog_keeps_its_counts_and_rejects_rows_by_name(decals_catal
     assert manifest["format_version"] == 4 and manifest["settings"]["campaign"] == "decals"
 
 
+def test_a_parquet_catalog_is_read_as_its_csv(decals_catalog, tmp_path):
+    """GZ DESI ships Parquet: the same rows as Parquet (numbers as numbers, as pyarrow writes them) give the same
+    counts, the same rows set aside, the same images."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path, rows = decals_catalog
+    parquet = tmp_path / "catalog.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), parquet)
+    from_csv, from_parquet = (read_catalog(p, DECALS, tmp_path / "png") for p in (path, parquet))
+    assert from_parquet.names == from_csv.names and from_parquet.images == from_csv.images
+    np.testing.assert_array_equal(from_parquet.counts, from_csv.counts)
+    assert from_parquet.off_tree == from_csv.off_tree and from_parquet.missing == from_csv.missing
+    result = preprocess_catalog(parquet, tmp_path / "cache", "--skip-bad")
+    assert result.exit_code == 0, result.output
+    cache = Cache.open(tmp_path / "cache")
+    assert cache.count("train") + cache.count("valid") == len(NAMES) - 2
+
+
 def test_a_catalog_without_a_column_of_the_tree_is_refused_by_name(decals_catalog, tmp_path):
     path, rows = decals_catalog
     with open(path, "w", newline="") as f:
@@ -93,7 +113,7 @@ def test_a_catalog_given_for_kaggle_or_a_folder_for_decals_is_refused(decals_cat
     kaggle = CliRunner().invoke(main, ["run", "--data", str(path), "--cache", str(tmp_path / "c")])
     decals = preprocess_catalog(tmp_path, tmp_path / "c")
     assert kaggle.exit_code == 2 and "is a file: Kaggle's campaign reads a folder" in kaggle.output
-    assert decals.exit_code == 2 and "is not a file: a campaign with vote counts reads its catalog CSV" in decals.output
+    assert decals.exit_code == 2 and "is not a file: a campaign with vote counts reads its catalog" in decals.output
 
 
 def test_a_kaggle_cache_is_written_as_format_3_wrote_it(small_cache):

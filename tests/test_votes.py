@@ -1,25 +1,15 @@
-"""Training on a campaign's vote counts: the losses and metric by hand, the intervals of the votes, and a run from
-a synthetic GZ DECaLS-like catalog to a catalog of its vote fractions."""
+"""Training on a campaign's vote counts: the losses and metric by hand, and the intervals of the votes."""
 
-import csv
 import math
 
 import keras
 import numpy as np
-import pytest
 
-from preprocess.cache import Settings
-from preprocess.pipeline import run
 from preprocess.schema import DECALS
-from synth.campaign import CATALOG, IMAGES, write_campaign
-from train.config import configure
-from train.fitting.fit import fit
 from train.intervals.votes import count_intervals
 from train.model.heads import shares_on_the_tree
 from train.model.losses import VoteCrossEntropy
 from train.model.metrics import VoteFractionRMSE
-from train.prediction.catalog import predict_catalog
-from train.runs import Run
 
 
 def test_the_vote_weighted_crossentropy_counts_each_vote():
@@ -68,30 +58,3 @@ def test_intervals_of_the_votes_hold_their_level_when_the_concentrations_are_tru
         low, high = count_intervals(concentrations, answered, DECALS, level)
         held[level] = ((counts >= low) & (counts <= high))[reached].mean()
     assert 0.88 <= held[0.9] <= 0.92 and held[0.5] < 0.7, held
-
-
-@pytest.fixture(scope="module")
-def counts_cache(tmp_path_factory):
-    data = tmp_path_factory.mktemp("campaign")
-    write_campaign(data, 96, 8, seed=4)
-    cache = tmp_path_factory.mktemp("campaign_cache")
-    run(data / CATALOG, cache, Settings(shard_size=64, valid=32, campaign="decals"), progress=False)
-    return data, cache
-
-
-@pytest.mark.parametrize(("loss", "head"), [("dirichlet", "dirichlet"), ("crossentropy", "tree")])
-def test_a_run_on_vote_counts_predicts_the_campaign_s_fractions(counts_cache, tmp_path, loss, head):
-    """Two epochs on the counts with either loss; `predict` on the test images writes the campaign's answer columns
-    as fractions down its tree."""
-    data, cache = counts_cache
-    config = configure("default", epochs=2, batch=16, loss=loss)
-    assert config.head == head
-    fit(cache, tmp_path / "run", config, verbose=0)
-    assert Run(tmp_path / "run").task().kind == "votes"
-    out = tmp_path / "catalog.csv"
-    images = sorted((data / IMAGES).rglob("*.jpg"))[:8]
-    predict_catalog([tmp_path / "run"], images, out, tta=1, progress=False)
-    with open(out, newline="") as f:
-        rows = list(csv.DictReader(f))
-    fractions = np.array([[float(row[f"{c}_fraction"]) for c in DECALS.columns] for row in rows])
-    assert len(rows) == 8 and DECALS.hierarchy_errors(fractions).max() < 1e-5

@@ -52,7 +52,13 @@ def plot_report(report, truth, predictions, columns: dict[str, int], out: Path) 
     for i, (name, entry) in enumerate(entries.items()):
         values = [entry.questions[q] for q in questions]
         axes[0].bar(np.arange(len(questions)) + i * width, values, width, label=f"{name} ({entry.rmse:.4f})")
-    axes[0].set_xticks(np.arange(len(questions)) + 0.4 - width / 2, questions)
+    named = any(len(q) > 3 for q in questions)  # a campaign's question names, not Kaggle's Q1..Q11
+    axes[0].set_xticks(
+        np.arange(len(questions)) + 0.4 - width / 2,
+        questions,
+        rotation=40 if named else 0,
+        ha="right" if named else "center",
+    )
     axes[0].set(ylabel="RMSE", title="RMSE per question (valid split)")
     axes[0].legend(fontsize=7)
     for ax, (name, index) in zip(axes[1:], columns.items()):

@@ -75,6 +75,9 @@ class Run:
     finetune_report = file("finetune_report.json", "a finetune's scores on the held-out labels")
     reliability = file("reliability.png", "a finetuned classifier's reliability diagram")
     calibration = file("calibration.json", "`train calibrate`'s intervals, keyed by the runs and views they are for")
+    votes_coverage = file(
+        "votes_coverage.json", "`train calibrate`'s check of a dirichlet run's intervals of the votes"
+    )
 
     def report(self, ensemble: bool = False) -> tuple[Path, Path]:
         """`evaluate`'s report and its plot: of this run alone, or of an ensemble led by it."""
@@ -83,7 +86,15 @@ class Run:
 
     def outputs(self) -> list[Path]:
         """What a run of `fit` writes and what was made of its model (the calibration): a fresh start removes all."""
-        return [self.model, self.history, self.curves, *self.report(), self.galaxies, self.calibration]
+        return [
+            self.model,
+            self.history,
+            self.curves,
+            *self.report(),
+            self.galaxies,
+            self.calibration,
+            self.votes_coverage,
+        ]
 
     def clear(self) -> None:
         """Remove what an earlier run left, for a fresh start."""

@@ -10,14 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from preprocess import kaggle
+from preprocess.catalog import catalog_rows, read_votes, table_rows
 from preprocess.labels import LabelError, aligned, id_mismatch, read_solutions
-from preprocess.schema import SLICES
+from preprocess.schema import CAMPAIGNS, KAGGLE
+from preprocess.tree import Campaign
 
 
 @dataclass(frozen=True)
 class Scores:
     rmse: float
-    questions: dict[str, float]  # "Q1" .. "Q11"
+    questions: dict[str, float]  # "Q1" .. "Q11", or a campaign's question names
     gap_closed: float | None = None  # share of the gap between the column means and the floor closed
 
 
@@ -31,8 +33,11 @@ def rmse(predictions: np.ndarray, truth: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(predictions, np.float64) - truth) ** 2)))
 
 
-def scores(predictions: np.ndarray, truth: np.ndarray) -> Scores:
-    per_question = {f"Q{q}": rmse(predictions[:, sl], truth[:, sl]) for q, sl in SLICES.items()}
+def scores(predictions: np.ndarray, truth: np.ndarray, tree: Campaign = KAGGLE) -> Scores:
+    """RMSE overall and per question of `tree`, of vote fractions (n, columns)."""
+    per_question = {
+        q.label: rmse(predictions[:, tree.slices[q.key]], truth[:, tree.slices[q.key]]) for q in tree.questions
+    }
     return Scores(rmse(predictions, truth), per_question)
 
 
@@ -59,5 +64,51 @@ def score_submissions(submissions: list[Path], solutions: Path) -> dict[str, Sco
         return rows
     rows["column means"] = scores(column_means(read_solutions(training)[1], len(true_ids)), truth)
     rows["floor"] = scores(read_aligned(expected, true_ids), truth)
+    gap = rows["column means"].rmse - rows["floor"].rmse
+    return {name: replace(row, gap_closed=(rows["column means"].rmse - row.rmse) / gap) for name, row in rows.items()}
+
+
+def counts_campaign(truth: Path) -> Campaign | None:
+    """The campaign whose vote-count catalog `truth` is (its ID and count columns all there), or None."""
+    header = set(table_rows(truth)[0])
+    return next((c for c in CAMPAIGNS.values() if c.counts and set(c.header) <= header), None)
+
+
+def read_shares(path: Path, tree: Campaign) -> tuple[np.ndarray, np.ndarray]:
+    """A campaign catalog's IDs and `{answer}_fraction` columns (each answer's share of its question's votes)."""
+    columns = [f"{c}_fraction" for c in tree.columns]
+    rows = catalog_rows(path, [tree.id_column, *columns], tree)
+    values = np.array([[float(row[c] or 0.0) for c in columns] for row in rows])
+    return np.array([row[tree.id_column].strip() for row in rows]), values
+
+
+def read_aligned_shares(path: Path, tree: Campaign, true_ids: np.ndarray) -> np.ndarray:
+    ids, shares = read_shares(path, tree)
+    mismatch = id_mismatch(ids, true_ids)
+    if mismatch:
+        raise LabelError(f"{path}: its {tree.id_column}s differ from the volunteers' catalog's: {mismatch}")
+    return aligned(shares, ids, true_ids)
+
+
+def score_campaign(catalogs: list[Path], truth: Path, tree: Campaign, train: Path | None = None) -> dict[str, Scores]:
+    """Each catalog's expected shares against the volunteers' votes in `truth` (a counts catalog of `tree`), both
+    as fractions down the tree (Kaggle's metric, so a question counts as often as volunteers reach it).
+
+    With `train` (the training catalog) the column means are scored too, and with the synthetic campaign's
+    test_expected.csv beside `truth` the floor; with both, every row gets the share of the gap it closes.
+    """
+    votes, _ = read_votes(truth, tree)
+    true_ids, observed = np.array(votes.names), tree.tree_fractions(votes.counts)
+    rows = {
+        p.name: scores(tree.tree_fractions(read_aligned_shares(p, tree, true_ids)), observed, tree) for p in catalogs
+    }
+    if train is not None:
+        means = column_means(tree.tree_fractions(read_votes(train, tree)[0].counts), len(true_ids))
+        rows["column means"] = scores(means, observed, tree)
+    expected = truth.parent / kaggle.TEST_EXPECTED
+    if expected.exists():
+        rows["floor"] = scores(tree.tree_fractions(read_aligned_shares(expected, tree, true_ids)), observed, tree)
+    if "floor" not in rows or "column means" not in rows:
+        return rows
     gap = rows["column means"].rmse - rows["floor"].rmse
     return {name: replace(row, gap_closed=(rows["column means"].rmse - row.rmse) / gap) for name, row in rows.items()}

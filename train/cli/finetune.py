@@ -27,7 +27,8 @@ DEFAULTS = FinetuneConfig()
     "--labels",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     required=True,
-    help="CSV with a GalaxyID column (images in --images) or a path column (relative to the CSV), and label columns.",
+    help="CSV with a column naming the galaxies (GalaxyID, or a campaign's ID such as iauname; images in "
+    "--images) or a path column (relative to the CSV), and label columns.",
 )
 @click.option(
     "--run", "run_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="New run folder."
@@ -35,7 +36,8 @@ DEFAULTS = FinetuneConfig()
 @click.option(
     "--images",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Where GalaxyID rows find their images: a Kaggle-layout folder or any folder of ID.jpg / ID.png files.",
+    help="Where rows named by ID find their images: a Kaggle-layout folder, or any folder with ID.jpg / ID.png "
+    "files (in nested folders for a campaign's IDs).",
 )
 @click.option(
     "--task",

@@ -60,6 +60,13 @@ SHOWN_REJECTS = 10
     help="Also write each answer's share of the volunteers its question reached (COLUMN_given, e.g. barred given "
     "featured and not edge-on) with its interval, for calibrated runs.",
 )
+@click.option(
+    "--volunteers",
+    type=click.IntRange(min=1),
+    help="For a run of a campaign's vote counts trained with --loss dirichlet: each COLUMN_low..COLUMN_high holds, "
+    "with probability --coverage, the share of this many volunteers answering the question who would give the "
+    "answer (from the predicted Dirichlet-multinomial).",
+)
 @click.option("--skip-bad", is_flag=True, help="Exit 0 even when some files could not be read (else 3).")
 def predict_command(
     paths: tuple[Path, ...],
@@ -72,9 +79,12 @@ def predict_command(
     jobs: int,
     coverage: float | None,
     given: bool,
+    volunteers: int | None,
     skip_bad: bool,
 ) -> None:
-    """Predict the 37 Galaxy Zoo columns and a plain-English morphology for every image in PATHS.
+    """Predict the 37 Galaxy Zoo columns and a plain-English morphology for every image in PATHS; for a run
+    trained on a campaign's vote counts, the campaign's `{answer}_fraction` columns (each answer's expected share
+    of its question's votes, as GZ DECaLS catalogs give them), its galaxies named in its ID column.
 
     A PATH is an image (.jpg, .jpeg, .png), a folder (searched recursively) or a text file listing paths (one
     per line, relative to the list's folder). Any size, square or not, grey or colour, 8 or 16 bit. The
@@ -127,10 +137,11 @@ def predict_command(
         )
     with reported((out, *([gallery] if gallery else [])), not_written(out), bad_input=(InputError, RunError)):
         coverage = COVERAGE if coverage is None else coverage
-        result = predict_catalog(runs, images, out, fraction, int(tta), batch, jobs, True, coverage, given)
+        result = predict_catalog(runs, images, out, fraction, int(tta), batch, jobs, True, coverage, given, volunteers)
         if gallery is not None and result.rows:
             plot_gallery(result.best, result.gallery_images(), gallery)
     intervals = f", with {coverage:g} intervals" if result.intervals else ""
+    intervals += f" for {volunteers} volunteers" if volunteers else ""
     click.echo(f"wrote {out}: {result.rows} galaxies from {len(runs)} run(s), {tta} view(s) each{intervals}")
     if gallery is not None and result.rows:
         click.echo(f"wrote {gallery}")

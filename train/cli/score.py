@@ -5,21 +5,23 @@ from pathlib import Path
 import click
 
 from preprocess import kaggle
+from preprocess.catalog import CatalogError
 from preprocess.cli_support import EXIT_STATUSES, reported
 from preprocess.labels import LabelError
 from train.intervals.conformal import COVERAGE
 from train.intervals.report import CalibrationReport, calibration_report
-from train.scores import Scores, score_submissions
+from train.scores import Scores, counts_campaign, score_campaign, score_submissions
 
 
 def print_table(rows: dict[str, Scores]) -> None:
     """One line per entry: overall RMSE, the share of the learnable gap closed where known, RMSE per question."""
     questions = list(next(iter(rows.values())).questions)
     gap = any(entry.gap_closed is not None for entry in rows.values())
-    click.echo(f"{'':<28} {'RMSE':>7} " + ("   gap " if gap else "") + " ".join(f"{q:>6}" for q in questions))
+    widths = {q: max(6, len(q)) for q in questions}  # Kaggle's Q1..Q11, or a campaign's question names
+    click.echo(f"{'':<28} {'RMSE':>7} " + ("   gap " if gap else "") + " ".join(f"{q:>{widths[q]}}" for q in questions))
     for name, entry in rows.items():
         closed = f"{entry.gap_closed:>6.1%} " if gap else ""
-        per_question = " ".join(f"{entry.questions[q]:>6.4f}" for q in questions)
+        per_question = " ".join(f"{entry.questions[q]:>{widths[q]}.4f}" for q in questions)
         click.echo(f"{name:<28} {entry.rmse:>7.5f} {closed}{per_question}")
 
 
@@ -56,8 +58,24 @@ def print_calibration(report: CalibrationReport) -> None:
     help="The intervals file `submit --intervals` wrote with the (one) submission: report how well it covers.",
 )
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="With --intervals: coverage plot PNG.")
-def score_command(submissions: tuple[Path, ...], solutions: Path, intervals: Path | None, plot: Path | None) -> None:
+@click.option(
+    "--train",
+    "train_catalog",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="For a campaign's catalogs: the training catalog, whose column means are scored as a reference.",
+)
+def score_command(
+    submissions: tuple[Path, ...],
+    solutions: Path,
+    intervals: Path | None,
+    plot: Path | None,
+    train_catalog: Path | None,
+) -> None:
     """Score one or more SUBMISSIONS against SOLUTIONS: overall RMSE and RMSE per question.
+
+    For a campaign with vote counts, SUBMISSIONS are `predict` catalogs of its run and SOLUTIONS the volunteers'
+    catalog of the same galaxies (its counts); both are scored as fractions down the tree. --train adds the
+    training catalog's column means.
 
     Beside a synthetic data set's test_solutions.csv, the column means and the floor (test_expected.csv,
     the best possible prediction) are scored too, and every row shows the share of the gap between
@@ -71,6 +89,13 @@ def score_command(submissions: tuple[Path, ...], solutions: Path, intervals: Pat
         raise click.BadParameter("give the one submission the intervals were written with", param_hint="--intervals")
     if plot is not None and intervals is None:
         raise click.BadParameter("needs --intervals", param_hint="--plot")
+    tree = counts_campaign(solutions)
+    if tree is not None:  # catalogs of a campaign's run (`predict`), against the volunteers' counts
+        if intervals is not None:
+            raise click.BadParameter("is for Kaggle submissions", param_hint="--intervals")
+        with reported(bad_input=(LabelError, CatalogError)):
+            print_table(score_campaign(list(submissions), solutions, tree, train_catalog))
+        return
     with reported(bad_input=(LabelError,)):
         rows = score_submissions(list(submissions), solutions)
         expected = solutions.parent / kaggle.TEST_EXPECTED

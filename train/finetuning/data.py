@@ -17,11 +17,15 @@ from joblib import Parallel, delayed
 
 from preprocess import kaggle
 from preprocess.images import load_cutouts
-from preprocess.listing import list_images
+from preprocess.listing import images_by_stem, list_images
+from preprocess.schema import CAMPAIGNS
 from train.config import DECODE_JOBS, PREDICT_BATCH
 from train.finetuning.tasks import Task, TaskError, is_number, make_task
 
-ID_COLUMNS = ("GalaxyID", "path")
+# what names a label row's galaxy: Kaggle's GalaxyID, a campaign's own ID (GZ DECaLS's iauname, GZ2's dr7objid),
+# each found as the image of that name below --images, or the image's path
+NAMES = tuple(dict.fromkeys(c.id_column for c in CAMPAIGNS.values()))
+ID_COLUMNS = (*NAMES, "path")
 
 
 class LabelsError(ValueError):
@@ -59,7 +63,10 @@ def read_rows(path: Path) -> tuple[str, list[str], list[tuple[int, dict]]]:
         rows = [(reader.line_num, row) for row in reader]
     id_column = next((name for name in ID_COLUMNS if name in header), None)
     if id_column is None:
-        raise LabelsError(f"{path}: line 1: needs a GalaxyID or a path column (found {', '.join(header) or 'none'})")
+        raise LabelsError(
+            f"{path}: line 1: needs a column naming each galaxy ({', '.join(ID_COLUMNS)}; found "
+            f"{', '.join(header) or 'none'})"
+        )
     for _, cells in rows:
         cells[id_column] = (cells[id_column] or "").strip()
     return id_column, header, rows
@@ -94,7 +101,10 @@ def locate(path: Path, id_column: str, rows: list[tuple[int, dict]], images: Pat
             for _, cells in rows
         ]
     if images is None:
-        raise LabelsError(f"{path} names galaxies by GalaxyID: give --images, the folder that holds their images")
+        raise LabelsError(f"{path} names galaxies by {id_column}: give --images, the folder that holds their images")
+    if id_column != "GalaxyID":  # a campaign's names, its images anywhere below the folder
+        found = images_by_stem(images)
+        return [found.get(cells[id_column], f"no image named {cells[id_column]!r} below {images}") for _, cells in rows]
     found = images_by_id(images)
     located = []
     for _, cells in rows:

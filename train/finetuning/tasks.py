@@ -42,6 +42,11 @@ class Task:
         return {"binary": 1, "multiclass": len(self.classes)}.get(self.kind, len(self.columns))
 
     @property
+    def id_column(self) -> str:
+        """The catalog's first column, naming each galaxy: the campaign's own (GZ DECaLS's iauname), or GalaxyID."""
+        return campaign(self.campaign).id_column if self.kind == "votes" else "GalaxyID"
+
+    @property
     def outputs(self) -> list[str]:
         """The catalog's columns for this task (the most likely class is a text column of its own)."""
         if self.classifies:
@@ -68,7 +73,7 @@ class Task:
         if self.kind == "regression":
             return raw * np.array(self.std) + np.array(self.mean)
         if self.kind == "votes":
-            return campaign(self.campaign).tree_fractions(raw)
+            return campaign(self.campaign).question_shares(raw)
         return np.clip(raw, 0.0, 1.0)
 
     @property
@@ -100,7 +105,8 @@ KAGGLE = Task("kaggle", list(COLUMNS))
 
 
 def votes_task(name: str) -> Task:
-    """The vote fractions of campaign `name`, as the catalog's `{answer column}_fraction` columns."""
+    """The vote fractions of campaign `name`, as its catalogs give them: `{answer column}_fraction`, the answer's
+    share of its question's votes (GZ DECaLS's convention)."""
     return Task("votes", [f"{c}_fraction" for c in campaign(name).columns], campaign=name)
 
 

@@ -140,13 +140,17 @@ def calibration_key(runs: list[Path], tta: int) -> str:
     return "+".join(model_digest(run) for run in runs) + f"@{tta}"
 
 
-def calibrate_runs(runs: list[Path], cache: Cache, tta: int, estimate: str = AUTO, batch: int = PREDICT_BATCH) -> dict:
-    """Calibrate the runs' intervals at `tta` views on the cache's calibration split; store them in the first run."""
+def require_calibration_split(cache: Cache) -> None:
     if not cache.count("calibrate"):
         raise RunError(
             f"{cache.folder} has no calibration split: make the cache with `preprocess run --calibrate N` (e.g. 1000 "
             "galaxies; with --valid and --seed as before, only N training galaxies move) and train the run on it"
         )
+
+
+def calibrate_runs(runs: list[Path], cache: Cache, tta: int, estimate: str = AUTO, batch: int = PREDICT_BATCH) -> dict:
+    """Calibrate the runs' intervals at `tta` views on the cache's calibration split; store them in the first run."""
+    require_calibration_split(cache)
     if estimate == "ensemble" and len(runs) < 2:
         raise RunError("--estimate ensemble needs two runs or more")
     with shared(cache.folder, "python -m train calibrate"):

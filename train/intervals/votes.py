@@ -41,3 +41,18 @@ def nearest_level_interval(n: np.ndarray, a: np.ndarray, b: np.ndarray, level: f
     high = chosen.max(axis=-1)
     low = np.where(taken, order, top + 1).min(axis=-1)
     return low, high
+
+
+def coverage(concentrations: np.ndarray, counts: np.ndarray, tree: Campaign, level: float) -> dict:
+    """Share of the reached cells whose votes fall in their interval at `level` (the number of volunteers each
+    question really had): overall, and in each third of the galaxies ranked by their number of volunteers."""
+    answered = tree.answered(counts)
+    low, high = count_intervals(concentrations, answered, tree, level)
+    hit, asked = (counts >= low) & (counts <= high), tree.per_answer(answered) > 0
+    volunteers = answered[:, 0]  # the first question is asked of everyone
+    thirds = np.array_split(np.argsort(volunteers, kind="stable"), 3)
+    by_third = {
+        f"{int(volunteers[rows].min())}-{int(volunteers[rows].max())} volunteers": float(hit[rows][asked[rows]].mean())
+        for rows in thirds
+    }
+    return {"level": level, "all": float(hit[asked].mean()), "thirds": by_third}

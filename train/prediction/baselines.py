@@ -1,9 +1,13 @@
-"""Reference predictions that need no model: all zeros, the training column means, Kaggle's central pixel."""
+"""Reference predictions that need no model: all zeros, the training column means, Kaggle's central pixel.
+
+Each is in the cache's campaign's columns, as vote fractions: Kaggle's labels as they are, a campaign's vote counts
+as their fractions down its tree (split_fractions).
+"""
 
 import numpy as np
 
 from preprocess.cache import Cache
-from preprocess.schema import N_COLUMNS
+from preprocess.schema import campaign
 from train.scores import column_means
 
 COLOUR_LEVELS = 8
@@ -22,7 +26,7 @@ class CentralPixel:
     def __init__(self, colours: np.ndarray, labels: np.ndarray, min_count: int = 5):
         self.means = column_means(labels, 1)[0]
         bins = self._bins(colours)
-        sums = np.zeros((COLOUR_LEVELS**3, N_COLUMNS))
+        sums = np.zeros((COLOUR_LEVELS**3, labels.shape[1]))
         np.add.at(sums, bins, labels)
         counts = np.bincount(bins, minlength=COLOUR_LEVELS**3)[:, None]
         self.table = np.where(counts >= min_count, sums / np.maximum(counts, 1), self.means)
@@ -36,16 +40,24 @@ class CentralPixel:
         return self.table[self._bins(colours)]
 
 
+def split_fractions(cache: Cache, split: str) -> np.ndarray:
+    """A split's labels as vote fractions (n, columns), in the split's order: Kaggle's as they are, a campaign's
+    counts as the fractions down its tree."""
+    labels = cache.read(split, ("labels",))["labels"]
+    tree = campaign(cache.settings.campaign)
+    return tree.tree_fractions(labels) if tree.counts else labels
+
+
 def zeros_baseline(cache: Cache, split: str) -> np.ndarray:
-    return np.zeros((cache.count(split), N_COLUMNS))
+    return np.zeros((cache.count(split), len(campaign(cache.settings.campaign).columns)))
 
 
 def means_baseline(cache: Cache, split: str) -> np.ndarray:
-    return column_means(cache.read("train", ("labels",))["labels"], cache.count(split))
+    return column_means(split_fractions(cache, "train"), cache.count(split))
 
 
 def central_pixel_baseline(cache: Cache, split: str) -> np.ndarray:
-    table = CentralPixel(central_colours(cache, "train"), cache.read("train", ("labels",))["labels"])
+    table = CentralPixel(central_colours(cache, "train"), split_fractions(cache, "train"))
     return table.predict(central_colours(cache, split))
 
 

@@ -18,11 +18,13 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from preprocess.images import load_cutout, load_cutouts
+from preprocess.schema import campaign
 from train.config import DECODE_JOBS, PREDICT_BATCH
 from train.finetuning.calibration import applied
 from train.finetuning.tasks import Task
 from train.intervals.calibration import Intervals, load_intervals, load_task_calibration, predict_spread, spread_models
 from train.intervals.conformal import COVERAGE
+from train.intervals.votes import count_intervals
 from train.prediction.catalog_files import CATALOG_SUFFIXES, bound_parts, catalog_writer, write_rejects
 from train.prediction.inference import load_model, predict_each_model, with_views
 from train.prediction.tta import DEFAULT_TTA
@@ -98,12 +100,20 @@ def predict_catalog(
     progress: bool = True,
     coverage: float = COVERAGE,
     given: bool = False,
+    volunteers: int | None = None,
 ) -> CatalogResult:
     """Write the catalog of `paths` predicted by the runs' models (averaged, with their spread when several), with
-    intervals at `coverage` (and with `given`, the conditional fractions') when the runs are calibrated at `tta`."""
+    intervals at `coverage` (and with `given`, the conditional fractions') when the runs are calibrated at `tta`;
+    for runs of a campaign's counts with a dirichlet head and `volunteers`, the interval of each answer's share of
+    that many volunteers answering its question."""
     if out.suffix not in CATALOG_SUFFIXES:
         raise InputError(f"{out}: the catalog must end in {' or '.join(CATALOG_SUFFIXES)}")
     models, task, trained_fraction, size = load_runs(runs)
+    if volunteers is not None and any(Run(run).read_record()["config"].get("head") != "dirichlet" for run in runs):
+        raise InputError(
+            "--volunteers needs runs trained on a campaign's vote counts with `--loss dirichlet`, whose head predicts "
+            "how volunteers split; these runs predict fractions only"
+        )
     fraction = trained_fraction if fraction is None else fraction
     calibrated = load_intervals(runs, tta) if task.kind == "kaggle" else None
     # a finetuned run's own calibration (train.finetuning.calibration), for that run alone
@@ -112,10 +122,10 @@ def predict_catalog(
     if calibrated:
         parts = bound_parts(True, True, given)
     else:
-        parts = bound_parts(tuned is not None and not task.classifies, False, False)
+        parts = bound_parts((tuned is not None and not task.classifies) or volunteers is not None, False, False)
     rejects, best, rows = [], {}, 0
     bar = tqdm(total=len(paths), desc=f"predicting ({len(models)} run(s) x {tta} view(s))", disable=not progress)
-    with catalog_writer(out, task.outputs, task.text_column, len(models) > 1, parts) as catalog:
+    with catalog_writer(out, task.outputs, task.text_column, len(models) > 1, parts, task.id_column) as catalog:
         for chunk, decoded in decoded_batches(paths, fraction, size, batch, jobs):
             good = [i for i, d in enumerate(decoded) if not isinstance(d, str)]
             rejects += [(str(chunk[i]), d) for i, d in enumerate(decoded) if isinstance(d, str)]
@@ -123,7 +133,10 @@ def predict_catalog(
             if not good:
                 continue
             images = np.stack([decoded[i] for i in good])
-            values, spread, bounds = predicted(viewing, images, task, calibrated, coverage, given)
+            if volunteers is not None:
+                values, spread, bounds = predicted_votes(viewing, images, task, volunteers, coverage)
+            else:
+                values, spread, bounds = predicted(viewing, images, task, calibrated, coverage, given)
             if tuned is not None:
                 values, bounds = applied(task, tuned, values, coverage)
             good_paths = [str(chunk[i]) for i in good]
@@ -155,3 +168,18 @@ def predicted(
     each = np.stack([task.values(raw) for raw in predict_each_model(viewing, images)])
     disagree = np.sqrt((each.std(axis=0) ** 2).mean(axis=1)) if len(viewing) > 1 else None
     return each.mean(axis=0), disagree, None
+
+
+def predicted_votes(
+    viewing: list[keras.Model], images: np.ndarray, task: Task, volunteers: int, coverage: float
+) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """A batch's expected shares from the runs' mean concentrations, the runs' disagreement, and the interval of
+    each answer's share among `volunteers` answering its question, at `coverage` (train.intervals.votes)."""
+    each = predict_each_model(viewing, images)
+    concentrations = np.mean(each, axis=0)
+    shares = np.stack([task.values(raw) for raw in each])
+    disagree = np.sqrt((shares.std(axis=0) ** 2).mean(axis=1)) if len(viewing) > 1 else None
+    tree = campaign(task.campaign)
+    asked = np.full((len(images), len(tree.questions)), volunteers)
+    low, high = count_intervals(concentrations, asked, tree, coverage)
+    return task.values(concentrations), disagree, {"low": low / volunteers, "high": high / volunteers}

@@ -30,15 +30,18 @@ def bound_parts(intervals: bool, confidence: bool, given: bool) -> list[str]:
 
 
 class CsvCatalog:
-    """GalaxyID, path, the values' columns, the text column (if any), with several runs spread, and with intervals
-    COLUMN_low, COLUMN_high for every column and confidence (then COLUMN_given, _given_low, _given_high)."""
+    """The ID column (`id_column`: GalaxyID, or a campaign's own), path, the values' columns, the text column (if
+    any), with several runs spread, and with intervals COLUMN_low, COLUMN_high for every column and confidence (then
+    COLUMN_given, _given_low, _given_high)."""
 
-    def __init__(self, path: Path, columns: list[str], text: str | None, spread: bool, parts: list[str]):
+    def __init__(
+        self, path: Path, columns: list[str], text: str | None, spread: bool, parts: list[str], id_column: str
+    ):
         self.file = open(path, "w", newline="")
         self.writer = csv.writer(self.file)
         self.text = text is not None
         self.parts = parts
-        header = ["GalaxyID", "path", *columns, *([text] if text else []), *(["spread"] if spread else [])]
+        header = [id_column, "path", *columns, *([text] if text else []), *(["spread"] if spread else [])]
         for part in parts:
             header += [part] if part == CONFIDENCE else [f"{c}_{part}" for c in columns]
         self.writer.writerow(header)
@@ -55,16 +58,18 @@ class CsvCatalog:
 
 
 class H5Catalog:
-    """Datasets GalaxyID, path, predictions (n, columns; attribute `columns`), the text column (if any), with
-    several runs spread, and with intervals low, high (n, columns) and confidence (then given, given_low,
-    given_high)."""
+    """Datasets named by the ID column (`id_column`), path, predictions (n, columns; attribute `columns`), the text
+    column (if any), with several runs spread, and with intervals low, high (n, columns) and confidence (then given,
+    given_low, given_high)."""
 
     NUMBERS = ("spread", CONFIDENCE)
 
-    def __init__(self, path: Path, columns: list[str], text: str | None, spread: bool, parts: list[str]):
+    def __init__(
+        self, path: Path, columns: list[str], text: str | None, spread: bool, parts: list[str], id_column: str
+    ):
         self.file = h5py.File(path, "w")
-        self.text = text
-        names = ["GalaxyID", "path", *([text] if text else []), *(["spread"] if spread else [])]
+        self.text, self.id_column = text, id_column
+        names = [id_column, "path", *([text] if text else []), *(["spread"] if spread else [])]
         names += [CONFIDENCE] if CONFIDENCE in parts else []
         for name in names:
             dtype = "f4" if name in self.NUMBERS else h5py.string_dtype()
@@ -76,7 +81,7 @@ class H5Catalog:
             self.file[name].attrs["columns"] = columns
 
     def append(self, ids, paths, predictions, texts, spread, bounds) -> None:
-        values = {"GalaxyID": ids, "path": paths, "predictions": predictions}
+        values = {self.id_column: ids, "path": paths, "predictions": predictions}
         if self.text:
             values[self.text] = texts
         if spread is not None:
@@ -94,12 +99,14 @@ class H5Catalog:
 
 
 @contextmanager
-def catalog_writer(out: Path, columns: list[str], text: str | None, spread: bool, parts: list[str] = ()):
+def catalog_writer(
+    out: Path, columns: list[str], text: str | None, spread: bool, parts: list[str] = (), id_column: str = "GalaxyID"
+):
     """A CSV or HDF5 catalog (by `out`'s suffix) that appears at `out` only once complete; `parts` from
     bound_parts."""
     kind = {".csv": CsvCatalog, ".h5": H5Catalog}[out.suffix]
     with replacing(out, suffix=out.suffix) as tmp:
-        catalog = kind(tmp, columns, text, spread, list(parts))
+        catalog = kind(tmp, columns, text, spread, list(parts), id_column)
         try:
             yield catalog
         finally:
