@@ -76,7 +76,7 @@ def test_labels_that_cannot_make_a_finetune_fail_in_one_line(kaggle_dir, tmp_pat
     few = write_labels(tmp_path / "few.csv", "GalaxyID,size", [f"{i},{k}" for k, i in enumerate(ids[:3])])
     with pytest.raises(LabelsError, match="too few to hold out"):
         held_out(read_labels(few, kaggle_dir, 0.5, 106, kind="regression"), 0.5, 0)
-    with pytest.raises(LabelsError, match="needs a GalaxyID or a path column"):
+    with pytest.raises(LabelsError, match="needs a column naming each galaxy \\(GalaxyID, "):
         read_labels(write_labels(tmp_path / "x.csv", "id,size", ["1,2"]), kaggle_dir, 0.5, 106)
     with pytest.raises(LabelsError, match="give --images"):
         read_labels(write_labels(tmp_path / "y.csv", "GalaxyID,size", [f"{ids[0]},2"]), None, 0.5, 106)
