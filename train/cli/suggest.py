@@ -27,8 +27,8 @@ from train.runs import RunError
 @click.option(
     "--labels",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="The labels you have (a CSV naming galaxies by ID or path): those galaxies are never suggested, and those among"
-    " --images count as covered, so that the picks show what the labels do not.",
+    help="The labels you have (a CSV naming galaxies by ID or path): those galaxies are never suggested, and those"
+    " among --images count as covered, so that the picks show what the labels do not.",
 )
 @click.option("--n", "n", type=POSITIVE, required=True, help="How many galaxies to suggest.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The picks, as CSV.")
