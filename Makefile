@@ -54,7 +54,7 @@ CAMPAIGN_SEEDS ?= 2
 CPU_ROUNDS ?= 3
 CPU_ROWS ?=
 
-.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate calibrate submit score predict finetune bench bench-cpu bench-gpu quality campaign-bench learning-curves framing fullsize finetune-bench finetune-rates intervals-bench pretrain results clean
+.PHONY: help install lock test lint synth demo preprocess inspect verify train evaluate calibrate submit score predict finetune bench bench-cpu bench-gpu quality campaign-bench learning-curves framing real fullsize finetune-bench finetune-rates intervals-bench pretrain results clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -203,6 +203,9 @@ finetune-rates: install ## settings chosen on the choosing survey (seed 73): the
 
 framing: install ## how real Kaggle/GZ2 cutouts (fetched from PyPI) and synthetic ones are framed and look: noise, grain, JPEG, features
 	$(PY) -m bench.framing
+
+real: install ## real DECaLS galaxies (../shared/real) seen by a trunk trained on synthetic ones: zero-shot, finetuned (5 folds), 3 Kaggle images (resumes)
+	$(PY) -m bench.real
 
 fullsize: install ## rehearse at Kaggle's size (61,578 + 79,975 galaxies) under ulimit -n 1024: time and memory per step
 	$(PY) -m bench.fullsize
