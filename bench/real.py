@@ -15,7 +15,8 @@ For each trunk (a run folder of `train fit`; by default the default recipe train
   of the trunk's 37 columns against their volunteers', beside the column means of the trunk's training galaxies.
 
 Every cell is saved to bench/real.json as it finishes (written atomically), and a rerun skips the cells there, so
-an interrupted run resumes. docs/real.png shows the development galaxies the trunk ranks most and least ring-like.
+an interrupted run resumes. bench/work/real/gallery.png shows the development galaxies the trunk ranks most and
+least ring-like (the images are GPL-3.0, Zoobot's: kept out of the repository).
 """
 
 import csv
@@ -45,7 +46,7 @@ from train.scores import column_means, rmse
 
 ROOT = Path(__file__).parent
 RESULTS = ROOT / "real.json"
-GALLERY = ROOT.parent / "docs" / "real.png"
+GALLERY = WORK / "real" / "gallery.png"  # real galaxies (GPL-3.0 images): kept out of the repository
 DEVELOPMENT = ROOT.parent.parent / "shared" / "real" / "decals"
 DEFAULT_TRUNK = WORK / "real" / "runs" / "default-10min"
 FOLDS = 5
