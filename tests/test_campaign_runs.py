@@ -102,3 +102,12 @@ def test_labels_named_by_the_campaign_s_ids_find_their_images_in_nested_folders(
     found = locate(labels, id_column, rows, campaign_set.data / IMAGES)
     assert id_column == "iauname" and [p.stem for p in found[:3]] == names
     assert "no image named 'J0'" in found[3]
+
+
+def test_submit_refuses_a_campaign_s_cache_by_name(campaign_set, tmp_path):
+    args = ["submit", "--cache", str(campaign_set.cache), "--run", str(campaign_set.runs["dirichlet"])]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "submission.csv")])
+    assert (
+        result.exit_code == 2 and "is a cache of campaign decals" in result.output and "train predict" in result.output
+    )
+    assert not (tmp_path / "submission.csv").exists()

@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from preprocess.cli_support import EXIT_STATUSES, reported
+from preprocess.schema import KAGGLE
 from train.backend import load_keras
 from train.cli.options import BATCH, CACHE, calibrate_hint, model_runs_option, not_written, open_cache, tta_option
 from train.intervals.conformal import LEVELS
@@ -63,6 +64,14 @@ def submit_command(
     if intervals is not None and baseline is not None:
         raise click.BadParameter("a baseline has no intervals; give --run", param_hint="--intervals")
     opened = open_cache(cache)
+    if opened.settings.campaign != KAGGLE.name:
+        raise click.BadParameter(
+            f"is a cache of campaign {opened.settings.campaign}: a Kaggle submission needs Kaggle's; `train predict "
+            "--run RUN IMAGES` writes a catalog of the campaign's columns",
+            param_hint="--cache",
+        )
+    if not opened.count("test"):
+        raise click.BadParameter("has no test galaxies (images_test_rev1/ was empty or missing)", param_hint="--cache")
     load_keras()
     from train.prediction.submit import SubmissionError, submit_baseline, submit_models
 
