@@ -32,6 +32,7 @@ from synth.campaign import CATALOG, TEST_EXPECTED, VOLUNTEERS
 from train.backend import load_keras
 from train.config import configure
 from train.intervals.votes import coverage
+from train.model.heads import CONCENTRATION_FLOOR
 from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run
 from train.scores import rmse
@@ -102,6 +103,7 @@ def main(minutes: float, seeds: int, n_train: int, n_test: int, seed: int) -> No
             }
     machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "generator": GENERATOR}
     settings = {"minutes": minutes, "train": n_train, "test": n_test, "seed": seed, "tta": DEFAULT_TTA}
+    settings["dirichlet_floor"] = CONCENTRATION_FLOOR  # the least concentration the dirichlet head predicts
     results = {**machine, **settings, "catalog": CATALOG, "runs": runs}
     write_json(RESULTS, results)
     print(table(results))

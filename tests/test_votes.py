@@ -7,7 +7,7 @@ import numpy as np
 
 from preprocess.schema import DECALS
 from train.intervals.votes import count_intervals
-from train.model.heads import shares_on_the_tree
+from train.model.heads import DirichletHead, shares_on_the_tree
 from train.model.losses import VoteCrossEntropy
 from train.model.metrics import VoteFractionRMSE
 
@@ -58,3 +58,12 @@ def test_intervals_of_the_votes_hold_their_level_when_the_concentrations_are_tru
         low, high = count_intervals(concentrations, answered, DECALS, level)
         held[level] = ((counts >= low) & (counts <= high))[reached].mean()
     assert 0.88 <= held[0.9] <= 0.92 and held[0.5] < 0.7, held
+
+
+def test_the_dirichlet_head_keeps_its_floor_and_models_saved_before_keep_zoobot_s():
+    head = DirichletHead(0.01)
+    assert DirichletHead.from_config(head.get_config()).floor == 0.01
+    before = {k: v for k, v in head.get_config().items() if k != "floor"}  # saved before the floor was a setting
+    assert DirichletHead.from_config(before).floor == 1.0
+    lowest = keras.ops.convert_to_numpy(head(keras.ops.full((1, 3), -30.0)))
+    assert 0.01 <= lowest.min() < 0.011  # an answer's share can go far below 1 / (its question's sum)

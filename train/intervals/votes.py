@@ -3,8 +3,9 @@
 Under the Dirichlet-multinomial that the head predicts for a question reached by n volunteers, the votes for one
 answer follow a beta-binomial (n, a, A - a), with a the answer's concentration and A the question's sum. Its
 values 0..n are discrete, so no interval holds exactly 90% of them: the interval here is the most probable
-counts, added in order of probability while that brings the mass nearer the level (the head's concentrations
-are at least 1, so the beta-binomial is unimodal and they form an interval). Over many galaxies such intervals
+counts, added in order of probability while that brings the mass nearer the level, from the lowest count taken to
+the highest (a beta-binomial is unimodal, or J-shaped where a < 1 <= b; where both are below 1 it is U-shaped and
+the interval spans 0..n). Over many galaxies such intervals
 hold the level on average when the model is calibrated, where intervals holding at least the level would over-
 cover at 5 votes.
 """

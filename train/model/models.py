@@ -10,7 +10,7 @@ from keras import layers
 from preprocess.schema import KAGGLE
 from preprocess.tree import Campaign
 from train.config import HEADS, MODELS
-from train.model.heads import DirichletHead, DivisiveHead, TreeHead
+from train.model.heads import CONCENTRATION_FLOOR, DirichletHead, DivisiveHead, TreeHead
 from train.model.layers import (
     FusedBatchNormalization,
     Maxout,
@@ -133,7 +133,7 @@ def sigmoid_head(x, tree: Campaign):
 
 def dirichlet_head(x, tree: Campaign):
     logits = layers.Dense(len(tree.columns), name="logits", dtype="float32")(x)
-    return DirichletHead(name="dirichlet", dtype="float32")(logits)
+    return DirichletHead(CONCENTRATION_FLOOR, name="dirichlet", dtype="float32")(logits)
 
 
 HEAD_LAYERS = {"tree": tree_head, "divisive": divisive_head, "sigmoid": sigmoid_head, "dirichlet": dirichlet_head}
