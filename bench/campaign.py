@@ -30,9 +30,8 @@ from preprocess.schema import DECALS
 from synth import GENERATOR
 from synth.campaign import CATALOG, TEST_EXPECTED, VOLUNTEERS
 from train.backend import load_keras
-from train.config import configure
+from train.config import CONCENTRATION_FLOOR, configure
 from train.intervals.votes import coverage
-from train.model.heads import CONCENTRATION_FLOOR
 from train.prediction.tta import DEFAULT_TTA
 from train.runs import Run
 from train.scores import rmse

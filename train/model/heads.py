@@ -58,14 +58,6 @@ class TreeHead(layers.Layer):
         return config if self.campaign == KAGGLE.name else {**config, "campaign": self.campaign}
 
 
-# The least concentration a Dirichlet head predicts. Zoobot's 1 (Walmsley et al. 2022) keeps every answer at a
-# share of at least 1 / (the question's sum): with crowds as concentrated as the synthetic ones (synth.votes: 25),
-# an answer that 1% of volunteers give needs 0.25, and a floor of 1 held such answers at about 2.7% (a Dirichlet run
-# closed one point less of the gap than the vote-weighted cross-entropy, all of it on the rare answers, on the
-# validation split as on the test galaxies). 0.01 leaves room for shares a hundred times smaller.
-CONCENTRATION_FLOOR = 0.01
-
-
 @register
 class DirichletHead(layers.Layer):
     """Logits -> the concentrations of a Dirichlet-multinomial per question, in [floor, floor + 100] (Zoobot's

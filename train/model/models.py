@@ -9,8 +9,8 @@ from keras import layers
 
 from preprocess.schema import KAGGLE
 from preprocess.tree import Campaign
-from train.config import HEADS, MODELS
-from train.model.heads import CONCENTRATION_FLOOR, DirichletHead, DivisiveHead, TreeHead
+from train.config import CONCENTRATION_FLOOR, HEADS, MODELS
+from train.model.heads import DirichletHead, DivisiveHead, TreeHead
 from train.model.layers import (
     FusedBatchNormalization,
     Maxout,
