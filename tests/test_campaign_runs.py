@@ -106,8 +106,8 @@ def test_labels_named_by_the_campaign_s_ids_find_their_images_in_nested_folders(
 
 def test_submit_refuses_a_campaign_s_cache_by_name(campaign_set, tmp_path):
     args = ["submit", "--cache", str(campaign_set.cache), "--run", str(campaign_set.runs["dirichlet"])]
-    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "submission.csv")])
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "kaggle.csv")])
     assert (
         result.exit_code == 2 and "is a cache of campaign decals" in result.output and "train predict" in result.output
     )
-    assert not (tmp_path / "submission.csv").exists()
+    assert not (tmp_path / "kaggle.csv").exists()

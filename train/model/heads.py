@@ -61,7 +61,7 @@ class TreeHead(layers.Layer):
 @register
 class DirichletHead(layers.Layer):
     """Logits -> the concentrations of a Dirichlet-multinomial per question, in [floor, floor + 100] (Zoobot's
-    1 + 100 sigmoid, with a lower floor: CONCENTRATION_FLOOR): the likelihood of the votes
+    1 + 100 sigmoid; train.config.CONCENTRATION_FLOOR): the likelihood of the votes
     (train.model.losses.DirichletMultinomial) trains them, and their share of the question's sum is the expected
     vote fraction. Models saved before the floor was a setting load with Zoobot's 1."""
 
