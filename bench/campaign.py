@@ -59,7 +59,7 @@ def predicted(run: Path, cache: Cache) -> tuple[np.ndarray, np.ndarray]:
 def scored(outputs: np.ndarray, counts: np.ndarray, floor: np.ndarray, means: np.ndarray, loss: str) -> dict:
     """RMSE and gap closed overall and on the galaxies with few votes; for a Dirichlet run, its intervals' hits."""
     observed, fractions = DECALS.tree_fractions(counts), DECALS.tree_fractions(outputs)
-    volunteers = counts[:, DECALS.slices["smooth-or-featured"]].sum(axis=1)
+    volunteers = DECALS.volunteers(counts)
     result = {}
     for part, rows in (("all", volunteers > 0), ("few", volunteers <= FEW_VOTES)):
         model, mean, best = (rmse(x[rows], observed[rows]) for x in (fractions, means, floor))

@@ -20,7 +20,7 @@ least ring-like (the images are GPL-3.0, Zoobot's: kept out of the repository).
 """
 
 import csv
-from dataclasses import replace
+import json
 from pathlib import Path
 
 import click
@@ -107,7 +107,7 @@ def fold_cell(trunk: Path, work: Path, rows: list[dict], train: np.ndarray, test
         writer = csv.writer(f)
         writer.writerow(["path", "ring"])
         writer.writerows([str(DEVELOPMENT / "images" / rows[i]["file"]), rows[i]["ring"]] for i in train)
-    result = finetune(trunk, labels, work / "run", replace(FinetuneConfig(), compare=True), overwrite=True, verbose=0)
+    result = finetune(trunk, labels, work / "run", FinetuneConfig(compare=True), overwrite=True, verbose=0)
     rings = np.array([int(rows[i]["ring"]) for i in test])
     scores = {}
     for name, run in (("finetuned", work / "run"), ("from scratch", work / "run" / "scratch")):
@@ -185,8 +185,6 @@ def trunk_name(trunk: Path) -> str:
 
 
 def load_results() -> dict:
-    import json
-
     return json.loads(RESULTS.read_text()) if RESULTS.exists() else {"trunks": {}}
 
 

@@ -59,9 +59,8 @@ def _row_counts(campaign: Campaign, row: dict[str, str]) -> tuple[np.ndarray, np
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-def _parquet_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """A Parquet catalog's header and rows, every value as text as a CSV would give it (pyarrow, the `parquet`
-    extra, reads it)."""
+def _parquet(path: Path, read: str):
+    """pyarrow.parquet's `read` (read_table, read_schema) of `path` (pyarrow, the `parquet` extra, reads it)."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -69,9 +68,14 @@ def _parquet_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
             f"{path}: reading Parquet needs pyarrow: `pip install pyarrow` (or this project's `.[parquet]` extra)"
         ) from None
     try:
-        table = pq.read_table(path)
+        return getattr(pq, read)(path)
     except Exception as error:  # pyarrow's errors for a damaged or foreign file have no common base
         raise CatalogError(f"{path}: not a readable Parquet file ({error})") from None
+
+
+def _parquet_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """A Parquet catalog's header and rows, every value as text as a CSV would give it."""
+    table = _parquet(path, "read_table")
     header = [name.strip() for name in table.column_names]
     text = {name: ["" if v is None else str(v) for v in column.to_pylist()] for name, column in zip(header, table)}
     return header, [{name: text[name][i] for name in header} for i in range(table.num_rows)]
@@ -85,9 +89,21 @@ def _csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return header, [row for row in reader if any(value.strip() for value in row.values() if value)]
 
 
+def is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in PARQUET_SUFFIXES
+
+
+def table_header(path: Path) -> list[str]:
+    """A CSV or Parquet table's column names, read without its rows."""
+    if is_parquet(path):
+        return [name.strip() for name in _parquet(path, "read_schema").names]
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return [name.strip() for name in next(csv.reader(f), [])]
+
+
 def table_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     """A CSV or Parquet table's header and rows, as texts by column."""
-    return (_parquet_rows if path.suffix.lower() in PARQUET_SUFFIXES else _csv_rows)(path)
+    return (_parquet_rows if is_parquet(path) else _csv_rows)(path)
 
 
 def catalog_rows(path: Path, needed: list[str], campaign: Campaign) -> list[dict[str, str]]:

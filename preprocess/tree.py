@@ -129,9 +129,18 @@ class Campaign:
                 fractions[:, columns] *= fractions[:, parent : parent + 1]
         return fractions
 
+    def fractions(self, values: np.ndarray) -> np.ndarray:
+        """The campaign's labels or model outputs in Kaggle's form: a counts campaign's down the tree
+        (tree_fractions), a fractions campaign's (Kaggle's) as they are."""
+        return self.tree_fractions(values) if self.counts else values
+
     def answered(self, counts: np.ndarray) -> np.ndarray:
         """(n, questions): the votes each question received, as the sum of its answers' counts."""
         return np.stack([np.asarray(counts)[:, columns].sum(axis=1) for columns in self.slices.values()], axis=1)
+
+    def volunteers(self, counts: np.ndarray) -> np.ndarray:
+        """(n,): the volunteers who saw each galaxy, the votes of its first question (asked of everyone)."""
+        return self.answered(counts)[:, 0]
 
     def per_answer(self, per_question: np.ndarray) -> np.ndarray:
         """(n, questions) -> (n, columns): each question's value repeated for each of its answers."""

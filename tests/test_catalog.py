@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from preprocess.cache import Cache
-from preprocess.catalog import read_catalog
+from preprocess.catalog import read_catalog, table_header
 from preprocess.cli import main
 from preprocess.inputs import galaxy_number
 from preprocess.schema import DECALS
@@ -90,6 +90,7 @@ def test_a_parquet_catalog_is_read_as_its_csv(decals_catalog, tmp_path):
     assert from_parquet.names == from_csv.names and from_parquet.images == from_csv.images
     np.testing.assert_array_equal(from_parquet.counts, from_csv.counts)
     assert from_parquet.off_tree == from_csv.off_tree and from_parquet.missing == from_csv.missing
+    assert table_header(parquet) == table_header(path) == list(rows[0])
     result = preprocess_catalog(parquet, tmp_path / "cache", "--skip-bad")
     assert result.exit_code == 0, result.output
     cache = Cache.open(tmp_path / "cache")

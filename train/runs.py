@@ -121,6 +121,10 @@ class Run:
     def history_rows(self) -> list[dict]:
         return history_rows(self.history)
 
+    def head(self) -> str | None:
+        """The head its model was built with (`fit --head`); None for a finetuned run."""
+        return self.read_record()["config"].get("head")
+
     def task(self) -> Task:
         return task_of(self.read_record())
 

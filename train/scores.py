@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from preprocess import kaggle
-from preprocess.catalog import catalog_rows, read_votes, table_rows
+from preprocess.catalog import catalog_rows, read_votes, table_header
 from preprocess.labels import LabelError, aligned, id_mismatch, read_solutions
 from preprocess.schema import CAMPAIGNS, KAGGLE
 from preprocess.tree import Campaign
@@ -64,13 +64,18 @@ def score_submissions(submissions: list[Path], solutions: Path) -> dict[str, Sco
         return rows
     rows["column means"] = scores(column_means(read_solutions(training)[1], len(true_ids)), truth)
     rows["floor"] = scores(read_aligned(expected, true_ids), truth)
+    return with_gap_closed(rows)
+
+
+def with_gap_closed(rows: dict[str, Scores]) -> dict[str, Scores]:
+    """Every row with the share of the gap between rows["column means"] and rows["floor"] that it closes."""
     gap = rows["column means"].rmse - rows["floor"].rmse
     return {name: replace(row, gap_closed=(rows["column means"].rmse - row.rmse) / gap) for name, row in rows.items()}
 
 
 def counts_campaign(truth: Path) -> Campaign | None:
     """The campaign whose vote-count catalog `truth` is (its ID and count columns all there), or None."""
-    header = set(table_rows(truth)[0])
+    header = set(table_header(truth))
     return next((c for c in CAMPAIGNS.values() if c.counts and set(c.header) <= header), None)
 
 
@@ -108,7 +113,4 @@ def score_campaign(catalogs: list[Path], truth: Path, tree: Campaign, train: Pat
     expected = truth.parent / kaggle.TEST_EXPECTED
     if expected.exists():
         rows["floor"] = scores(tree.tree_fractions(read_aligned_shares(expected, tree, true_ids)), observed, tree)
-    if "floor" not in rows or "column means" not in rows:
-        return rows
-    gap = rows["column means"].rmse - rows["floor"].rmse
-    return {name: replace(row, gap_closed=(rows["column means"].rmse - row.rmse) / gap) for name, row in rows.items()}
+    return with_gap_closed(rows) if "floor" in rows and "column means" in rows else rows

@@ -50,7 +50,7 @@ def coverage(concentrations: np.ndarray, counts: np.ndarray, tree: Campaign, lev
     answered = tree.answered(counts)
     low, high = count_intervals(concentrations, answered, tree, level)
     hit, asked = (counts >= low) & (counts <= high), tree.per_answer(answered) > 0
-    volunteers = answered[:, 0]  # the first question is asked of everyone
+    volunteers = tree.volunteers(counts)
     thirds = np.array_split(np.argsort(volunteers, kind="stable"), 3)
     by_third = {
         f"{int(volunteers[rows].min())}-{int(volunteers[rows].max())} volunteers": float(hit[rows][asked[rows]].mean())

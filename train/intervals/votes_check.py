@@ -23,7 +23,7 @@ LEVELS = (0.5, 0.8, 0.9, 0.95)
 def check_vote_intervals(runs: list[Path], cache: Cache, tta: int, batch: int = PREDICT_BATCH) -> dict:
     """Coverage of the runs' (averaged) intervals of the votes at each of LEVELS on the calibration split; stored
     in the first run's votes_coverage.json."""
-    heads = {run: Run(run).read_record()["config"].get("head") for run in runs}
+    heads = {run: Run(run).head() for run in runs}
     if any(head != "dirichlet" for head in heads.values()):
         raise RunError(
             "calibrate checks the intervals of a campaign run with the dirichlet head (`fit --loss dirichlet`); "

@@ -43,9 +43,7 @@ class CentralPixel:
 def split_fractions(cache: Cache, split: str) -> np.ndarray:
     """A split's labels as vote fractions (n, columns), in the split's order: Kaggle's as they are, a campaign's
     counts as the fractions down its tree."""
-    labels = cache.read(split, ("labels",))["labels"]
-    tree = campaign(cache.settings.campaign)
-    return tree.tree_fractions(labels) if tree.counts else labels
+    return campaign(cache.settings.campaign).fractions(cache.read(split, ("labels",))["labels"])
 
 
 def zeros_baseline(cache: Cache, split: str) -> np.ndarray:

@@ -109,7 +109,7 @@ def predict_catalog(
     if out.suffix not in CATALOG_SUFFIXES:
         raise InputError(f"{out}: the catalog must end in {' or '.join(CATALOG_SUFFIXES)}")
     models, task, trained_fraction, size = load_runs(runs)
-    if volunteers is not None and any(Run(run).read_record()["config"].get("head") != "dirichlet" for run in runs):
+    if volunteers is not None and any(Run(run).head() != "dirichlet" for run in runs):
         raise InputError(
             "--volunteers needs runs trained on a campaign's vote counts with `--loss dirichlet`, whose head predicts "
             "how volunteers split; these runs predict fractions only"

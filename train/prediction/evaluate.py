@@ -45,7 +45,7 @@ def evaluate_runs(runs: list[Path], cache: Cache, tta: int = 1, batch: int = PRE
         tree = campaign(cache.settings.campaign)
         truth = split_fractions(cache, "valid")
         ids, raw = predict_split(load_models(runs, cache), cache, "valid", tta, batch)
-        predictions = tree.tree_fractions(raw) if tree.counts else raw  # a campaign's outputs, down the tree
+        predictions = tree.fractions(raw)
         baselines = {name: scores(baseline(cache, "valid"), truth, tree) for name, baseline in BASELINES.items()}
     if not np.array_equal(ids, cache.split_ids("valid")):
         raise RuntimeError("predictions are not in the valid split's order")
