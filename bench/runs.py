@@ -11,14 +11,15 @@ from train.runs import Run, RunError
 
 
 def finished_with(run: Path, config: FitConfig, cache: Cache) -> bool:
-    """Whether `run` holds a finished run of exactly these settings on exactly this cache."""
+    """Whether `run` holds a finished run of exactly these settings on exactly this cache. A setting added since
+    the run was made counts as its default, which is what the run had."""
     try:
         record = Run(run).read_record()
     except (RunError, ValueError):  # none, or half-written by an older version
         return False
     return (
         bool(record.get("finished"))
-        and record["config"] == asdict(config)
+        and {**asdict(FitConfig()), **record["config"]} == asdict(config)
         and record["manifest_sha256"] == cache.sha256
     )
 

@@ -1,0 +1,16 @@
+from dataclasses import asdict
+from types import SimpleNamespace
+
+from bench.runs import finished_with
+from train.config import configure
+from train.runs import Run
+
+
+def test_a_run_made_before_a_setting_existed_counts_it_at_its_default(tmp_path):
+    config = configure("default", minutes=10.0)
+    cache = SimpleNamespace(sha256="abc")
+    older = {name: value for name, value in asdict(config).items() if name != "look"}
+    Run(tmp_path).write_record({"finished": True, "config": older, "manifest_sha256": "abc"})
+    assert finished_with(tmp_path, config, cache)
+    assert not finished_with(tmp_path, configure("default", minutes=10.0, look=True), cache)
+    assert not finished_with(tmp_path, config, SimpleNamespace(sha256="another cache"))
