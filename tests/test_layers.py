@@ -11,6 +11,7 @@ from train.model.layers import (
     Maxout,
     MergeParts,
     RandomAffine,
+    SurveyLook,
     ViewpointParts,
     central_square,
     transform,
@@ -183,3 +184,33 @@ def test_the_mirror_flip_is_never_zero(monkeypatch):
     images = np.random.default_rng(2).random((2, 10, 10, 3)).astype(np.float32)
     out = keras.ops.convert_to_numpy(RandomAffine(zoom=1.3)(images, training=True))
     np.testing.assert_allclose(out, np.rot90(images, 2, axes=(1, 2)), atol=1e-5)
+
+
+def looks(layer: SurveyLook, image: np.ndarray, n: int = 64) -> np.ndarray:
+    return keras.ops.convert_to_numpy(layer(np.repeat(image[None], n, axis=0), training=True))
+
+
+def test_survey_look_passes_images_as_they_are_outside_training():
+    images = np.random.default_rng(0).uniform(0, 1, (2, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(SurveyLook(seed=1)(images)), images)
+
+
+def test_survey_look_stretches_by_powers_within_its_range():
+    out = looks(SurveyLook(stretch=2.0, balance=0.0, saturation=0.0, seed=1), np.full((4, 4, 3), 0.25, np.float32))
+    powers = np.log(out[:, 0, 0, 0]) / np.log(0.25)
+    assert powers.min() >= 0.5 - 1e-4 and powers.max() <= 2.0 + 1e-4
+    assert powers.min() < 0.7 and powers.max() > 1.4  # both ways: brighter and darker faint light
+    assert np.ptp(out, axis=(1, 2, 3)).max() < 1e-6  # one power per image, every pixel and channel alike
+
+
+def test_survey_look_balances_and_saturates_colours_within_their_ranges():
+    grey = np.full((4, 4, 3), 0.5, np.float32)
+    gains = looks(SurveyLook(stretch=1.0, balance=0.15, saturation=0.0, seed=2), grey)[:, 0, 0] / 0.5
+    spread = gains - gains.mean(axis=1, keepdims=True)
+    assert gains.min() >= 0.85 - 1e-4 and gains.max() <= 1.15 + 1e-4
+    assert np.abs(spread).max() > 0.05  # channels scaled apart
+    colour = np.tile(np.array([0.6, 0.5, 0.4], np.float32), (4, 4, 1))
+    out = looks(SurveyLook(stretch=1.0, balance=0.0, saturation=0.6, seed=3), colour)[:, 0, 0]
+    factors = (out[:, 0] - out.mean(axis=1)) / 0.1
+    assert factors.min() >= 0.4 - 1e-4 and factors.max() <= 1.6 + 1e-4
+    assert factors.min() < 0.6 and factors.max() > 1.4

@@ -46,6 +46,9 @@ class FitConfig:
     # synth/galaxy.py's visibility), so zooming can change what the votes should be: `make quality` compares
     # both (docs/results.md; docs/experiments.md, "Models at equal time", for the earlier generators).
     zoom: float = 1.0
+    # Random survey looks while training (train.model.layers.SurveyLook: stretch, colour balance, saturation), so
+    # that a model of the synthetic sky does not lean on its one look (bench/real.py measures it on real galaxies).
+    look: bool = False
     # Rate of the dropout of the dense layers. The default has none: in 20 minutes on the quality set dropout
     # slows learning without a gain beyond a seed's noise (docs/experiments.md, "Models at equal time").
     dropout: float = 0.0

@@ -104,6 +104,11 @@ def recipe_summary(config: FitConfig) -> str:
     help="Largest zoom of the augmentation: Z zooms by 1/Z to Z, 1 not at all (votes depend on how well a galaxy "
     "shows, which zoom changes).",
 )
+@override(
+    "--look/--no-look",
+    default=None,
+    help="Random survey looks while training: stretch, colour balance and saturation, inside the model.",
+)
 @override("--dropout", type=click.FloatRange(min=0, max=1, max_open=True), help="Dropout rate before dense layers.")
 @override("--weight-decay", type=click.FloatRange(min=0), help="Decoupled weight decay of the kernels, as AdamW's.")
 @override("--patience", type=POSITIVE, help="Epochs without a better val_rmse before stopping early.")

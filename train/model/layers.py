@@ -107,6 +107,40 @@ class RandomAffine(layers.Layer):
         return {**super().get_config(), **config, "side": self.side}
 
 
+@register
+class SurveyLook(layers.Layer):
+    """Training-time augmentation of how a survey renders its colour images, so that a model cannot lean on one
+    survey's look (the synthetic sky's is SDSS's): a stretch, each image's values raised to a power log-uniform in
+    [1/stretch, stretch] (below 1 the faint outer light brightens, as in DECaLS's images, whose light is shared far
+    more equally: bench/kinds.py's Gini); a colour balance, each channel scaled by up to +-`balance`; and a
+    saturation, the colours' departure from grey scaled by up to +-`saturation`. Values in [0, 1] in and out;
+    outside training the images pass as they are."""
+
+    def __init__(self, stretch: float = 2.0, balance: float = 0.15, saturation: float = 0.6, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.stretch, self.balance, self.saturation, self.seed = stretch, balance, saturation, seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+
+        def uniform(shape, low, high):
+            return ops.cast(keras.random.uniform(shape, low, high, seed=self.generator), images.dtype)
+
+        n = ops.shape(images)[0]
+        power = ops.exp(uniform((n, 1, 1, 1), -math.log(self.stretch), math.log(self.stretch)))
+        stretched = ops.power(ops.clip(images, 1e-6, 1.0), power)
+        balanced = stretched * uniform((n, 1, 1, 3), 1.0 - self.balance, 1.0 + self.balance)
+        grey = ops.mean(balanced, axis=-1, keepdims=True)
+        saturated = grey + (balanced - grey) * uniform((n, 1, 1, 1), 1.0 - self.saturation, 1.0 + self.saturation)
+        return ops.clip(saturated, 0.0, 1.0)
+
+    def get_config(self):
+        looks = {"stretch": self.stretch, "balance": self.balance, "saturation": self.saturation, "seed": self.seed}
+        return {**super().get_config(), **looks}
+
+
 def central_square(images, side: int | None):
     """The central side x side pixels of square images (all of them where side is None)."""
     side = side or images.shape[1]

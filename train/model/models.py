@@ -16,6 +16,7 @@ from train.model.layers import (
     Maxout,
     MergeParts,
     RandomAffine,
+    SurveyLook,
     ViewpointParts,
     central_box,
 )
@@ -149,10 +150,11 @@ def build_model(
     zoom: float = 1.0,
     dropout: float = 0.0,
     tree: Campaign = KAGGLE,
+    look: bool = False,
 ) -> keras.Model:
     """A model from uint8 images of `input_shape` (the cache's) to the columns of a campaign (Kaggle's 37 by
     default); `augment` adds RandomAffine with zooms up to `zoom` (1: none); `dropout` is the rate of the dense
-    layers' dropout."""
+    layers' dropout; `look` adds SurveyLook (random stretch, colour balance and saturation) while training."""
     if name not in FEATURES:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(FEATURES)}")
     if head not in HEAD_LAYERS:
@@ -168,5 +170,7 @@ def build_model(
         x = RandomAffine(zoom=zoom, side=side, name="augment")(x)  # cut out by the same resampling
     elif side:
         x = layers.CenterCrop(side, side)(x)
+    if look:
+        x = SurveyLook(name="look")(x)
     outputs = HEAD_LAYERS[head](FEATURES[name](x, dropout), tree)
     return keras.Model(inputs, outputs, name=f"{name}_{head}")
