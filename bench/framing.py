@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from bench.look import Look, look, smoothed
-from bench.morphology import Morphology, morphology
+from bench.morphology import Morphology, centre_and_radii, morphology, radius_holding
 from preprocess.atomic import write_json
 from synth import GENERATOR
 
@@ -71,17 +71,6 @@ def connected(mask: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
         region = grown
 
 
-def light_radii(light: np.ndarray) -> tuple[float, float]:
-    """The radii holding half and 90% of `light` (n, n), about its light-weighted centre."""
-    ys, xs = np.indices(light.shape)
-    total = light.sum()
-    cy, cx = (light * ys).sum() / total, (light * xs).sum() / total
-    r = np.hypot(ys - cy, xs - cx).ravel()
-    order = np.argsort(r)
-    cumulative = np.cumsum(light.ravel()[order]) / total
-    return tuple(float(r[order][np.searchsorted(cumulative, share)]) for share in (0.5, 0.9))
-
-
 def point_source_blur(image: np.ndarray, smooth: np.ndarray, galaxy: np.ndarray, sky: float, noise: float):
     """The median FWHM of the three sharpest bright compact sources outside the central object."""
     bright = (smooth > sky + 10 * noise) & ~galaxy
@@ -112,7 +101,8 @@ def framing(grey: np.ndarray) -> tuple[Framing, np.ndarray]:
     if not galaxy.any():
         return Framing(0.0, 0.0, sky, noise, 0.0, None), galaxy
     light = np.where(galaxy, np.clip(grey - sky, 0, None), 0.0)
-    half, ninety = light_radii(light)
+    r = centre_and_radii(light)[2]
+    half, ninety = (radius_holding(light, r, share) for share in (0.5, 0.9))
     blur = point_source_blur(grey, smooth, galaxy, sky, noise)
     return Framing(half, ninety, sky, noise, float(smooth[galaxy].max() - sky), blur), galaxy
 
@@ -143,14 +133,21 @@ def real_images() -> list[Path]:
     return real_images()
 
 
+def synthetic_image(galaxy_id: int, seed: int = 0) -> Image.Image:
+    """A synthetic galaxy as its JPEG is saved."""
+    from synth.dataset import make_galaxy, save_jpeg
+
+    saved = io.BytesIO()
+    save_jpeg(make_galaxy(galaxy_id, seed)[0], saved)
+    return Image.open(saved)
+
+
 def synthetic_images(n: int, seed: int = 0):
     """The first n synthetic galaxies of `seed`, as their JPEGs are saved."""
-    from synth.dataset import galaxy_ids, make_galaxy, save_jpeg
+    from synth.dataset import galaxy_ids
 
     for galaxy_id in galaxy_ids(n, seed):
-        saved = io.BytesIO()
-        save_jpeg(make_galaxy(int(galaxy_id), seed)[0], saved)
-        yield Image.open(saved)
+        yield synthetic_image(int(galaxy_id), seed)
 
 
 def crop_cuts(n: int = 2000, seed: int = 0) -> dict[str, dict[str, float]]:

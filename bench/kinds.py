@@ -9,7 +9,7 @@ first eight as the models see them (the central 212 pixels) in bench/work/framin
 are Zoobot's (GPL-3.0), kept out of the repository.
 """
 
-import io
+from dataclasses import fields
 from pathlib import Path
 
 import click
@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image
 
 from bench.data import WORK
-from bench.framing import NAMES, measure, real_images
+from bench.framing import measure, real_images, synthetic_image
+from bench.morphology import Morphology
 from bench.real import DEVELOPMENT, development
 from preprocess.atomic import write_json
 from synth import GENERATOR
@@ -34,12 +35,12 @@ SYNTHETIC_KINDS = {
     "edge-on": lambda g: g.kind == "edge_on" and g.odd_type is None,
     "merger": lambda g: g.odd_type == "merger",
 }
-COLUMNS = ("half_light", "peak", "contrast", *NAMES[NAMES.index("concentration") :])
+COLUMNS = ("half_light", "peak", "contrast", *(f.name for f in fields(Morphology)))
 
 
 def synthetic_kinds(per_kind: int, seed: int = 0) -> dict[str, list[Image.Image]]:
     """The first `per_kind` synthetic galaxies of each kind, as their JPEGs are saved."""
-    from synth.dataset import galaxy_ids, make_galaxy, save_jpeg
+    from synth.dataset import galaxy_ids
     from synth.galaxy import sample_galaxy
 
     found: dict[str, list[Image.Image]] = {kind: [] for kind in SYNTHETIC_KINDS}
@@ -47,9 +48,7 @@ def synthetic_kinds(per_kind: int, seed: int = 0) -> dict[str, list[Image.Image]
         g = sample_galaxy(np.random.default_rng([seed, int(galaxy_id)]))  # as make_galaxy draws it
         kind = next((k for k, drawn in SYNTHETIC_KINDS.items() if drawn(g)), None)
         if kind and len(found[kind]) < per_kind:
-            saved = io.BytesIO()
-            save_jpeg(make_galaxy(int(galaxy_id), seed)[0], saved)
-            found[kind].append(Image.open(saved))
+            found[kind].append(synthetic_image(int(galaxy_id), seed))
         if all(len(images) == per_kind for images in found.values()):
             return found
     return found

@@ -41,6 +41,7 @@ def centre_and_radii(light: np.ndarray) -> tuple[float, float, np.ndarray]:
 
 
 def radius_holding(light: np.ndarray, r: np.ndarray, share: float) -> float:
+    """The radius (of the distances `r`) within which `share` of `light` lies."""
     order = np.argsort(r.ravel())
     cumulative = np.cumsum(light.ravel()[order]) / light.sum()
     return float(r.ravel()[order][np.searchsorted(cumulative, share)])

@@ -154,8 +154,13 @@ def compiled_model(config: FitConfig, input_shape: tuple[int, int, int], tree: C
     """The model of `config` for images of `input_shape` and labels of `tree` (the cache's campaign), compiled."""
     loss = training_loss(config.loss, tree)  # a ValueError before anything is built
     with computing_in(config.precision):
-        options = {"augment": config.augment, "zoom": config.zoom, "dropout": config.dropout, "tree": tree}
-        options["look"] = config.look
+        options = {
+            "augment": config.augment,
+            "zoom": config.zoom,
+            "dropout": config.dropout,
+            "tree": tree,
+            "look": config.look,
+        }
         model = build_model(config.model, config.head, input_shape, **options)
     decay = config.weight_decay or None  # None: Keras skips the decay step
     optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, use_ema=config.ema, weight_decay=decay)
