@@ -96,8 +96,14 @@ def table(results: dict) -> str:
 
 @click.command(help=__doc__)
 @click.option("--per-kind", default=PER_KIND, show_default=True, help="Synthetic galaxies measured per kind.")
-def main(per_kind: int) -> None:
-    groups = {**real_kinds(DEVELOPMENT), **{f"synthetic {k}": v for k, v in synthetic_kinds(per_kind).items()}}
+@click.option(
+    "--real",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=DEVELOPMENT,
+    help="The real development galaxies: catalog.csv (iauname, file, ring, ...) and images/.",
+)
+def main(per_kind: int, real: Path) -> None:
+    groups = {**real_kinds(real), **{f"synthetic {k}": v for k, v in synthetic_kinds(per_kind).items()}}
     measured = {group: [measure(image) for image in images] for group, images in groups.items()}
     results = {
         "generator": GENERATOR,

@@ -59,6 +59,9 @@ SHARES = {
 
 
 def development(folder: Path) -> list[dict]:
+    """The development catalog's rows; a clear error where the folder has none."""
+    if not (folder / "catalog.csv").is_file():
+        raise click.ClickException(f"{folder}: no catalog.csv (iauname, file, ring, ...) beside its images/")
     with open(folder / "catalog.csv", newline="") as f:
         return list(csv.DictReader(f))
 
