@@ -1,15 +1,14 @@
-"""The 424x424 SDSS-like colour cutout of a drawn galaxy: its light blurred by a Gaussian PSF, placed on a noisy sky
-with off-centre neighbours and faint background galaxies, and shown with an asinh stretch, as SDSS colour
-composites are."""
+"""The 424x424 colour cutout of a drawn galaxy: its light blurred by a Gaussian PSF, placed on a noisy sky with
+off-centre neighbours and faint background galaxies, and shown with its survey look's asinh stretch (synth.looks)."""
 
 import numpy as np
 
 from preprocess.kaggle import FRAME
 from synth.drawing import BLUE, RED, WHITE, YELLOW, Canvas, draw_galaxy, gaussian_blob, rotate
 from synth.galaxy import Galaxy
+from synth.looks import LOOKS, stretch
 from synth.noise import sky_noise
 
-STRETCH = 0.05  # flux at which the asinh stretch turns from linear to logarithmic
 NEIGHBOUR = 33  # px: the window of a neighbouring star or galaxy (blurred stars fade within it)
 BACKGROUND = 24  # px: the window of a faint background galaxy
 FFT_SIZES = (64, 80, 96, 128, 160, 192, 240, 256, 320, 360, 384, 400)  # fast FFT lengths
@@ -70,23 +69,11 @@ def render(g: Galaxy, rng: np.random.Generator) -> np.ndarray:
     galaxy = psf_blur(cv.flux, g.psf)
     ramp = np.linspace(-0.5, 0.5, FRAME, dtype=np.float32)
     gradient = g.sky * (1.0 + 0.6 * (g.gradient[0] * ramp[None, :] + g.gradient[1] * ramp[:, None]))
-    sky = sky_noise(rng) * np.float32(g.noise)
+    look = LOOKS[g.survey]
+    sky = sky_noise(rng, look.grain) * np.float32(g.noise)
     sky += gradient[..., None]
     add_neighbours(sky, rng, g.psf)
     add_background(sky, rng, g.psf)
     y0, x0 = cv.y0, cv.x0
     sky[y0 : y0 + galaxy.shape[0], x0 : x0 + galaxy.shape[1]] += galaxy
-    return asinh_stretch(sky)
-
-
-def asinh_stretch(flux: np.ndarray) -> np.ndarray:
-    """Display values 0..255 of linear fluxes, as SDSS colour images; in place, 8x faster than np.arcsinh."""
-    x = np.maximum(flux, 0.0, out=flux)
-    x *= np.float32(1.0 / STRETCH)
-    root = x * x
-    root += 1.0
-    np.sqrt(root, out=root)
-    root += x
-    np.log(root, out=root)
-    root *= np.float32(255.0 / 5.0)
-    return np.minimum(root, 255.0, out=root).astype(np.uint8)
+    return stretch(sky, look)

@@ -12,10 +12,19 @@ RED = np.array([1.0, 0.78, 0.55], np.float32)  # old stars: bulges, ellipticals,
 YELLOW = np.array([1.0, 0.9, 0.75], np.float32)
 BLUE = np.array([0.62, 0.78, 1.0], np.float32)  # young stars: arms, rings, clumps
 WHITE = np.array([1.0, 1.0, 1.0], np.float32)
+DISK = BLUE * 0.6 + YELLOW * 0.4  # a disk's mixed population; its rings share it
 
 
 WEBER = 0.3  # a feature that adds this share to the light beneath it shows as one sigma of noise on empty sky
 REACH_ARMS, REACH_BAR = 1.5, 0.5  # where arms (in disk scale lengths) and bars (in their length) are read
+# Knots of star formation strung along the arms (HII regions): real spiral arms are beaded, and their knots are
+# among a disk's brightest pixels (which moves its M20 towards real galaxies', `make framing`).
+KNOTS_PER_ARM = (2, 7)
+KNOT_PEAK = (1.0, 3.0)  # a knot's peak over the arm's crest where it sits (uniform)
+KNOT_SIGMA = (1.2, 2.5)  # px, before the blur
+INNER_RING_AXIS = 0.8  # inner rings are ovals along the bar
+RING_WIDTH = 0.12  # a ring's Gaussian width in its radii
+GAP = (0.7, 0.12, 0.05)  # an outer ring's gap: where (in ring radii), how wide, and its depth per unit strength
 
 
 class Canvas:
@@ -58,16 +67,19 @@ def arc(x, y, radius: float, start: float, length: float, width: float) -> np.nd
     return np.exp(-((r - radius) ** 2) / (2 * width * width)) * along
 
 
-def draw_spiral(cv: Canvas, g: Galaxy, u, v) -> None:
+def draw_spiral(cv: Canvas, g: Galaxy, u, v, rng: np.random.Generator) -> None:
     r = np.hypot(u, v) + 1e-3
     theta = np.arctan2(v, u)
     phase = g.arms * (theta - np.log(r / arm_start(g)) / np.tan(g.pitch))
     arms = ((1.0 + np.cos(phase)) / 2.0) ** 3
-    cv.add(
-        arms * arm_envelope(g, r),
-        BLUE,
-        g.arm_strength * feature_unit(g, "arms") / arm_envelope(g, REACH_ARMS * g.r_disk),
-    )
+    brightness = g.arm_strength * feature_unit(g, "arms") / arm_envelope(g, REACH_ARMS * g.r_disk)
+    cv.add(arms * arm_envelope(g, r), BLUE, brightness)
+    for arm in range(g.arms):
+        for _ in range(rng.integers(*KNOTS_PER_ARM, endpoint=True)):
+            radius = rng.uniform(arm_start(g), arm_start(g) + 2.0 * g.r_disk)
+            angle = np.log(radius / arm_start(g)) / np.tan(g.pitch) + 2 * np.pi * arm / g.arms
+            knot = gaussian_blob(u - radius * np.cos(angle), v - radius * np.sin(angle), rng.uniform(*KNOT_SIGMA))
+            cv.add(knot, BLUE, rng.uniform(*KNOT_PEAK) * brightness * float(arm_envelope(g, radius)))
 
 
 def arm_start(g: Galaxy) -> float:
@@ -80,12 +92,12 @@ def arm_envelope(g: Galaxy, r):
     return 1.0 / (1.0 + np.exp(-(r - arm_start(g)) / 2.0)) * np.exp(-r / (1.4 * g.r_disk))
 
 
-def draw_disk(cv: Canvas, g: Galaxy, x, y) -> None:
+def draw_disk(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> None:
     u, v = rotate(x, y, g.angle, g.axis_ratio)
     r = np.hypot(u, v)
-    cv.add(np.exp(-r / g.r_disk), BLUE * 0.6 + YELLOW * 0.4, g.disk_flux * (0.35 if g.arms else 1.0))
+    cv.add(np.exp(-r / g.r_disk), DISK, g.disk_flux * (0.35 if g.arms else 1.0))
     if g.arms and g.arm_strength > 0:
-        draw_spiral(cv, g, u, v)
+        draw_spiral(cv, g, u, v, rng)
     if g.bar and g.bar_strength > 0:
         bu, bv = rotate(u, v, g.bar_angle)
         cv.add(
@@ -95,7 +107,7 @@ def draw_disk(cv: Canvas, g: Galaxy, x, y) -> None:
         )
     if g.bulge_flux > 0:
         cv.add(
-            sersic(np.hypot(u, v * g.axis_ratio / max(g.axis_ratio, 0.7)), 0.35 * g.r_disk, 2.5),
+            sersic(np.hypot(u, v * g.axis_ratio / max(g.axis_ratio, 0.7)), 0.35 * g.r_disk, 1.8),
             RED,
             g.bulge_flux,
         )
@@ -127,7 +139,7 @@ def draw_odd_feature(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> N
     u, v = rotate(x, y, g.angle, g.axis_ratio)
     crest = g.odd_strength * feature_unit(g, "odd") if odd in FAINT_ODD else 0.0
     if odd == "ring":
-        cv.add(np.exp(-((np.hypot(u, v) - g.ring_radius) ** 2) / (2 * (0.25 * size) ** 2)), BLUE, crest)
+        draw_ring(cv, g, u, v, crest)
     elif odd == "lens":
         cv.add(0.5 - 0.5 * np.tanh((np.hypot(u, v) - 1.6 * size) / 3.0), YELLOW, crest)
     elif odd == "merger":
@@ -146,6 +158,19 @@ def draw_odd_feature(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> N
         du, dv = rotate(x, y, g.angle)
         depth = min(0.95, crest / max(light_beneath(g, "odd"), 1e-6))
         cv.dim(1.0 - depth * np.exp(-((dv - 0.05 * size) ** 2) / (2 * (0.12 * size + 1.0) ** 2)))
+
+
+def draw_ring(cv: Canvas, g: Galaxy, u, v, crest: float) -> None:
+    """An inner ring (an oval round the bar) or an outer ring past a gap, in the disk's light (`u`, `v`: the disk's
+    plane)."""
+    if g.inner_ring:
+        u, v = rotate(u, v, g.bar_angle, INNER_RING_AXIS)
+    r = np.hypot(u, v)
+    if not g.inner_ring:
+        where, width, depth = GAP
+        gap = np.exp(-((r - where * g.ring_radius) ** 2) / (2 * (width * g.ring_radius) ** 2))
+        cv.dim(1.0 - min(0.5, depth * g.odd_strength) * gap)
+    cv.add(np.exp(-((r - g.ring_radius) ** 2) / (2 * (RING_WIDTH * g.ring_radius) ** 2)), DISK, crest)
 
 
 def reach(g: Galaxy, feature: str) -> float:
@@ -205,12 +230,12 @@ def draw_galaxy(cv: Canvas, g: Galaxy, rng: np.random.Generator) -> None:
         draw_star_or_artifact(cv, g, x, y, rng)
     elif kind == "smooth":
         u, v = rotate(x, y, g.angle, g.axis_ratio)
-        cv.add(sersic(np.hypot(u, v), 1.3 * g.size, g.sersic_n), RED, g.peak_flux * 0.03)
+        cv.add(sersic(np.hypot(u, v), 1.45 * g.size, g.sersic_n), RED, g.peak_flux * 0.03)
     elif kind == "irregular":
         draw_irregular(cv, g, x, y, rng)
     elif kind == "edge_on":
         draw_edge_on(cv, g, x, y)
     else:
-        draw_disk(cv, g, x, y)
+        draw_disk(cv, g, x, y, rng)
     if g.odd_type not in ("disturbed", None):
         draw_odd_feature(cv, g, x, y, rng)

@@ -4,13 +4,21 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from synth.looks import LOOKS, sample_survey
+
 ODD_TYPES = ["ring", "lens", "disturbed", "irregular", "other", "merger", "dust lane"]
 KINDS = ["smooth", "disk", "edge_on", "star"]  # "irregular" comes from the odd feature
 TIGHTNESS_DEGREES = np.array([12.0, 22.0, 34.0])  # pitch angles of tight, medium and loose arms
 SIZE = (21.5, 30.0)  # the galaxy's scale length in the 424 frame, log-uniform (see sample_galaxy)
 BLUR = (1.5, 4.0)  # the Gaussian blur's sigma in px for the nearest and the farthest galaxies
 RESOLVED = 8.0  # galaxies this many blur sigmas across are half-way to clearly resolved
-RING_RADIUS = (1.5, 2.4)  # a ring's radius in scale lengths (uniform)
+RING_RADIUS = (1.5, 2.4)  # an outer ring's radius in scale lengths (uniform)
+# Real rings (Buta & Combes 1996; Comeron et al. 2014, ARRAKIS): most barred galaxies' rings are inner rings that
+# enclose the bar, oval and aligned with it, their radius about the bar's length; outer rings lie at about twice
+# it, broad, past a fainter gap. A disk with a ring has a bar twice as often as one without (Comeron et al. 2014).
+INNER_RING = (1.0, 1.25)  # an inner ring's radius in bar lengths (uniform)
+INNER_RING_SHARE = 0.6  # of the rings of barred galaxies
+BAR_SHARE = {"ring": 0.6, None: 0.35}  # the share of disks with a bar, by odd feature (other features: None's)
 # A faint feature's strength (log-uniform): its crest in units of what makes it as plain as one sigma of noise on
 # empty sky (synth.drawing.feature_unit). Real arms, bars, rings, lanes and tidal debris range from invisible in
 # the noise to plain; 15% are drawn below half that unit, and a quarter above four times it.
@@ -38,6 +46,7 @@ class Galaxy:
     peak_flux: float
     sersic_n: float
     artifact: bool  # a "star" that is an artifact (a satellite trail) instead
+    survey: str = "SDSS"  # whose cutouts it looks like (synth.looks)
     axis_ratio: float = 1.0
     arms: int = 0
     pitch: float = 0.3  # radians
@@ -53,6 +62,7 @@ class Galaxy:
     truth: dict[int, int] = field(default_factory=dict)  # question -> the answer a perfect observer gives
     visibility: float = 0.0  # 0..1: how clearly the details show
     ring_radius: float = 0.0
+    inner_ring: bool = False  # an oval ring round the bar instead of an outer ring
     bar_strength: float = 0.0
     odd_strength: float = 0.0  # of an odd feature of FAINT_ODD
 
@@ -84,10 +94,12 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
         sky=rng.uniform(0.0015, 0.006),
         gradient=rng.uniform(-1, 1, 2),
         noise=rng.uniform(0.0018, 0.0062),
-        peak_flux=float(np.exp(rng.uniform(np.log(3.0), np.log(9.0)))),
-        sersic_n=rng.uniform(1.5, 3.0),
+        peak_flux=float(np.exp(rng.uniform(np.log(2.5), np.log(7.5)))),
+        sersic_n=rng.uniform(1.2, 2.5),
         artifact=bool(rng.random() < 0.3),
     )
+    g.survey = sample_survey(rng)
+    g.noise *= LOOKS[g.survey].depth  # a deeper survey: less noise under the same galaxy, so more is seen
     g.disk_flux = 0.04 * g.peak_flux * rng.uniform(0.5, 1.5)
     if kind == "smooth":
         g.axis_ratio = rng.uniform(0.3, 1.0)
@@ -98,7 +110,7 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
             g.arms = int(rng.choice([1, 2, 3, 4, 5, 6], p=[0.07, 0.5, 0.18, 0.12, 0.08, 0.05]))
             g.pitch = np.radians(rng.choice(TIGHTNESS_DEGREES) + rng.uniform(-3, 3))
             g.arm_strength = strength(rng)
-        if kind == "disk" and rng.random() < 0.35:
+        if kind == "disk" and rng.random() < BAR_SHARE.get(odd_type, BAR_SHARE[None]):
             g.bar, g.bar_length, g.bar_angle = True, rng.uniform(0.9, 1.5) * size, rng.uniform(0, np.pi)
             g.bar_strength = strength(rng)
     elif kind == "edge_on":
@@ -110,7 +122,9 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
     g.truth = true_answers(g)
     g.visibility = float(visibility(g))
     if odd_type == "ring":
-        g.ring_radius = rng.uniform(*RING_RADIUS) * g.r_disk
+        g.inner_ring = g.bar and rng.random() < INNER_RING_SHARE
+        scale = g.bar_length if g.inner_ring else g.r_disk
+        g.ring_radius = rng.uniform(*(INNER_RING if g.inner_ring else RING_RADIUS)) * scale
     if odd_type in FAINT_ODD:
         g.odd_strength = strength(rng)
     return g
@@ -219,6 +233,7 @@ def parameters(g: Galaxy) -> dict[str, str | int | float | None]:
         "disk_scale": given(g.kind in ("disk", "edge_on", "irregular"), g.r_disk),
         "sersic_index": given(g.kind == "smooth", g.sersic_n),
         "angle_degrees": given(not star, float(np.degrees(g.angle))),
+        "survey": g.survey,
         "offset_x": g.dx,
         "offset_y": g.dy,
         "blur": g.psf,
@@ -229,6 +244,7 @@ def parameters(g: Galaxy) -> dict[str, str | int | float | None]:
         "bulge_flux": given(g.bulge_flux > 0, g.bulge_flux),
         "artifact": given(star, int(g.artifact)),
         "ring_radius": given(ring, g.ring_radius),
+        "inner_ring": given(ring, int(g.inner_ring)),
         "odd_strength": given(g.odd_type in FAINT_ODD, g.odd_strength),
         "visibility": g.visibility,
     }
