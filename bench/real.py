@@ -187,6 +187,16 @@ def trunk_name(trunk: Path) -> str:
     return str(path.relative_to(project)) if path.is_relative_to(project) else str(path)
 
 
+def measured_cell(results: dict, trunk: Path) -> dict:
+    """The trunk's cell of the results, started afresh unless it was measured on the trunk as trained now (on the
+    same cache); it names the generator of the checkout that measured it."""
+    trained_on = Run(trunk).read_record()["manifest_sha256"]
+    name = trunk_name(trunk)
+    if results["trunks"].get(name, {}).get("cache_sha256") != trained_on:
+        results["trunks"][name] = {"generator": GENERATOR, "cache_sha256": trained_on}
+    return results["trunks"][name]
+
+
 def load_results() -> dict:
     return json.loads(RESULTS.read_text()) if RESULTS.exists() else {"trunks": {}}
 
@@ -205,7 +215,7 @@ def main(trunks: tuple[Path, ...], minutes: float, real: Path) -> None:
         write_json(RESULTS, results)
 
     for trunk in trunks or (default_trunk(minutes),):
-        cell = results["trunks"].setdefault(trunk_name(trunk), {})
+        cell = measured_cell(results, trunk)
         images = decoded([real / "images" / r["file"] for r in rows], trunk)
         columns = predicted_columns(trunk, images)
         history = Run(trunk).history_rows()
@@ -233,8 +243,8 @@ def auc_text(entry: dict | None) -> str:
 def table(results: dict) -> str:
     lines = [
         f"{results['galaxies']} real DECaLS development galaxies (50 rings); trunks trained only on synthetic ones",
-        f"{'trunk':<20}{'epochs x s':>11}{'ring AUC':>9}{'features':>9}{'face-on':>8}{'no arms':>8}{'tuned AUC':>15}"
-        f"{'scratch':>15}{'Kaggle 3':>9}{'means':>7}",
+        f"{'trunk':<20}{'generator':<14}{'epochs x s':>11}{'ring AUC':>9}{'features':>9}{'face-on':>8}{'no arms':>8}"
+        f"{'tuned AUC':>15}{'scratch':>15}{'Kaggle 3':>9}{'means':>7}",
     ]
     for trunk, cell in results["trunks"].items():
         zero = cell.get("zero-shot", {})
@@ -243,7 +253,7 @@ def table(results: dict) -> str:
         kaggle = cell.get("kaggle", {})
         aucs = [auc_text(tuned.get(name)) for name in ("finetuned", "from scratch")]
         lines.append(
-            f"{Path(trunk).parent.parent.name + '/' + Path(trunk).name:<20}"
+            f"{Path(trunk).parent.parent.name + '/' + Path(trunk).name:<20}{cell.get('generator', ''):<14}"
             f"{cell['epochs']:>5} x {cell['seconds_per_epoch']:3.1f}{zero.get('ring_auc', float('nan')):>9.3f}"
             + "".join(f"{s:>9.2f}" for s in spear[:1])
             + "".join(f"{s:>8.2f}" for s in spear[1:])
