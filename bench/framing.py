@@ -173,7 +173,7 @@ def crop_cuts(n: int = 2000, seed: int = 0) -> dict[str, dict[str, float]]:
             draw_odd_feature(canvas, g, canvas.x, canvas.y, rng)
         elif g.arms:
             name = "spiral arms"
-            draw_spiral(canvas, g, *rotate(canvas.x, canvas.y, g.angle, g.axis_ratio))
+            draw_spiral(canvas, g, *rotate(canvas.x, canvas.y, g.angle, g.axis_ratio), rng)
         else:
             continue
         light = canvas.flux.sum(axis=2)

@@ -95,10 +95,11 @@ def gallery(groups: dict[str, list[Image.Image]], out: Path) -> Path:
 
 
 def table(results: dict) -> str:
-    lines = [f"{'median of':<18}{'n':>4}" + "".join(f"{name[:11]:>12}" for name in COLUMNS)]
+    width = max(len(group) for group in results["groups"]) + 1
+    lines = [f"{'median of':<{width}}{'n':>4}" + "".join(f"{name[:11]:>12}" for name in COLUMNS)]
     for group, row in results["groups"].items():
         cells = "".join(f"{row[name]:>12.3g}" if row[name] is not None else f"{'':>12}" for name in COLUMNS)
-        lines.append(f"{group:<18}{row['n']:>4}" + cells)
+        lines.append(f"{group:<{width}}{row['n']:>4}" + cells)
     return "\n".join(lines)
 
 
