@@ -146,11 +146,11 @@ def synthetic_image(galaxy_id: int, seed: int = 0) -> Image.Image:
 def synthetic_images(n: int, seed: int = 0, survey: str = "SDSS"):
     """The first n synthetic galaxies of `seed` drawn with `survey`'s look (synth.looks), as their JPEGs are
     saved: the Kaggle and GZ2 images they are measured against are SDSS cutouts."""
-    from synth.dataset import galaxy_ids
+    from synth.dataset import galaxy_ids, galaxy_rng
     from synth.galaxy import sample_galaxy
 
     ids = (int(i) for i in galaxy_ids(100 * n, seed))
-    looking = (i for i in ids if sample_galaxy(np.random.default_rng([seed, i])).survey == survey)  # as make_galaxy
+    looking = (i for i in ids if sample_galaxy(galaxy_rng(i, seed)).survey == survey)
     for galaxy_id, _ in zip(looking, range(n)):
         yield synthetic_image(galaxy_id, seed)
 
@@ -158,14 +158,14 @@ def synthetic_images(n: int, seed: int = 0, survey: str = "SDSS"):
 def crop_cuts(n: int = 2000, seed: int = 0) -> dict[str, dict[str, float]]:
     """For each feature drawn beside the galaxy (odd features, spiral arms): the mean share of its light that
     falls outside the central box that `centre` sees (148 px of the 424 frame) and outside Kaggle's 212 crop."""
-    from synth.dataset import galaxy_ids
+    from synth.dataset import galaxy_ids, galaxy_rng
     from synth.drawing import Canvas, draw_odd_feature, draw_spiral, rotate
     from synth.galaxy import sample_galaxy
 
     boxes = {"centre box (148 px)": 74, "212 crop": 106}
     shares: dict[str, list[list[float]]] = {}
     for galaxy_id in galaxy_ids(n, seed):
-        rng = np.random.default_rng([seed, int(galaxy_id)])
+        rng = galaxy_rng(int(galaxy_id), seed)
         g = sample_galaxy(rng)
         canvas = Canvas(212 + g.dx, 212 + g.dy, 400)
         if g.odd_type in ("ring", "lens", "merger", "other"):

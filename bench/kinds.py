@@ -39,7 +39,7 @@ KINDS = {
 }
 # each kind in SDSS's look (as the Kaggle and GZ2 images), and the DECaLS development galaxies' kinds in DECaLS's
 SYNTHETIC_KINDS = {
-    **{kind: (kind, "SDSS") for kind in list(KINDS)[:-1]},
+    **{kind: (kind, "SDSS") for kind in ("ring", "spiral", "barred", "smooth", "edge-on", "merger")},
     "DECaLS-look ring": ("ring", "DECaLS"),
     "DECaLS-look disk": ("disk", "DECaLS"),
 }
@@ -48,12 +48,12 @@ COLUMNS = ("half_light", "peak", "contrast", *(f.name for f in fields(Morphology
 
 def synthetic_kinds(per_kind: int, seed: int = 0) -> dict[str, list[Image.Image]]:
     """The first `per_kind` synthetic galaxies of each kind, as their JPEGs are saved."""
-    from synth.dataset import galaxy_ids
+    from synth.dataset import galaxy_ids, galaxy_rng
     from synth.galaxy import sample_galaxy
 
     found: dict[str, list[Image.Image]] = {kind: [] for kind in SYNTHETIC_KINDS}
     for galaxy_id in galaxy_ids(100_000, seed):
-        g = sample_galaxy(np.random.default_rng([seed, int(galaxy_id)]))  # as make_galaxy draws it
+        g = sample_galaxy(galaxy_rng(int(galaxy_id), seed))
         kind = next((k for k, (drawn, look) in SYNTHETIC_KINDS.items() if KINDS[drawn](g) and g.survey == look), None)
         if kind and len(found[kind]) < per_kind:
             found[kind].append(synthetic_image(int(galaxy_id), seed))

@@ -66,10 +66,8 @@ def main(minutes: float, n_train: int, n_test: int, seed: int, chosen: tuple[str
         if chosen and name not in chosen:
             continue
         folder = WORK / "runs" / run_name(name)
-        recipe = overrides.get("recipe", "default")
-        config = configure(
-            recipe, minutes=minutes, **{"seed": 1, **{k: v for k, v in overrides.items() if k != "recipe"}}
-        )
+        settings = {"recipe": "default", "seed": 1, **overrides}
+        config = configure(settings.pop("recipe"), minutes=minutes, **settings)
         print(f"{name}, {minutes:g} minutes ...", flush=True)
         submissions[name] = submitted(cache, folder, config)
         histories[name] = Run(folder).history

@@ -140,7 +140,8 @@ class Campaign:
 
     def volunteers(self, counts: np.ndarray) -> np.ndarray:
         """(n,): the volunteers who saw each galaxy, the votes of its first question (asked of everyone)."""
-        return self.answered(counts)[:, 0]
+        first = next(iter(self.slices.values()))
+        return np.asarray(counts)[:, first].sum(axis=1)
 
     def per_answer(self, per_question: np.ndarray) -> np.ndarray:
         """(n, questions) -> (n, columns): each question's value repeated for each of its answers."""

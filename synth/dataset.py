@@ -31,9 +31,15 @@ LABEL_DECIMALS = 9
 TRUE_PARAMETERS = "true_parameters.csv"  # GalaxyID, split, then synth.galaxy.parameters of every galaxy
 
 
+def galaxy_rng(galaxy_id: int, seed: int) -> np.random.Generator:
+    """The generator a galaxy of a set is drawn from: its true parameters first (sample_galaxy), then its votes and
+    its image."""
+    return np.random.default_rng([seed, galaxy_id])
+
+
 def make_galaxy(galaxy_id: int, seed: int) -> tuple[np.ndarray, np.ndarray, Galaxy]:
     """Image (FRAME, FRAME, 3) uint8, vote fractions (37,) and true parameters of one galaxy."""
-    rng = np.random.default_rng([seed, galaxy_id])
+    rng = galaxy_rng(galaxy_id, seed)
     g = sample_galaxy(rng)
     labels = simulate_votes(g, rng)
     return render(g, rng), labels, g

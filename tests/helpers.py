@@ -168,3 +168,9 @@ def smooth_galaxy(**changes) -> Galaxy:
         axis_ratio=0.6,
     )
     return replace(galaxy, **changes)
+
+
+def measured_autocorrelation(noise: np.ndarray, lag: int) -> float:
+    r = noise - noise.mean(axis=(0, 1))
+    along = (r[:, lag:] * r[:, :-lag]).mean(axis=(0, 1)) + (r[lag:] * r[:-lag]).mean(axis=(0, 1))
+    return float(np.mean(along / 2 / r.var(axis=(0, 1))))

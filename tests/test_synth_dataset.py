@@ -14,7 +14,7 @@ from synth.drawing import DISK, WEBER, Canvas, draw_galaxy, feature_unit
 from synth.galaxy import FAINT_ODD, Galaxy, describe
 from synth.noise import autocorrelation, sky_noise
 from tests.conftest import N_TEST, N_TRAIN
-from tests.helpers import featured, ringed, smooth_galaxy
+from tests.helpers import featured, measured_autocorrelation, ringed, smooth_galaxy
 
 
 def image_ids(folder):
@@ -43,12 +43,6 @@ def test_images_are_424_rgb_jpegs_compressed_as_kaggle_s(kaggle_dir):
             assert (im.format, im.mode, im.size) == ("JPEG", "RGB", (424, 424))
             assert tuple(float(np.mean(im.quantization[k])) for k in (0, 1)) == KAGGLE_TABLES
             assert JpegImagePlugin.get_sampling(im) == 2  # 4:2:0
-
-
-def measured_autocorrelation(noise: np.ndarray, lag: int) -> float:
-    r = noise - noise.mean(axis=(0, 1))
-    along = (r[:, lag:] * r[:, :-lag]).mean(axis=(0, 1)) + (r[lag:] * r[:-lag]).mean(axis=(0, 1))
-    return float(np.mean(along / 2 / r.var(axis=(0, 1))))
 
 
 def test_the_sky_noise_has_the_requested_grain():

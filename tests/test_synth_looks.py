@@ -12,8 +12,7 @@ from synth.drawing import RED, Canvas, draw_galaxy
 from synth.galaxy import sample_galaxy
 from synth.looks import LOOKS, stretch
 from synth.noise import sky_noise
-from tests.helpers import featured, ringed
-from tests.test_synth_dataset import measured_autocorrelation
+from tests.helpers import featured, measured_autocorrelation, ringed
 
 
 def light(galaxy, side: int = 256) -> np.ndarray:
