@@ -55,3 +55,16 @@ def test_an_interrupted_cross_validation_resumes_at_the_fold_it_stopped_in(monke
     assert sorted(cells) == ["0", "1", "2", "3", "4"] and trained[:2] == first and len(trained) == 5
     held = sorted(i for k in cells for i in cells[k]["test"])
     assert held == list(range(20))  # each galaxy held out once
+
+
+def test_a_trunk_retrained_on_another_cache_is_measured_afresh(monkeypatch, tmp_path):
+    """A cell measured on a trunk is kept while the trunk is the one measured; retrained on other galaxies (the
+    cache's hash differs) its folds and scores start again instead of standing beside the new trunk's."""
+    trained_on = {"manifest_sha256": "a"}
+    monkeypatch.setattr(real, "Run", lambda trunk: type("Stub", (), {"read_record": lambda self: trained_on})())
+    results = {"trunks": {}}
+    real.measured_cell(results, tmp_path)["folds"] = {"0": "measured"}
+    assert real.measured_cell(results, tmp_path)["folds"] == {"0": "measured"}
+    trained_on["manifest_sha256"] = "b"
+    cell = real.measured_cell(results, tmp_path)
+    assert "folds" not in cell and cell["cache_sha256"] == "b" and cell["generator"] == real.GENERATOR
