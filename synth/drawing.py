@@ -12,19 +12,24 @@ RED = np.array([1.0, 0.78, 0.55], np.float32)  # old stars: bulges, ellipticals,
 YELLOW = np.array([1.0, 0.9, 0.75], np.float32)
 BLUE = np.array([0.62, 0.78, 1.0], np.float32)  # young stars: arms, rings, clumps
 WHITE = np.array([1.0, 1.0, 1.0], np.float32)
-DISK = BLUE * 0.6 + YELLOW * 0.4  # a disk's mixed population; its rings share it
 
 
 WEBER = 0.3  # a feature that adds this share to the light beneath it shows as one sigma of noise on empty sky
 REACH_ARMS, REACH_BAR = 1.5, 0.5  # where arms (in disk scale lengths) and bars (in their length) are read
 # Knots of star formation strung along the arms (HII regions): real spiral arms are beaded, and their knots are
 # among a disk's brightest pixels (which moves its M20 towards real galaxies', `make framing`).
-KNOTS_PER_ARM = (2, 7)
+KNOTS_PER_ARM = (2, 7)  # at stage 1/2; a disk at stage s has 0.5 + s times as many (synth.galaxy)
 KNOT_PEAK = (1.0, 3.0)  # a knot's peak over the arm's crest where it sits (uniform)
 KNOT_SIGMA = (1.2, 2.5)  # px, before the blur
 INNER_RING_AXIS = 0.8  # inner rings are ovals along the bar
 RING_WIDTH = 0.12  # a ring's Gaussian width in its radii
 GAP = (0.7, 0.12, 0.05)  # an outer ring's gap: where (in ring radii), how wide, and its depth per unit strength
+
+
+def disk_colour(g: Galaxy) -> np.ndarray:
+    """A disk's mixed population, its rings' too: red in early disks, blue in late ones (synth.galaxy's stage)."""
+    blue = 0.1 + 0.9 * g.stage
+    return BLUE * blue + (RED + YELLOW) / 2.0 * (1.0 - blue)
 
 
 class Canvas:
@@ -75,7 +80,7 @@ def draw_spiral(cv: Canvas, g: Galaxy, u, v, rng: np.random.Generator) -> None:
     brightness = g.arm_strength * feature_unit(g, "arms") / arm_envelope(g, REACH_ARMS * g.r_disk)
     cv.add(arms * arm_envelope(g, r), BLUE, brightness)
     for arm in range(g.arms):
-        for _ in range(rng.integers(*KNOTS_PER_ARM, endpoint=True)):
+        for _ in range(round((0.5 + g.stage) * rng.integers(*KNOTS_PER_ARM, endpoint=True))):
             radius = rng.uniform(arm_start(g), arm_start(g) + 2.0 * g.r_disk)
             angle = np.log(radius / arm_start(g)) / np.tan(g.pitch) + 2 * np.pi * arm / g.arms
             knot = gaussian_blob(u - radius * np.cos(angle), v - radius * np.sin(angle), rng.uniform(*KNOT_SIGMA))
@@ -95,7 +100,7 @@ def arm_envelope(g: Galaxy, r):
 def draw_disk(cv: Canvas, g: Galaxy, x, y, rng: np.random.Generator) -> None:
     u, v = rotate(x, y, g.angle, g.axis_ratio)
     r = np.hypot(u, v)
-    cv.add(np.exp(-r / g.r_disk), DISK, g.disk_flux * (0.35 if g.arms else 1.0))
+    cv.add(np.exp(-r / g.r_disk), disk_colour(g), g.disk_flux * (0.35 if g.arms else 1.0))
     if g.arms and g.arm_strength > 0:
         draw_spiral(cv, g, u, v, rng)
     if g.bar and g.bar_strength > 0:
@@ -170,7 +175,7 @@ def draw_ring(cv: Canvas, g: Galaxy, u, v, crest: float) -> None:
         where, width, depth = GAP
         gap = np.exp(-((r - where * g.ring_radius) ** 2) / (2 * (width * g.ring_radius) ** 2))
         cv.dim(1.0 - min(0.5, depth * g.odd_strength) * gap)
-    cv.add(np.exp(-((r - g.ring_radius) ** 2) / (2 * (RING_WIDTH * g.ring_radius) ** 2)), DISK, crest)
+    cv.add(np.exp(-((r - g.ring_radius) ** 2) / (2 * (RING_WIDTH * g.ring_radius) ** 2)), disk_colour(g), crest)
 
 
 def reach(g: Galaxy, feature: str) -> float:

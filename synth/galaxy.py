@@ -26,6 +26,14 @@ FEATURE_STRENGTH = (0.3, 10.0)
 SEEN = 1.0  # the strength at which half the volunteers who look for a feature see it
 SLOPE = 3.0  # how sharply seeing turns on with strength: contrast detection's psychometric slope is about 3-4
 FAINT_ODD = ("ring", "lens", "merger", "other", "dust lane")  # odd features drawn as light (or dust) on the body
+# The Hubble sequence of disks: early disks (S0/a-Sab) are red, bulge-heavy, their arms few, smooth or absent; late
+# ones (Sc-Sd) blue, small-bulged, their arms beaded with knots of star formation (Roberts & Haynes 1994). Rings are
+# most frequent in early disks (Buta & Combes 1996; Comeron et al. 2014: outer rings peak at S0/a-Sab, several times as
+# frequent as in Sc-Sd), so a ringed disk's stage leans early. A disk's stage, 0 (early) to 1 (late), sets its colour,
+# bulge, arms and knots.
+RING_STAGE_POWER = 3.0  # a ringed disk's stage is uniform**3 (4 times as likely at 0.1 as at 0.9); others' uniform
+ARMS_SHARE = (0.45, 0.5)  # the share of disks with arms: 0.45 at stage 0, rising by 0.5 to stage 1 (0.7 overall)
+BULGE_SHARE = np.array([0.15, 0.4, 0.3, 0.15])  # none, noticeable, obvious, dominant at stage 1/2
 
 
 @dataclass
@@ -47,6 +55,7 @@ class Galaxy:
     sersic_n: float
     artifact: bool  # a "star" that is an artifact (a satellite trail) instead
     survey: str = "SDSS"  # whose cutouts it looks like (synth.looks)
+    stage: float = 0.5  # a disk's place on the Hubble sequence: 0 early (S0/a), 1 late (Sd)
     axis_ratio: float = 1.0
     arms: int = 0
     pitch: float = 0.3  # radians
@@ -105,8 +114,9 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
         g.axis_ratio = rng.uniform(0.3, 1.0)
     elif kind in ("disk", "irregular"):
         g.axis_ratio = rng.uniform(0.45, 1.0)
-        g.bulge = int(rng.choice(4, p=[0.15, 0.4, 0.3, 0.15])) if kind == "disk" else 0
-        if kind == "disk" and rng.random() < 0.7:
+        g.stage = float(rng.random() ** (RING_STAGE_POWER if odd_type == "ring" else 1.0)) if kind == "disk" else 1.0
+        g.bulge = int(rng.choice(4, p=bulge_odds(g.stage))) if kind == "disk" else 0
+        if kind == "disk" and rng.random() < ARMS_SHARE[0] + ARMS_SHARE[1] * g.stage:
             g.arms = int(rng.choice([1, 2, 3, 4, 5, 6], p=[0.07, 0.5, 0.18, 0.12, 0.08, 0.05]))
             g.pitch = np.radians(rng.choice(TIGHTNESS_DEGREES) + rng.uniform(-3, 3))
             g.arm_strength = strength(rng)
@@ -128,6 +138,12 @@ def sample_galaxy(rng: np.random.Generator) -> Galaxy:
     if odd_type in FAINT_ODD:
         g.odd_strength = strength(rng)
     return g
+
+
+def bulge_odds(stage: float) -> np.ndarray:
+    """The odds of each bulge class at a Hubble stage: bigger bulges the earlier the disk."""
+    odds = BULGE_SHARE * np.exp((1.0 - 2.0 * stage) * (np.arange(4) - 1.5))
+    return odds / odds.sum()
 
 
 def strength(rng: np.random.Generator) -> float:
@@ -226,6 +242,7 @@ def parameters(g: Galaxy) -> dict[str, str | int | float | None]:
         "bar": given(disk, int(g.bar)),
         "bar_length": given(g.bar, g.bar_length),
         "bar_angle_degrees": given(g.bar, float(np.degrees(g.bar_angle))),
+        "stage": given(disk, g.stage),
         "bulge": given(disk, BULGES[g.bulge]),
         "edge_on_bulge": given(g.kind == "edge_on", g.edge_bulge),
         "axis_ratio": given(not star, g.axis_ratio),

@@ -10,7 +10,7 @@ from preprocess.kaggle import SOLUTIONS, TEST_SOLUTIONS, TRAIN_IMAGES, ZEROS
 from preprocess.labels import read_solutions
 from preprocess.schema import HEADER, SLICES, hierarchy_errors
 from synth.dataset import TRUE_PARAMETERS, make_galaxy, write_dataset
-from synth.drawing import DISK, WEBER, Canvas, draw_galaxy, feature_unit
+from synth.drawing import WEBER, Canvas, disk_colour, draw_galaxy, feature_unit
 from synth.galaxy import FAINT_ODD, Galaxy, describe
 from synth.noise import autocorrelation, sky_noise
 from tests.conftest import N_TEST, N_TRAIN
@@ -121,7 +121,7 @@ def test_a_ring_rises_by_its_strength_over_the_noise_and_a_share_of_the_light_be
     """Volunteers see a feature by how far it stands out, so a ring's crest is its strength in units of the noise
     plus WEBER of the galaxy's light where the ring crosses its major axis; a brighter body needs a brighter ring."""
     body = smooth_galaxy()
-    crest = (light(ringed(body, 3.0)) - light(body)).max() / DISK.mean()
+    crest = (light(ringed(body, 3.0)) - light(body)).max() / disk_colour(body).mean()
     radius = ringed(body, 3.0).ring_radius  # where the ring crosses the major axis, in px from the canvas's centre
     beneath = light(body)[128 + round(radius * np.sin(body.angle)), 128 + round(radius * np.cos(body.angle))]
     assert crest == pytest.approx(3.0 * (body.noise + WEBER * beneath), rel=0.05)

@@ -95,3 +95,31 @@ def test_rings_come_with_bars_more_often_and_a_look_is_drawn_for_each_galaxy():
     assert ringed_bars > plain_bars + 0.1
     assert any(g.inner_ring for g in disks) and all(not g.inner_ring or g.bar for g in drawn)
     assert 0.3 < np.mean([g.survey == "DECaLS" for g in drawn]) < 0.5
+
+
+def drawn_colour(galaxy) -> float:
+    """(red - blue) / (red + blue) of the galaxy's light as drawn, before any survey's look."""
+    canvas = Canvas(0.0, 0.0, 256)
+    draw_galaxy(canvas, galaxy, np.random.default_rng(0))
+    red, blue = canvas.flux[..., 0].sum(), canvas.flux[..., 2].sum()
+    return float((red - blue) / (red + blue))
+
+
+def test_early_disks_are_red_with_few_knots_and_late_ones_blue_with_many():
+    early, late = (replace(featured("arms", 3.0), stage=stage) for stage in (0.0, 1.0))
+    assert drawn_colour(early) > drawn_colour(late) + 0.15
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(drawing, "KNOTS_PER_ARM", (0, 0))
+        knotless = {g.stage: light(g) for g in (early, late)}
+    knots = {g.stage: (light(g) - knotless[g.stage]).sum() for g in (early, late)}
+    assert knots[1.0] > 2 * knots[0.0] > 0
+
+
+def test_early_disks_have_bigger_bulges_fewer_arms_and_most_of_the_rings():
+    """Along the Hubble sequence (synth.galaxy's stage), and rings several times as frequent in early disks."""
+    disks = [g for g in (sample_galaxy(np.random.default_rng([6, i])) for i in range(12000)) if g.kind == "disk"]
+    early, late = [g for g in disks if g.stage < 1 / 3], [g for g in disks if g.stage > 2 / 3]
+    assert np.mean([g.bulge for g in early]) > np.mean([g.bulge for g in late]) + 0.5
+    assert np.mean([g.arms > 0 for g in early]) < np.mean([g.arms > 0 for g in late]) - 0.2
+    assert np.mean([g.stage for g in disks if g.odd_type == "ring"]) < 0.3
+    assert 0.45 < np.mean([g.stage for g in disks if g.odd_type is None]) < 0.55
