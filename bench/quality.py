@@ -76,12 +76,13 @@ def main(minutes: float, n_train: int, n_test: int, seed: int, chosen: tuple[str
 
 
 def earlier_scores(settings: dict) -> dict:
-    """The candidates of the results file when it was measured with the same settings on this CPU, so that
-    training some candidates alone (`--candidate`) adds to the table instead of replacing it."""
+    """The candidates of the results file when it was measured with the same settings on this CPU and generator, so
+    that training some candidates alone (`--candidate`) adds to the table instead of replacing it."""
     if not RESULTS.exists():
         return {}
     earlier = json.loads(RESULTS.read_text())
     same = all(earlier.get(key) == value for key, value in settings.items()) and earlier["cpu"] == cpu_model()
+    same = same and earlier.get("generator") == GENERATOR
     return earlier["scores"] if same else {}
 
 

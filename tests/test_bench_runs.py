@@ -1,3 +1,4 @@
+import json
 from dataclasses import asdict
 from types import SimpleNamespace
 
@@ -14,3 +15,15 @@ def test_a_run_made_before_a_setting_existed_counts_it_at_its_default(tmp_path):
     assert finished_with(tmp_path, config, cache)
     assert not finished_with(tmp_path, configure("default", minutes=10.0, look=True), cache)
     assert not finished_with(tmp_path, config, SimpleNamespace(sha256="another cache"))
+
+
+def test_quality_keeps_earlier_candidates_only_from_the_same_settings_cpu_and_generator(tmp_path, monkeypatch):
+    from bench import quality
+    from bench.measure import cpu_model
+
+    settings = {"minutes": 20.0, "train": 6000, "test": 1000, "seed": 71}
+    monkeypatch.setattr(quality, "RESULTS", tmp_path / "quality.json")
+    for generator, kept in ((quality.GENERATOR, {"winner": {"rmse": 0.08}}), ("an older generator", {})):
+        earlier = {"cpu": cpu_model(), "generator": generator, **settings, "scores": {"winner": {"rmse": 0.08}}}
+        quality.RESULTS.write_text(json.dumps(earlier))
+        assert quality.earlier_scores(settings) == kept
