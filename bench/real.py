@@ -189,7 +189,8 @@ def trunk_name(trunk: Path) -> str:
 
 def measured_cell(results: dict, trunk: Path) -> dict:
     """The trunk's cell of the results, started afresh unless it was measured on the trunk as trained now (on the
-    same cache); it names the generator of the checkout that measured it."""
+    same cache); it names the generator of the checkout that measured it, as trunks of one file may come from
+    several."""
     trained_on = Run(trunk).read_record()["manifest_sha256"]
     name = trunk_name(trunk)
     if results["trunks"].get(name, {}).get("cache_sha256") != trained_on:
@@ -209,7 +210,7 @@ def main(trunks: tuple[Path, ...], minutes: float, real: Path) -> None:
     load_keras()
     rows = development(real)
     results = load_results()
-    results.update({"cpu": cpu_model(), "generator": GENERATOR, "galaxies": len(rows)})
+    results["galaxies"] = len(rows)
 
     def save() -> None:
         write_json(RESULTS, results)
@@ -219,9 +220,12 @@ def main(trunks: tuple[Path, ...], minutes: float, real: Path) -> None:
         images = decoded([real / "images" / r["file"] for r in rows], trunk)
         columns = predicted_columns(trunk, images)
         history = Run(trunk).history_rows()
-        cell["epochs"], cell["seconds_per_epoch"] = (
+        # the trunk's timings beside the CPU that reads them: the one they were timed on where `make real` trained
+        # the trunk (a --trunk trained elsewhere names this machine instead)
+        cell["epochs"], cell["seconds_per_epoch"], cell["cpu"] = (
             len(history),
             float(np.median([float(r["seconds"]) for r in history])),
+            cpu_model(),
         )
         cell["zero-shot"] = zero_shot(columns, rows)
         cell["kaggle"] = kaggle_images(trunk)
@@ -240,11 +244,16 @@ def auc_text(entry: dict | None) -> str:
     return f"{entry['pooled']:.3f} ({np.mean(entry['folds']):.3f})"
 
 
+def short_cpu(model: str) -> str:
+    """ "AMD EPYC 9B14" and "Intel(R) Xeon(R) Processor" as "AMD EPYC" and "Intel Xeon": the kind, for a table."""
+    return " ".join(model.replace("(R)", "").split()[:2])
+
+
 def table(results: dict) -> str:
     lines = [
         f"{results['galaxies']} real DECaLS development galaxies (50 rings); trunks trained only on synthetic ones",
-        f"{'trunk':<20}{'generator':<14}{'epochs x s':>11}{'ring AUC':>9}{'features':>9}{'face-on':>8}{'no arms':>8}"
-        f"{'tuned AUC':>15}{'scratch':>15}{'Kaggle 3':>9}{'means':>7}",
+        f"{'trunk':<20}{'generator':<17}{'CPU':<11}{'epochs x s':>11}{'ring AUC':>9}{'features':>9}{'face-on':>8}"
+        f"{'no arms':>8}{'tuned AUC':>15}{'scratch':>15}{'Kaggle 3':>9}{'means':>7}",
     ]
     for trunk, cell in results["trunks"].items():
         zero = cell.get("zero-shot", {})
@@ -253,7 +262,8 @@ def table(results: dict) -> str:
         kaggle = cell.get("kaggle", {})
         aucs = [auc_text(tuned.get(name)) for name in ("finetuned", "from scratch")]
         lines.append(
-            f"{Path(trunk).parent.parent.name + '/' + Path(trunk).name:<20}{cell.get('generator', ''):<14}"
+            f"{Path(trunk).parent.parent.name + '/' + Path(trunk).name:<20}{cell.get('generator', ''):<17}"
+            f"{short_cpu(cell.get('cpu', '')):<11}"
             f"{cell['epochs']:>5} x {cell['seconds_per_epoch']:3.1f}{zero.get('ring_auc', float('nan')):>9.3f}"
             + "".join(f"{s:>9.2f}" for s in spear[:1])
             + "".join(f"{s:>8.2f}" for s in spear[1:])

@@ -54,7 +54,11 @@ def section(title: str, name: str, command: str, module: str, start: str | None)
     if start is None:
         start = f"finetuned from {', '.join(trunks(results)) or 'the trunks each table names by their galaxies'}"
     machine = results.get("cpu") or "each cell's, as the table names"
-    generator = results.get("generator", "not recorded (an earlier generator than the file's date may tell)")
+    generator = results.get("generator") or (
+        "each trunk's, as the table names"
+        if results.get("trunks") and all("generator" in cell for cell in results["trunks"].values())
+        else "not recorded (an earlier generator than the file's date may tell)"
+    )
     provenance = f"`{command}`, bench/{name}. Machine: {machine}. Models: {start}. Generator: {generator}."
     table = importlib.import_module(module).table(results)
     return f"## {title}\n\n{provenance}\n\n```\n{table}\n```\n"
