@@ -12,9 +12,11 @@ from synth.dataset import TRUE_PARAMETERS, preview, write_dataset
 MAX_GALAXIES = 900_000  # GalaxyIDs have 6 digits
 HELP = f"""Write synthetic galaxies with crowd-vote labels that follow the decision tree.
 
-Galaxies are framed and look like SDSS cutouts (correlated noise, Kaggle's JPEG
-compression, features from invisible to plain); volunteers miss faint features as
-often as their strength says, so the labels follow what each image shows.
+Galaxies are framed and look like SDSS cutouts or, 40% of them, DECaLS ones
+(correlated noise, Kaggle's JPEG compression, features from invisible to plain); disks
+lie along the Hubble sequence (early ones red, bulgy and often ringed, late ones blue
+and knotty); volunteers miss faint features as often as their strength says, so the
+labels follow what each image shows.
 
 \b
 Kaggle's files: {kaggle.TRAIN_IMAGES}/, {kaggle.TEST_IMAGES}/, {kaggle.SOLUTIONS},
@@ -22,9 +24,9 @@ Kaggle's files: {kaggle.TRAIN_IMAGES}/, {kaggle.TEST_IMAGES}/, {kaggle.SOLUTIONS
 {kaggle.TEST_EXPECTED} (each test galaxy's expected vote fractions given its true
 parameters: the best possible prediction, a floor no model beats on average); and
 {TRUE_PARAMETERS} (GalaxyID, split, then every galaxy's true kind, odd feature, arms,
-pitch, bar and its length, bulge, axis ratio, size, Sersic index, each feature's strength,
-visibility, ...: labels
-for questions of your own, e.g. `train finetune`).
+pitch, bar and its length, Hubble stage, bulge, axis ratio, size, Sersic index, each
+feature's strength, visibility, ...: labels for questions of your own, e.g. `train
+finetune`).
 
 With --campaign decals, the same kind of galaxies as a GZ DECaLS-like campaign with
 vote counts: {CATALOG} and {TEST_CATALOG} (iauname, then per question of GZ
