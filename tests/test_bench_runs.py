@@ -17,7 +17,7 @@ def test_a_run_made_before_a_setting_existed_counts_it_at_its_default(tmp_path):
     assert not finished_with(tmp_path, config, SimpleNamespace(sha256="another cache"))
 
 
-def test_quality_keeps_earlier_candidates_only_from_the_same_settings_cpu_and_generator(tmp_path, monkeypatch):
+def test_quality_keeps_earlier_candidates_only_when_measured_on_the_same_generator(tmp_path, monkeypatch):
     from bench import quality
     from bench.measure import cpu_model
 
