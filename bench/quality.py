@@ -81,9 +81,8 @@ def earlier_scores(settings: dict) -> dict:
     if not RESULTS.exists():
         return {}
     earlier = json.loads(RESULTS.read_text())
-    same = all(earlier.get(key) == value for key, value in settings.items()) and earlier["cpu"] == cpu_model()
-    same = same and earlier.get("generator") == GENERATOR
-    return earlier["scores"] if same else {}
+    wanted = {**settings, "cpu": cpu_model(), "generator": GENERATOR}
+    return earlier["scores"] if all(earlier.get(key) == value for key, value in wanted.items()) else {}
 
 
 def write_results(submissions: dict[str, Path], histories: dict[str, Path], solutions: Path, settings: dict) -> None:
